@@ -1,0 +1,39 @@
+# The README's two commands:
+#   make run    install what is missing, build, start a single-node cluster
+#   make test   install what is missing, build, run every test
+.PHONY: run test build deps fuzz bench soak clean
+
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: build
+	@mkdir -p minga-data
+	@echo "minga: starting a single-node cluster; data in ./minga-data"
+	@echo "minga: client port 127.0.0.1:7400, monitor http://127.0.0.1:7480/ (Ctrl-C stops it)"
+	@exec ./build/release/minga node --data-dir ./minga-data
+
+test: build fuzz
+	@ctest --preset release -j 2
+
+# The libFuzzer targets (clang), each run for a bounded time.
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers.sh build/fuzz
+
+bench: build
+	@scripts/install-deps.sh --bench
+	@scripts/bench-tasks.sh
+
+soak: build
+	@./build/release/minga-sim --runs $${RUNS:-100000} --steps $${STEPS:-5000}
+
+clean:
+	rm -rf build

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages minga needs to build, test and run.
+# Idempotent: returns in a moment when everything is already there.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also the side-by-side benchmark peers (redis)
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config make
+  libboost-dev protobuf-compiler libprotobuf-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  netcat-openbsd docker-compose
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(redis-server redis-tools)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,63 @@
+#include "cli/client_options.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/api/handlers.h"
+#include "apps/api/tasks.h"
+
+namespace minga::cli {
+
+net::Client::Millis ClientOptions::timeout() const {
+  return net::Client::Millis(static_cast<std::int64_t>(timeout_seconds * 1000));
+}
+
+void add_client_flags(CLI::App& app, ClientOptions& options) {
+  app.add_option("--server,-s", options.server, "server address HOST:PORT")
+      ->envname("MINGA_SERVER")
+      ->capture_default_str();
+  app.add_option("--output,-o", options.output, "output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--timeout", options.timeout_seconds, "seconds to wait for the server")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+Result<net::Client> connect(const ClientOptions& options) {
+  auto ep = net::parse_endpoint(options.server);
+  if (!ep.ok()) return ep.error();
+  return net::Client::connect(ep.value(), options.timeout());
+}
+
+int report(const ClientOptions& options, const Error& error) {
+  if (options.json()) {
+    std::cout << apps::json_error(error.message) << std::endl;
+  } else {
+    std::cerr << "error: " << error.message << std::endl;
+  }
+  switch (error.code) {
+    case Errc::unavailable: return kExitUnreachable;
+    default: return kExitServerError;
+  }
+}
+
+Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request) {
+  auto client = connect(options);
+  if (!client.ok()) return client.error();
+  return client->call<pb::TaskResponse>(pb::TASK_REQUEST, request, pb::TASK_RESPONSE, options.timeout());
+}
+
+int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& result) {
+  if (!result.ok()) return report(options, result.error());
+  if (options.json()) {
+    std::cout << apps::json_ok_raw(apps::task_value_json(result.value())) << std::endl;
+  } else {
+    std::cout << apps::task_value_text(result.value()) << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace minga::cli

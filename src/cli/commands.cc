@@ -1,0 +1,23 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include "apps/lottery/cli.h"
+#include "cli/bench_commands.h"
+#include "cli/cluster_commands.h"
+#include "cli/node_command.h"
+#include "cli/task_commands.h"
+
+namespace minga::cli {
+
+void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action) {
+  add_node_command(root, action);
+  add_task_commands(root, options, action);
+  add_cluster_commands(root, options, action);
+  auto* bench = root.add_subcommand("bench", "load generators that print throughput and latency");
+  bench->require_subcommand(1);
+  add_bench_tasks_command(*bench, options, action);
+  lottery::add_cli(root, *bench, options, action);
+}
+
+}  // namespace minga::cli

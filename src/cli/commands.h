@@ -1,0 +1,12 @@
+// Every subcommand of the minga binary, registered in one place.
+#pragma once
+
+#include <functional>
+
+#include "cli/client_options.h"
+
+namespace minga::cli {
+
+void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
+
+}  // namespace minga::cli

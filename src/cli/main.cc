@@ -1,0 +1,27 @@
+// The minga binary: `minga node` runs a node; every other subcommand is a
+// client of a running node.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/client_options.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace minga::cli;
+  CLI::App app{"minga: a fault-tolerant cluster for distributed work", "minga"};
+  app.set_version_flag("--version", MINGA_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  ClientOptions options;
+  add_client_flags(app, options);
+  std::function<int()> action;
+  add_all_commands(app, options, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return action ? action() : kExitUsage;
+}

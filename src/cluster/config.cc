@@ -1,0 +1,195 @@
+#include "cluster/config.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include <toml++/toml.h>
+
+#include "base/log.h"
+#include "base/number.h"
+
+namespace minga::cluster {
+namespace {
+
+Status set_port(std::uint16_t& out, std::string_view v) {
+  auto n = parse_u64(v);
+  if (!n.ok() || n.value() > 65535) return Error{Errc::invalid_argument, "invalid port '" + std::string(v) + "'"};
+  out = static_cast<std::uint16_t>(n.value());
+  return ok_status();
+}
+
+template <class T>
+Status set_count(T& out, std::string_view v, std::uint64_t min, std::uint64_t max) {
+  auto n = parse_u64(v);
+  if (!n.ok() || n.value() < min || n.value() > max) {
+    return Error{Errc::invalid_argument, "expected an integer from " + std::to_string(min) + " to " +
+                                             std::to_string(max) + ", got '" + std::string(v) + "'"};
+  }
+  out = static_cast<T>(n.value());
+  return ok_status();
+}
+
+Status set_seconds(double& out, std::string_view v) {
+  auto d = parse_double(v);
+  if (!d.ok() || d.value() <= 0) return Error{Errc::invalid_argument, "expected seconds > 0, got '" + std::string(v) + "'"};
+  out = d.value();
+  return ok_status();
+}
+
+Status set_choice(std::string& out, std::string_view v, std::initializer_list<std::string_view> choices) {
+  std::string list;
+  for (auto c : choices) {
+    if (v == c) {
+      out = std::string(v);
+      return ok_status();
+    }
+    list += list.empty() ? "" : "|";
+    list += c;
+  }
+  return Error{Errc::invalid_argument, "expected " + list + ", got '" + std::string(v) + "'"};
+}
+
+Status set_text(std::string& out, std::string_view v) {
+  if (v.empty()) return Error{Errc::invalid_argument, "must not be empty"};
+  out = std::string(v);
+  return ok_status();
+}
+
+Status set_level(std::string& out, std::string_view v) {
+  spdlog::level::level_enum lvl;
+  if (!log::parse_level(v, lvl)) {
+    return Error{Errc::invalid_argument, "expected trace|debug|info|warn|error|off, got '" + std::string(v) + "'"};
+  }
+  out = std::string(v);
+  return ok_status();
+}
+
+// Flattens a TOML table into dotted keys with scalar values as text.
+void flatten(const toml::table& table, const std::string& prefix, std::map<std::string, std::string, std::less<>>& out) {
+  for (const auto& [k, node] : table) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* t = node.as_table()) {
+      flatten(*t, key, out);
+    } else if (const auto* s = node.as_string()) {
+      out[key] = s->get();
+    } else if (const auto* i = node.as_integer()) {
+      out[key] = std::to_string(i->get());
+    } else if (const auto* f = node.as_floating_point()) {
+      out[key] = format_double(f->get());
+    } else if (const auto* b = node.as_boolean()) {
+      out[key] = b->get() ? "true" : "false";
+    } else if (const auto* a = node.as_array()) {
+      std::string joined;
+      for (const auto& e : *a) {
+        if (const auto* es = e.as_string()) joined += (joined.empty() ? "" : ",") + es->get();
+      }
+      out[key] = joined;
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& node_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"node.id", "MINGA_ID", "--id", "node id, unique in the cluster",
+       [](NodeConfig& c, std::string_view v) { return set_text(c.id, v); }},
+      {"node.host", "MINGA_HOST", "--host", "address to bind the client and monitor ports",
+       [](NodeConfig& c, std::string_view v) { return set_text(c.host, v); }},
+      {"node.port", "MINGA_PORT", "--port", "client port (binary protocol and text mode); 0 = any free port",
+       [](NodeConfig& c, std::string_view v) { return set_port(c.port, v); }},
+      {"node.monitor_port", "MINGA_MONITOR_PORT", "--monitor-port", "HTTP monitor port; 0 = any free port",
+       [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); }},
+      {"node.data_dir", "MINGA_DATA_DIR", "--data-dir", "where the node keeps its durable state",
+       [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); }},
+      {"node.threads", "MINGA_THREADS", "--threads", "task pool threads; 0 = hardware threads",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.threads, v, 0, 1024); }},
+      {"node.io_threads", "MINGA_IO_THREADS", "--io-threads", "network event-loop threads",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.io_threads, v, 1, 64); }},
+      {"node.queue_capacity", "MINGA_QUEUE_CAPACITY", "--queue-capacity",
+       "tasks waiting for a thread before new ones get `busy`",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.queue_capacity, v, 1, 10'000'000); }},
+      {"node.max_connections", "MINGA_MAX_CONNECTIONS", "--max-connections", "open client connections at most",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_connections, v, 1, 1'000'000); }},
+      {"node.max_frame_bytes", "MINGA_MAX_FRAME_BYTES", "--max-frame-bytes", "largest accepted frame body",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_frame_bytes, v, 1024, 1u << 30); }},
+      {"node.read_timeout_seconds", "MINGA_READ_TIMEOUT_SECONDS", "--read-timeout",
+       "an idle connection is closed after this many seconds",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.read_timeout_seconds, v); }},
+      {"node.write_timeout_seconds", "MINGA_WRITE_TIMEOUT_SECONDS", "--write-timeout",
+       "a write to a client that takes longer closes its connection",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.write_timeout_seconds, v); }},
+      {"node.drain_timeout_seconds", "MINGA_DRAIN_TIMEOUT_SECONDS", "--drain-timeout",
+       "on SIGTERM, how long in-flight tasks may take to finish",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.drain_timeout_seconds, v); }},
+      {"log.level", "MINGA_LOG_LEVEL", "--log-level", "trace|debug|info|warn|error|off",
+       [](NodeConfig& c, std::string_view v) { return set_level(c.log_level, v); }},
+      {"log.format", "MINGA_LOG_FORMAT", "--log-format", "text|json",
+       [](NodeConfig& c, std::string_view v) { return set_choice(c.log_format, v, {"text", "json"}); }},
+      {"cluster.role", "MINGA_ROLE", "--role", "coordinator|worker|both",
+       [](NodeConfig& c, std::string_view v) { return set_choice(c.role, v, {"coordinator", "worker", "both"}); }},
+  };
+  return keys;
+}
+
+EnvLookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
+  SourceSettings s;
+  s.env_ = sources.env;
+  if (!sources.file_text.empty()) {
+    try {
+      toml::table table = toml::parse(sources.file_text, sources.file_name);
+      flatten(table, "", s.file_);
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      return Error{Errc::invalid_argument, "configuration file " + sources.file_name + ":" +
+                                               std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                               ": " + std::string(e.description())};
+    }
+  }
+  return s;
+}
+
+std::optional<std::string> SourceSettings::get(std::string_view file_key, std::string_view env_key) const {
+  if (!env_key.empty() && env_) {
+    if (auto v = env_(env_key)) return v;
+  }
+  if (auto it = file_.find(file_key); it != file_.end()) return it->second;
+  return std::nullopt;
+}
+
+Result<NodeConfig> load_node_config(const ConfigSources& sources) {
+  auto settings = SourceSettings::parse(sources);
+  if (!settings.ok()) return settings.error();
+  NodeConfig config;
+  for (const KeySpec& key : node_keys()) {
+    std::optional<std::string> value;
+    std::string origin;
+    if (auto it = sources.flags.find(key.flag); !key.flag.empty() && it != sources.flags.end()) {
+      value = it->second;
+      origin = "flag " + key.flag;
+    } else if (auto v = settings->get(key.file_key, key.env)) {
+      value = *v;
+      origin = (sources.env && sources.env(key.env)) ? "environment " + key.env : "file key " + key.file_key;
+    }
+    if (!value) continue;
+    if (auto st = key.apply(config, *value); !st.ok()) {
+      return Error{Errc::invalid_argument, origin + ": " + st.error().message};
+    }
+  }
+  if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
+  return config;
+}
+
+std::chrono::milliseconds to_millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+}  // namespace minga::cluster

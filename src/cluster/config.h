@@ -1,0 +1,80 @@
+// Node configuration. Every key has a TOML path, an environment variable and
+// usually a flag; precedence is flag > environment > file > default.
+// docs/configuration.md lists every key; keep the two in step.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apps/api/app.h"
+#include "base/result.h"
+
+namespace minga::cluster {
+
+struct NodeConfig {
+  std::string id = "node-1";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7400;
+  std::uint16_t monitor_port = 7480;
+  std::string data_dir = "./minga-data";
+  unsigned threads = 0;     // 0: the machine's hardware threads
+  unsigned io_threads = 1;  // threads running the network event loop
+  std::size_t queue_capacity = 65536;
+  std::size_t max_connections = 10000;
+  std::size_t max_frame_bytes = 4u << 20;
+  double read_timeout_seconds = 30;
+  double write_timeout_seconds = 10;
+  double drain_timeout_seconds = 10;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::string role = "both";
+  std::string config_file;
+};
+
+// One configuration key.
+struct KeySpec {
+  std::string file_key;  // "node.port"
+  std::string env;       // "MINGA_PORT"
+  std::string flag;      // "--port" ("" when there is none)
+  std::string help;
+  std::function<Status(NodeConfig&, std::string_view)> apply;
+};
+
+const std::vector<KeySpec>& node_keys();
+
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+EnvLookup process_env();
+
+// Where values come from. `flags` maps a key's flag ("--port") to its value;
+// `file_text` is TOML (empty when there is no file).
+struct ConfigSources {
+  std::map<std::string, std::string> flags;
+  EnvLookup env;
+  std::string file_text;
+  std::string file_name;  // for error messages
+};
+
+// Resolves every key; errors name the key and where its bad value came from.
+// `settings_out`, when given, receives the view apps use for their own keys.
+Result<NodeConfig> load_node_config(const ConfigSources& sources);
+
+// Settings for apps backed by the same sources (environment over file).
+class SourceSettings final : public apps::Settings {
+ public:
+  static Result<SourceSettings> parse(const ConfigSources& sources);
+  std::optional<std::string> get(std::string_view file_key, std::string_view env_key) const override;
+
+ private:
+  EnvLookup env_;
+  std::map<std::string, std::string, std::less<>> file_;  // flattened dotted keys
+};
+
+std::chrono::milliseconds to_millis(double seconds);
+
+}  // namespace minga::cluster

@@ -1,0 +1,51 @@
+// Runs tasks on this node: CPU kinds on the bounded pool, waiting kinds
+// (sleep) on a timer of the event loop, so no thread is held while waiting.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "apps/api/tasks.h"
+
+namespace boost::asio {
+class io_context;
+}
+namespace minga {
+class ThreadPool;
+}
+
+namespace minga::cluster {
+
+class LocalRunner final : public apps::TaskRunner {
+ public:
+  struct Counters {
+    std::uint64_t queued = 0;   // accepted, not yet running (waiting or in the pool queue)
+    std::uint64_t running = 0;
+    std::uint64_t done = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t rejected = 0;  // refused with `busy` or `shutting_down`
+  };
+
+  LocalRunner(boost::asio::io_context& io, ThreadPool& pool, const apps::TaskRegistry& registry, std::string node_id);
+
+  void run(pb::TaskRequest request, apps::TaskCallback done) override;
+
+  // After this, new tasks are refused with `shutting_down`; accepted ones finish.
+  void stop_accepting() { accepting_.store(false); }
+  // Tasks accepted and not yet answered.
+  std::uint64_t in_flight() const { return in_flight_.load(); }
+  Counters counters() const;
+
+ private:
+  void submit(const apps::TaskDef& def, pb::TaskRequest request, apps::TaskCallback done);
+  void finish(apps::TaskCallback& done, Result<pb::TaskResponse> result);
+
+  boost::asio::io_context& io_;
+  ThreadPool& pool_;
+  const apps::TaskRegistry& registry_;
+  std::string node_id_;
+  std::atomic<bool> accepting_{true};
+  std::atomic<std::uint64_t> in_flight_{0}, queued_{0}, running_{0}, done_{0}, failed_{0}, rejected_{0};
+};
+
+}  // namespace minga::cluster

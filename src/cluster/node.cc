@@ -1,0 +1,320 @@
+#include "net/asio.h"
+// (asio.h first)
+#include "cluster/node.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "apps/api/status.h"
+#include "cluster/apps_list.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/number.h"
+#include "base/thread_pool.h"
+#include "cluster/local_runner.h"
+#include "http/monitor.h"
+#include "net/server.h"
+#include "wire/text_line.h"
+
+#ifndef MINGA_VERSION
+#define MINGA_VERSION "0.0.0"
+#endif
+
+namespace minga::cluster {
+
+using Clock = std::chrono::steady_clock;
+
+struct Node::Impl final : apps::NodeServices, net::Dispatcher {
+  Impl(NodeConfig c, SourceSettings s)
+      : config(std::move(c)),
+        settings_(std::move(s)),
+        data_dir_(config.data_dir),
+        pool_(config.threads, config.queue_capacity),
+        runner_(io, pool_, registry_, config.id),
+        server(io, server_options(), *this),
+        monitor(io, config.host, config.monitor_port),
+        signals(io, SIGINT, SIGTERM) {}
+
+  net::ServerOptions server_options() const {
+    net::ServerOptions o;
+    o.host = config.host;
+    o.port = config.port;
+    o.max_connections = config.max_connections;
+    o.max_frame_bytes = config.max_frame_bytes;
+    o.read_timeout = to_millis(config.read_timeout_seconds);
+    o.write_timeout = to_millis(config.write_timeout_seconds);
+    return o;
+  }
+
+  // --- apps::NodeServices
+  const std::string& node_id() const override { return config.id; }
+  const std::filesystem::path& data_dir() const override { return data_dir_; }
+  const apps::Settings& settings() const override { return settings_; }
+  apps::Router& router() override { return router_; }
+  apps::TaskRegistry& tasks() override { return registry_; }
+  apps::TaskRunner& runner() override { return *active_runner_; }
+  ThreadPool& pool() override { return pool_; }
+  void add_json_op(std::string op, apps::JsonHandler handler) override { json_ops_[std::move(op)] = std::move(handler); }
+  void add_status_section(std::string name, std::function<std::string()> json) override {
+    status_sections_[std::move(name)] = std::move(json);
+  }
+  void add_metrics(std::function<std::string()> text) override { metric_sources_.push_back(std::move(text)); }
+
+  // --- net::Dispatcher
+  void on_frame(const wire::FrameHeader& header, std::string_view body, apps::ResponderPtr responder) override {
+    const apps::Handler* handler = router_.find(header.type);
+    if (handler == nullptr) {
+      responder->fail(Errc::unknown_type, "unknown message type " + std::to_string(header.type));
+      return;
+    }
+    (*handler)(body, std::move(responder));
+  }
+
+  void on_text_line(std::string_view line, std::function<void(std::string)> reply) override {
+    auto cmd = wire::parse_text_line(line);
+    if (!cmd.ok()) {
+      reply(apps::json_error(cmd.error().message));
+      return;
+    }
+    if (std::holds_alternative<wire::PingCommand>(cmd.value())) {
+      reply("PONG");
+    } else if (auto* echo = std::get_if<wire::EchoCommand>(&cmd.value())) {
+      reply(std::move(echo->text));
+    } else {
+      run_json(std::get<pb::JsonCommand>(cmd.value()), std::move(reply));
+    }
+  }
+
+  void run_json(const pb::JsonCommand& cmd, std::function<void(std::string)> reply) {
+    const std::string& op = cmd.op().empty() ? cmd.task() : cmd.op();
+    if (op.empty()) {
+      reply(apps::json_error("a JSON command needs \"op\" or \"task\""));
+      return;
+    }
+    if (auto it = json_ops_.find(op); it != json_ops_.end()) {
+      it->second(cmd, std::move(reply));
+      return;
+    }
+    pb::TaskRequest req;
+    req.set_kind(op);
+    req.set_text(cmd.text());
+    req.set_a(cmd.a());
+    req.set_b(cmd.b());
+    req.set_seconds(cmd.seconds());
+    active_runner_->run(std::move(req), [reply = std::move(reply)](Result<pb::TaskResponse> r) {
+      reply(r.ok() ? apps::json_ok_raw(apps::task_value_json(r.value())) : apps::json_error(r.error().message));
+    });
+  }
+
+  // --- core handlers
+  void register_core_handlers() {
+    router_.add(pb::PING_REQUEST, [](std::string_view body, apps::ResponderPtr r) {
+      pb::PingRequest req;
+      if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        r->fail(Errc::bad_frame, "cannot decode PingRequest");
+        return;
+      }
+      pb::PingResponse resp;
+      resp.set_payload(req.payload());
+      r->reply(pb::PING_RESPONSE, resp);
+    });
+    router_.add(pb::STATUS_REQUEST, [this](std::string_view, apps::ResponderPtr r) {
+      r->reply(pb::STATUS_RESPONSE, status());
+    });
+    router_.add(pb::TASK_REQUEST, [this](std::string_view body, apps::ResponderPtr r) {
+      pb::TaskRequest req;
+      if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        r->fail(Errc::bad_frame, "cannot decode TaskRequest");
+        return;
+      }
+      active_runner_->run(std::move(req), [r = std::move(r)](Result<pb::TaskResponse> result) {
+        if (result.ok()) {
+          r->reply(pb::TASK_RESPONSE, result.value());
+        } else {
+          r->fail(result.error());
+        }
+      });
+    });
+  }
+
+  pb::StatusResponse status() const {
+    pb::StatusResponse s;
+    s.set_id(config.id);
+    s.set_version(MINGA_VERSION);
+    s.set_role(config.role);
+    s.set_uptime_seconds(std::chrono::duration<double>(Clock::now() - started_at).count());
+    s.set_open_connections(server.open_connections());
+    s.set_threads(pool_.threads());
+    const auto c = runner_.counters();
+    auto* t = s.mutable_tasks();
+    t->set_queued(c.queued);
+    t->set_running(c.running);
+    t->set_done(c.done);
+    t->set_failed(c.failed);
+    t->set_rejected(c.rejected);
+    for (const auto& [name, fn] : status_sections_) (*s.mutable_sections())[name] = fn();
+    return s;
+  }
+
+  std::string metrics_text() const {
+    const auto c = runner_.counters();
+    std::string out = metrics::Registry::global().render();
+    auto gauge = [&out](const char* name, const char* help, std::uint64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+             std::to_string(v) + "\n";
+    };
+    gauge("minga_open_connections", "Open client connections", server.open_connections());
+    gauge("minga_tasks_queued", "Tasks accepted and waiting to run", c.queued);
+    gauge("minga_tasks_running", "Tasks running on the pool", c.running);
+    gauge("minga_tasks_rejected", "Tasks refused with busy or shutting_down", c.rejected);
+    for (const auto& fn : metric_sources_) out += fn();
+    return out;
+  }
+
+  void add_monitor_routes() {
+    monitor.add_route("/status", [this](const http::Request&) {
+      return http::Response{200, "application/json", apps::status_json(status()) + "\n"};
+    });
+    monitor.add_route("/metrics", [this](const http::Request&) {
+      return http::Response{200, "text/plain; version=0.0.4", metrics_text()};
+    });
+  }
+
+  // --- lifecycle
+  int run();
+  void wait_signal();
+  void begin_shutdown(int signo);
+  net::awaitable<void> drain();
+
+  NodeConfig config;
+  SourceSettings settings_;
+  std::filesystem::path data_dir_;
+  boost::asio::io_context io;
+  ThreadPool pool_;
+  apps::TaskRegistry registry_;
+  apps::Router router_;
+  LocalRunner runner_;
+  apps::TaskRunner* active_runner_ = &runner_;
+  std::map<std::string, apps::JsonHandler, std::less<>> json_ops_;
+  std::map<std::string, std::function<std::string()>> status_sections_;
+  std::vector<std::function<std::string()>> metric_sources_;
+  std::vector<std::unique_ptr<apps::App>> apps_;
+  net::Server server;
+  http::Monitor monitor;
+  boost::asio::signal_set signals;
+  Clock::time_point started_at = Clock::now();
+  bool shutting_down = false;
+};
+
+void Node::Impl::wait_signal() {
+  signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (shutting_down) {
+      log::warn("shutdown", "fail", {{"reason", "second signal; exiting at once"}, {"signal", std::to_string(signo)}});
+      std::_Exit(1);
+    }
+    begin_shutdown(signo);
+    wait_signal();
+  });
+}
+
+void Node::Impl::begin_shutdown(int signo) {
+  shutting_down = true;
+  log::info("shutdown", "in_progress",
+            {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
+             {"drain_timeout_s", format_double(config.drain_timeout_seconds)}});
+  server.stop_accepting();
+  log::info("shutdown", "success", {{"resource", "client_listener"}, {"address", config.host + ":" + std::to_string(config.port)}});
+  runner_.stop_accepting();
+  boost::asio::co_spawn(io, drain(), boost::asio::detached);
+}
+
+net::awaitable<void> Node::Impl::drain() {
+  boost::asio::steady_timer timer(io);
+  const auto deadline = Clock::now() + to_millis(config.drain_timeout_seconds);
+  while (runner_.in_flight() > 0 && Clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
+  if (const auto left = runner_.in_flight(); left > 0) {
+    log::warn("drain", "fail", {{"abandoned_tasks", std::to_string(left)}});
+  } else {
+    log::info("drain", "success", {{"in_flight_tasks", "0"}});
+  }
+  // Let sessions write the answers they hold, then close the stragglers.
+  const std::size_t open = server.open_connections();
+  server.finish_all();
+  const auto flush_deadline = Clock::now() + std::chrono::seconds(2);
+  while (server.open_connections() > 0 && Clock::now() < flush_deadline) {
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
+  server.close_all();
+  log::info("shutdown", "success", {{"resource", "client_sessions"}, {"count", std::to_string(open)}});
+  monitor.stop();
+  for (auto it = apps_.rbegin(); it != apps_.rend(); ++it) (*it)->stop();
+  boost::system::error_code ec;
+  signals.cancel(ec);
+  io.stop();
+}
+
+int Node::Impl::run() {
+  std::error_code fs_ec;
+  std::filesystem::create_directories(data_dir_, fs_ec);
+  if (fs_ec) {
+    log::warn("node_start", "fail", {{"reason", "cannot create data dir " + config.data_dir + ": " + fs_ec.message()}});
+    return 1;
+  }
+  register_core_handlers();
+  apps_ = make_apps();
+  for (auto& app : apps_) {
+    if (auto st = app->start(*this); !st.ok()) {
+      log::warn("node_start", "fail", {{"app", std::string(app->name())}, {"reason", st.error().message}});
+      return 1;
+    }
+  }
+  auto port = server.start();
+  if (!port.ok()) {
+    log::warn("node_start", "fail", {{"reason", port.error().message}});
+    return 1;
+  }
+  config.port = port.value();
+  add_monitor_routes();
+  auto mport = monitor.start();
+  if (!mport.ok()) {
+    log::warn("node_start", "fail", {{"reason", mport.error().message}});
+    return 1;
+  }
+  config.monitor_port = mport.value();
+  wait_signal();
+  log::info("node_start", "success",
+            {{"id", config.id},
+             {"role", config.role},
+             {"address", config.host + ":" + std::to_string(config.port)},
+             {"monitor", "http://" + config.host + ":" + std::to_string(config.monitor_port) + "/"},
+             {"threads", std::to_string(pool_.threads())},
+             {"data_dir", config.data_dir}});
+
+  std::vector<std::thread> extra;
+  for (unsigned i = 1; i < config.io_threads; ++i) extra.emplace_back([this] { io.run(); });
+  io.run();
+  for (auto& t : extra) t.join();
+
+  const unsigned threads = pool_.threads();
+  pool_.shutdown();
+  log::info("shutdown", "success", {{"resource", "task_pool"}, {"threads", std::to_string(threads)}});
+  log::info("shutdown", "success", {{"resource", "node"}, {"id", config.id}, {"exit_code", "0"}});
+  return 0;
+}
+
+Node::Node(NodeConfig config, SourceSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(settings))) {}
+Node::~Node() = default;
+int Node::run() { return impl_->run(); }
+
+}  // namespace minga::cluster

@@ -1,0 +1,304 @@
+#include "net/asio.h"
+// (asio.h first)
+#include "http/monitor.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/number.h"
+
+namespace minga::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kMaxConnections = 256;
+constexpr std::size_t kDefaultLogLines = 200;
+constexpr auto kReadTimeout = 30s;
+constexpr auto kWriteTimeout = 10s;
+constexpr auto kTailPoll = 200ms;
+constexpr auto kTailKeepAlive = 15s;
+
+constexpr std::string_view kIndexPage = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>minga monitor</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
+pre{background:#f5f5f5;padding:1rem;overflow:auto;max-height:28rem;font-size:.85rem}
+a{margin-right:1rem}
+</style></head><body>
+<h1>minga monitor</h1>
+<p><a href="/status">/status</a><a href="/metrics">/metrics</a><a href="/logs">/logs</a><a href="/healthz">/healthz</a></p>
+<h2>Status</h2><pre id="status">loading…</pre>
+<h2>Log (live)</h2><pre id="logs"></pre>
+<script>
+async function refresh(){
+  try{const r=await fetch('/status');document.getElementById('status').textContent=JSON.stringify(await r.json(),null,2);}
+  catch(e){document.getElementById('status').textContent='unreachable: '+e;}
+}
+refresh();setInterval(refresh,2000);
+const logs=document.getElementById('logs');
+const es=new EventSource('/logs?n=50');
+es.onmessage=(e)=>{logs.textContent+=e.data+'\n';if(logs.textContent.length>200000)logs.textContent=logs.textContent.slice(-100000);logs.scrollTop=logs.scrollHeight;};
+</script></body></html>
+)";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Response json_error(int status, const std::string& message) {
+  json::Object o;
+  o.add("ok", false);
+  o.add("error", message);
+  return Response{status, "application/json", o.str() + "\n"};
+}
+
+// One SSE event per log line; a line with newlines becomes several data fields.
+void append_event(std::string& out, std::string_view line) {
+  std::size_t start = 0;
+  while (true) {
+    const auto nl = line.find('\n', start);
+    out += "data: ";
+    out.append(line.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+}
+
+}  // namespace
+
+std::string query_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (url_decode(pair.substr(0, eq)) == key) {
+      return eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+struct Monitor::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, std::string host_, std::uint16_t port_)
+      : io(io_), strand(asio::make_strand(io_)), host(std::move(host_)), port(port_), acceptor(strand) {}
+
+  Result<std::uint16_t> start();
+  void stop();
+  net::awaitable<void> accept_loop();
+  net::awaitable<void> session(tcp::socket socket);
+  net::awaitable<void> tail(beast::tcp_stream& stream, std::size_t backlog);
+  Response handle(const Request& request) const;
+
+  asio::io_context& io;
+  asio::strand<asio::io_context::executor_type> strand;
+  std::string host;
+  std::uint16_t port;
+  tcp::acceptor acceptor;
+  std::map<std::string, Route, std::less<>> routes;
+  // Touched on the strand only.
+  std::map<std::uint64_t, beast::tcp_stream*> sessions;
+  std::uint64_t next_session = 0;
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> stopped{false};
+};
+
+Result<std::uint16_t> Monitor::Impl::start() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return Error{Errc::invalid_argument, "monitor: invalid host '" + host + "'"};
+  const tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error{Errc::unavailable,
+                 "monitor: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
+  }
+  port = acceptor.local_endpoint().port();
+  asio::co_spawn(strand, accept_loop(), asio::detached);
+  return port;
+}
+
+void Monitor::Impl::stop() {
+  if (stopped.exchange(true)) return;
+  asio::dispatch(strand, [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+    for (auto& [id, stream] : self->sessions) stream->socket().close(ec);
+  });
+  log::info("shutdown", "success", {{"resource", "monitor"}, {"port", std::to_string(port)}});
+}
+
+net::awaitable<void> Monitor::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      if (stopped || ec == asio::error::operation_aborted) co_return;
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (open.load() >= kMaxConnections) {
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(strand, session(std::move(socket)), asio::detached);
+  }
+}
+
+Response Monitor::Impl::handle(const Request& request) const {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return json_error(405, "method " + request.method + " not allowed; the monitor is read-only");
+  }
+  if (auto it = routes.find(request.path); it != routes.end()) {
+    try {
+      return it->second(request);
+    } catch (const std::exception& e) {
+      return json_error(500, std::string("internal error: ") + e.what());
+    }
+  }
+  if (request.path == "/") return Response{200, "text/html; charset=utf-8", std::string(kIndexPage)};
+  if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
+  if (request.path == "/logs") {
+    std::size_t n = kDefaultLogLines;
+    if (auto text = query_param(request.query, "n"); !text.empty()) {
+      auto parsed = parse_u64(text);
+      if (!parsed.ok()) return json_error(400, "query n: expected a count of lines, got '" + text + "'");
+      n = static_cast<std::size_t>(parsed.value());
+    }
+    std::string body;
+    for (const auto& line : log::ring().tail(n)) {
+      body += line;
+      body += '\n';
+    }
+    return Response{200, "text/plain; charset=utf-8", std::move(body)};
+  }
+  return json_error(404, "no such page: " + request.path);
+}
+
+net::awaitable<void> Monitor::Impl::tail(beast::tcp_stream& stream, std::size_t backlog) {
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+  std::uint64_t seq = log::ring().last_seq();
+  for (const auto& line : log::ring().tail(backlog)) append_event(out, line);
+  asio::steady_timer timer(strand);
+  auto last_write = std::chrono::steady_clock::now();
+  while (!stopped) {
+    if (!out.empty()) {
+      stream.expires_after(kWriteTimeout);
+      co_await asio::async_write(stream, asio::buffer(out), net::use_awaitable);
+      out.clear();
+      last_write = std::chrono::steady_clock::now();
+    }
+    timer.expires_after(kTailPoll);
+    co_await timer.async_wait(net::use_awaitable);
+    for (const auto& line : log::ring().since(seq)) append_event(out, line);
+    if (out.empty() && std::chrono::steady_clock::now() - last_write > kTailKeepAlive) out = ": keep-alive\n\n";
+  }
+}
+
+net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
+  auto self = shared_from_this();
+  beast::tcp_stream stream(std::move(socket));
+  const std::uint64_t id = next_session++;
+  sessions[id] = &stream;
+  ++open;
+  beast::flat_buffer buffer;
+  try {
+    while (!stopped) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(64 * 1024);
+      stream.expires_after(kReadTimeout);
+      co_await bhttp::async_read(stream, buffer, parser, net::use_awaitable);
+      const auto& req = parser.get();
+
+      Request request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      const auto q = request.target.find('?');
+      request.path = request.target.substr(0, q);
+      if (q != std::string::npos) request.query = request.target.substr(q + 1);
+      request.accept = std::string(req[bhttp::field::accept]);
+
+      if (request.method == "GET" && request.path == "/logs" &&
+          request.accept.find("text/event-stream") != std::string::npos) {
+        std::size_t backlog = 0;
+        if (auto n = parse_u64(query_param(request.query, "n")); n.ok()) backlog = static_cast<std::size_t>(n.value());
+        co_await tail(stream, backlog);
+        break;
+      }
+
+      Response r = handle(request);
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), req.version()};
+      res.set(bhttp::field::server, "minga");
+      res.set(bhttp::field::content_type, r.content_type);
+      res.set(bhttp::field::cache_control, "no-store");
+      res.keep_alive(req.keep_alive());
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      if (request.method == "HEAD") res.body().clear();
+      const bool keep = res.keep_alive();
+      stream.expires_after(kWriteTimeout);
+      co_await bhttp::async_write(stream, res, net::use_awaitable);
+      if (!keep) break;
+    }
+  } catch (const boost::system::system_error&) {
+    // Peer gone, deadline passed, bad request or monitor stopping: close.
+  }
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
+  sessions.erase(id);
+  --open;
+}
+
+Monitor::Monitor(asio::io_context& io, std::string host, std::uint16_t port)
+    : impl_(std::make_shared<Impl>(io, std::move(host), port)) {}
+
+Monitor::~Monitor() = default;
+
+void Monitor::add_route(std::string path, Route route) { impl_->routes[std::move(path)] = std::move(route); }
+Result<std::uint16_t> Monitor::start() { return impl_->start(); }
+void Monitor::stop() { impl_->stop(); }
+std::size_t Monitor::open_connections() const { return impl_->open.load(); }
+
+}  // namespace minga::http

@@ -1,0 +1,121 @@
+// The client CLI against a real node: every task, outputs, errors, exit codes.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace minga::testing {
+namespace {
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { node_ = new NodeProcess(NodeProcess::start()); }
+  static void TearDownTestSuite() {
+    delete node_;
+    node_ = nullptr;
+  }
+  static RunResult minga(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", node_->address()});
+    return run_minga(args);
+  }
+  static NodeProcess* node_;
+};
+NodeProcess* Cli::node_ = nullptr;
+
+TEST_F(Cli, TextTasksHandleUnicode) {
+  auto up = minga({"text", "uppercase", "ñandú", "canción"});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(up.out, "ÑANDÚ CANCIÓN\n");
+  EXPECT_EQ(minga({"text", "reverse", "canción"}).out, "nóicnac\n");
+  EXPECT_EQ(minga({"text", "word-count", "uno dos  tres"}).out, "3\n");
+}
+
+TEST_F(Cli, TaskByCodeOrKey) {
+  EXPECT_EQ(minga({"task", "1", "hola mundo"}).out, "HOLA MUNDO\n");
+  EXPECT_EQ(minga({"task", "reverse", "abc"}).out, "cba\n");
+  EXPECT_EQ(minga({"task", "3", "a b c d"}).out, "4\n");
+  EXPECT_EQ(minga({"task", "4", "0.05"}).out, "slept 0.05 s\n");
+  EXPECT_EQ(minga({"task", "add", "1", "2"}).out, "3\n");
+}
+
+TEST_F(Cli, SleepWaitsOnTheServer) {
+  auto r = minga({"sleep", "0.2"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "slept 0.2 s\n");
+}
+
+TEST_F(Cli, CalcPrintsShortestRoundTrip) {
+  EXPECT_EQ(minga({"calc", "add", "10", "5"}).out, "15\n");
+  EXPECT_EQ(minga({"calc", "sub", "1e3", "1"}).out, "999\n");
+  EXPECT_EQ(minga({"calc", "mul", "-2.5", "4"}).out, "-10\n");
+  EXPECT_EQ(minga({"calc", "div", "1", "4"}).out, "0.25\n");
+  EXPECT_EQ(minga({"calc", "add", "0.1", "0.2"}).out, "0.30000000000000004\n");
+}
+
+TEST_F(Cli, DivisionByZeroIsAServerError) {
+  auto r = minga({"calc", "div", "1", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "error: division by zero\n");
+  auto j = minga({"--output", "json", "calc", "div", "1", "0"});
+  EXPECT_EQ(j.exit_code, 1);
+  EXPECT_EQ(j.out, "{\"ok\":false,\"error\":\"division by zero\"}\n");
+}
+
+TEST_F(Cli, JsonOutput) {
+  EXPECT_EQ(minga({"--output", "json", "calc", "add", "10", "5"}).out, "{\"ok\":true,\"result\":15}\n");
+  EXPECT_EQ(minga({"text", "uppercase", "hola", "--output", "json"}).out, "{\"ok\":true,\"result\":\"HOLA\"}\n");
+}
+
+TEST_F(Cli, ClientFlagsWorkAfterTheSubcommand) {
+  auto r = run_minga({"calc", "add", "1", "2", "--server", node_->address()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "3\n");
+  auto e = run_minga({"calc", "add", "1", "2"}, {{"MINGA_SERVER", node_->address()}});
+  EXPECT_EQ(e.out, "3\n");
+}
+
+TEST_F(Cli, InvalidNumbersAreUsageErrors) {
+  auto r = minga({"calc", "add", "10abc", "5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: invalid number: '10abc'\n");
+  EXPECT_EQ(minga({"calc", "add", "1"}).exit_code, 2);
+  EXPECT_EQ(minga({"frobnicate"}).exit_code, 2);
+}
+
+TEST_F(Cli, ServerSideErrorsAreClear) {
+  auto r = minga({"task", "9", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "error: unknown task kind '9'\n");
+  auto s = minga({"sleep", "100000"});
+  EXPECT_EQ(s.exit_code, 1);
+  EXPECT_EQ(s.err, "error: sleep of 100000 s is above the maximum of 60 s\n");
+  auto u = minga({"text", "uppercase", "\xff"});
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_EQ(u.err, "error: invalid UTF-8 in text\n");
+}
+
+TEST_F(Cli, UnreachableServerExitsThree) {
+  auto r = run_minga({"--server", "127.0.0.1:1", "calc", "add", "1", "2"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("cannot reach 127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, StatusShowsCounters) {
+  auto r = minga({"status"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("role:             both"), std::string::npos) << r.out;
+  auto j = minga({"status", "--output", "json"});
+  EXPECT_NE(j.out.find("\"tasks\":{\"queued\":"), std::string::npos) << j.out;
+}
+
+TEST_F(Cli, ShellMenuWorksFromAPipe) {
+  auto r = run_minga({"--server", node_->address(), "shell"}, {}, "1\nhola mundo\n5\n2\n3\n8\n1\n0\n0\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("HOLA MUNDO\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n5\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error: division by zero"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bye"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minga::testing

@@ -1,0 +1,127 @@
+// Concurrency, backpressure and graceful shutdown of a real node.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "harness.h"
+#include "proto/minga.pb.h"
+#include "wire/frame.h"
+
+namespace minga::testing {
+namespace {
+
+TEST(Lifecycle, TenSleepsOfThreeSecondsFinishTogether) {
+  auto node = NodeProcess::start();
+  std::vector<Process> clients;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) clients.push_back(Process::spawn({minga_binary(), "--server", node.address(), "sleep", "3"}));
+  for (auto& c : clients) {
+    ASSERT_EQ(c.wait(10s), 0) << c.err();
+    EXPECT_EQ(c.out(), "slept 3 s\n");
+  }
+  const auto wall = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(wall, 4500ms) << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count() << " ms";
+  EXPECT_GE(wall, 3000ms);
+}
+
+TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
+  auto node = NodeProcess::start({"--drain-timeout", "5"});
+  Process client = Process::spawn({minga_binary(), "--server", node.address(), "sleep", "2"});
+  std::this_thread::sleep_for(500ms);  // the sleep is in flight
+  node.process().signal(SIGTERM);
+  ASSERT_EQ(client.wait(10s), 0) << client.err();
+  EXPECT_EQ(client.out(), "slept 2 s\n");
+  ASSERT_EQ(node.process().wait(10s), 0) << node.process().err();
+  const std::string log = node.process().err();
+  for (const char* resource : {"client_listener", "client_sessions", "monitor", "task_pool", "node"}) {
+    EXPECT_NE(log.find(std::string("action: shutdown | result: success | resource: ") + resource), std::string::npos)
+        << resource << "\n" << log;
+  }
+  EXPECT_NE(log.find("action: drain | result: success"), std::string::npos) << log;
+  // New connections are refused once the listener closed.
+  EXPECT_EQ(run_minga({"--server", node.address(), "calc", "add", "1", "1", "--timeout", "2"}).exit_code, 3);
+}
+
+TEST(Lifecycle, SigintAlsoShutsDownGracefully) {
+  auto node = NodeProcess::start();
+  node.process().signal(SIGINT);
+  EXPECT_EQ(node.process().wait(10s), 0);
+  EXPECT_NE(node.process().err().find("signal: SIGINT"), std::string::npos);
+}
+
+TEST(Lifecycle, FullQueueAnswersBusyAtOnce) {
+  auto node = NodeProcess::start({"--threads", "1", "--queue-capacity", "1"});
+  RawConnection c(node.port());
+  pb::TaskRequest req;
+  req.set_kind("reverse");
+  req.set_text(std::string(20000, 'x'));
+  std::string batch;
+  for (std::uint64_t id = 1; id <= 300; ++id) wire::encode(batch, pb::TASK_REQUEST, id, req.SerializeAsString());
+  ASSERT_TRUE(c.send(batch));
+  int ok = 0, busy = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string header = c.read(wire::kHeaderBytes, 10s);
+    ASSERT_EQ(header.size(), wire::kHeaderBytes);
+    auto d = wire::decode(header, 1 << 24);
+    std::string body = c.read(d.wanted - wire::kHeaderBytes, 10s);
+    if (d.header.type == pb::TASK_RESPONSE) {
+      ++ok;
+    } else {
+      pb::ErrorResponse e;
+      ASSERT_TRUE(e.ParseFromString(body));
+      ASSERT_EQ(e.code(), pb::BUSY);
+      EXPECT_EQ(e.message(), "the task queue is full; retry later");
+      ++busy;
+    }
+  }
+  EXPECT_GT(busy, 0);
+  EXPECT_GT(ok, 0);
+  EXPECT_EQ(ok + busy, 300);
+}
+
+TEST(Lifecycle, ConfigurationFileAndEnvironment) {
+  TempDir dir;
+  const std::string file = dir.str() + "/minga.toml";
+  {
+    std::ofstream f(file);
+    f << "[node]\nid = \"from-file\"\nthreads = 3\n[log]\nlevel = \"debug\"\n";
+  }
+  auto node = NodeProcess::start({"--config", file}, {{"MINGA_THREADS", "2"}});
+  auto r = run_minga({"--server", node.address(), "status", "--output", "json"});
+  EXPECT_NE(r.out.find("\"id\":\"from-file\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"threads\":2"), std::string::npos) << r.out;  // environment over file
+}
+
+TEST(Lifecycle, BadConfigurationIsAUsageError) {
+  auto r = run_minga({"node", "--port", "70000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: flag --port: invalid port '70000'\n");
+  auto f = run_minga({"node", "--config", "/nonexistent/minga.toml"});
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_EQ(f.err, "error: cannot read configuration file /nonexistent/minga.toml\n");
+}
+
+TEST(Lifecycle, PortInUseIsAClearStartupFailure) {
+  auto first = NodeProcess::start();
+  auto r = run_minga({"node", "--port", std::to_string(first.port()), "--monitor-port", "0", "--data-dir",
+                      first.data_dir() + "-2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("action: node_start | result: fail | reason: cannot listen on 127.0.0.1:"), std::string::npos)
+      << r.err;
+}
+
+TEST(Lifecycle, JsonLogFormat) {
+  TempDir dir;
+  Process p = Process::spawn({minga_binary(), "node", "--port", "0", "--monitor-port", "0", "--data-dir",
+                              dir.str() + "/d", "--log-format", "json", "--id", "j1"});
+  ASSERT_TRUE(p.wait_for_output("\"action\":\"node_start\",\"result\":\"success\"", 10s)) << p.err();
+  EXPECT_NE(p.err().find("\"id\":\"j1\""), std::string::npos);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace minga::testing

@@ -1,0 +1,69 @@
+#include "cluster/config.h"
+
+#include <gtest/gtest.h>
+
+namespace minga::cluster {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view k) -> std::optional<std::string> {
+    auto it = vars.find(std::string(k));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Config, DefaultsWithoutAnySource) {
+  auto c = load_node_config(ConfigSources{{}, env_of({}), "", ""});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->host, "127.0.0.1");
+  EXPECT_EQ(c->port, 7400);
+  EXPECT_EQ(c->monitor_port, 7480);
+  EXPECT_EQ(c->data_dir, "./minga-data");
+  EXPECT_EQ(c->role, "both");
+  EXPECT_GE(c->threads, 1u);  // 0 resolves to the hardware threads
+}
+
+TEST(Config, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  const std::string file = "[node]\nport = 7001\nmonitor_port = 8001\nid = \"from-file\"\nthreads = 3\n";
+  auto env = env_of({{"MINGA_PORT", "7002"}, {"MINGA_MONITOR_PORT", "8002"}});
+  ConfigSources s{{{"--port", "7003"}}, env, file, "test.toml"};
+  auto c = load_node_config(s);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->port, 7003);          // flag
+  EXPECT_EQ(c->monitor_port, 8002);  // environment
+  EXPECT_EQ(c->id, "from-file");     // file
+  EXPECT_EQ(c->threads, 3u);         // file
+  EXPECT_EQ(c->log_level, "info");   // default
+}
+
+TEST(Config, BadValuesNameTheirSource) {
+  auto c = load_node_config(ConfigSources{{{"--port", "99999"}}, env_of({}), "", ""});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "flag --port: invalid port '99999'");
+  auto e = load_node_config(ConfigSources{{}, env_of({{"MINGA_LOG_FORMAT", "xml"}}), "", ""});
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().message, "environment MINGA_LOG_FORMAT: expected text|json, got 'xml'");
+  auto f = load_node_config(ConfigSources{{}, env_of({}), "[cluster]\nrole = \"boss\"\n", "x.toml"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().message, "file key cluster.role: expected coordinator|worker|both, got 'boss'");
+}
+
+TEST(Config, MalformedFileReportsLineAndColumn) {
+  auto c = load_node_config(ConfigSources{{}, env_of({}), "[node]\nport = = 3\n", "bad.toml"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("bad.toml:2:"), std::string::npos) << c.error().message;
+}
+
+TEST(Config, AppSettingsPreferEnvironmentOverFile) {
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_LOTTERY_AGENCIES", "3"}}),
+                                               "[lottery]\nagencies = 7\nwinning_number = 42\n", "x.toml"});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", 5).value(), 3);
+  EXPECT_EQ(s->get_int("lottery.winning_number", "MINGA_LOTTERY_WINNING_NUMBER", 7574).value(), 42);
+  EXPECT_EQ(s->get_int("lottery.missing", "", 9).value(), 9);
+  EXPECT_FALSE(SourceSettings::parse(ConfigSources{{}, env_of({{"X", "abc"}}), "", ""})->get_int("k", "X", 1).ok());
+}
+
+}  // namespace
+}  // namespace minga::cluster
