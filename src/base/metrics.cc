@@ -1,5 +1,6 @@
 #include "base/metrics.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "base/assert.h"
@@ -88,6 +89,14 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 
 namespace {
 
+// Bucket bounds in plain decimal ("0.00005", not "5e-05").
+std::string format_bound(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  (void)ec;
+  return std::string(buf, end);
+}
+
 // Adds le="x" to an already rendered label set.
 std::string with_le(const std::string& labels, const std::string& le) {
   const std::string pair = "le=\"" + le + "\"";
@@ -107,7 +116,7 @@ std::string Registry::render() const {
     for (const auto& [labels, g] : fam.gauges) out += name + labels + " " + std::to_string(g->value()) + "\n";
     for (const auto& [labels, h] : fam.histograms) {
       for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
-        out += name + "_bucket" + with_le(labels, format_double(Histogram::kBounds[i])) + " " +
+        out += name + "_bucket" + with_le(labels, format_bound(Histogram::kBounds[i])) + " " +
                std::to_string(h->cumulative(i)) + "\n";
       }
       out += name + "_bucket" + with_le(labels, "+Inf") + " " + std::to_string(h->count()) + "\n";

@@ -91,7 +91,7 @@ Process Process::spawn(const std::vector<std::string>& argv, const Env& env, con
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());
     std::_Exit(127);
   }
   p.pid_ = pid;

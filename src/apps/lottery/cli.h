@@ -1,13 +1,18 @@
-// `minga lottery ...` and `minga bench lottery`. PLACEHOLDER until implemented.
+// `minga lottery agency|winners|status|gen-data` and `minga bench lottery`.
 #pragma once
 
 #include <functional>
 
-#include "cli/client_options.h"
+namespace CLI {
+class App;
+}
+
+namespace minga::cli {
+struct ClientOptions;
+}
 
 namespace minga::lottery {
 
-inline void add_cli(CLI::App& /*root*/, CLI::App& /*bench*/, cli::ClientOptions& /*options*/,
-                    std::function<int()>& /*action*/) {}
+void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::lottery

@@ -1,14 +1,41 @@
-// The national lottery app (requirement R5). PLACEHOLDER until implemented.
+// The national lottery app (requirement R5): agencies send bets in batches,
+// each batch durable before its answer; when every expected agency has said
+// it finished, the draw happens once; each agency then gets its winners.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
 #include "apps/api/app.h"
+#include "apps/lottery/command_log.h"
+#include "apps/lottery/state.h"
 
 namespace minga::lottery {
 
+constexpr std::uint32_t kDefaultAgencies = 5;
+constexpr std::uint32_t kDefaultWinningNumber = 7574;
+
+struct LotteryConfig {
+  std::uint32_t expected_agencies = kDefaultAgencies;
+  std::uint32_t winning_number = kDefaultWinningNumber;
+};
+
+// `lottery.agencies` / MINGA_LOTTERY_AGENCIES and `lottery.winning_number` /
+// MINGA_LOTTERY_WINNING_NUMBER, checked.
+Result<LotteryConfig> load_config(const apps::Settings& settings);
+
 class LotteryApp final : public apps::App {
  public:
+  LotteryApp();
+  ~LotteryApp() override;
   std::string_view name() const override { return "lottery"; }
-  Status start(apps::NodeServices&) override { return ok_status(); }
+  Status start(apps::NodeServices& node) override;
+  void stop() override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace minga::lottery

@@ -1,0 +1,72 @@
+// The agency side of the lottery: sends its bets in batches, says it
+// finished, and waits for its winners. Blocking; used by `minga lottery
+// agency` and `minga bench lottery`.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/lottery/batching.h"
+#include "base/result.h"
+#include "net/client.h"
+#include "proto/lottery.pb.h"
+
+namespace minga::lottery {
+
+struct AgencyOptions {
+  std::uint32_t agency = 0;
+  net::Endpoint server;
+  std::size_t max_amount = kDefaultBatchMaxAmount;
+  std::size_t window = 16;                                 // batches in flight at once
+  std::chrono::milliseconds batch_interval{0};             // at least this long between two batches
+  std::chrono::milliseconds answer_timeout{30000};         // silence before reconnecting
+  std::chrono::milliseconds retry_for{60000};              // keep reconnecting this long without progress
+  std::chrono::milliseconds wait_winners_for{600000};      // wait this long for the draw
+};
+
+struct AgencyResult {
+  std::uint64_t bets = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t duplicates = 0;  // batches the server had stored before (retries)
+  std::uint64_t reconnects = 0;
+  std::vector<std::string> winners;
+  std::chrono::steady_clock::time_point first_sent{};
+  std::chrono::steady_clock::time_point winners_at{};
+};
+
+// Errc::shutting_down when `stop` became true; Errc::unavailable when the
+// server stayed unreachable for `retry_for`; Errc::invalid_argument when the
+// server refused a batch (with its reason).
+class Agency {
+ public:
+  Agency(AgencyOptions options, const std::atomic<bool>& stop);
+
+  // Sends every bet (batches numbered from 1, in order), then notifies.
+  Status send_bets(const std::vector<pb::Bet>& bets);
+  // Sends one bet as batch 1, then notifies; logs `apuesta_enviada`.
+  Status send_single(const pb::Bet& bet);
+  Status notify_finished();
+  // Asks for the winners until the draw has happened (backing off).
+  Result<std::vector<std::string>> wait_winners();
+
+  const AgencyResult& result() const { return result_; }
+  bool connected() const { return client_.connected(); }
+  void close();
+
+ private:
+  Status ensure_connected(std::chrono::steady_clock::time_point& last_progress);
+  // One request/answer with reconnects on transient failures.
+  Result<pb::LotteryResponse> call(std::uint32_t type, const google::protobuf::MessageLite& request);
+  bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+
+  AgencyOptions options_;
+  const std::atomic<bool>& stop_;
+  net::Client client_;
+  std::uint64_t next_request_id_ = 1;
+  AgencyResult result_;
+};
+
+}  // namespace minga::lottery

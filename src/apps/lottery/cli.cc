@@ -1,0 +1,622 @@
+#include "apps/lottery/cli.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/lottery/agency.h"
+#include "apps/lottery/bets.h"
+#include "apps/lottery/gen.h"
+#include "apps/lottery/lottery_app.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/number.h"
+#include "cli/client_options.h"
+#include "cluster/config.h"
+
+extern char** environ;
+
+namespace minga::lottery {
+namespace {
+
+using cli::ClientOptions;
+using cli::kExitOk;
+using cli::kExitServerError;
+using cli::kExitUnreachable;
+using cli::kExitUsage;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+int usage_error(const std::string& message) {
+  std::cerr << "error: " << message << std::endl;
+  return kExitUsage;
+}
+
+int exit_code_for(const Error& e) {
+  return e.code == Errc::unavailable ? kExitUnreachable : e.code == Errc::invalid_argument ? kExitServerError : 1;
+}
+
+// --server, else MINGA_SERVER (both handled by the root flags), else
+// CLI_SERVER_ADDRESS, else the default.
+std::string server_address(const CLI::App& root, const ClientOptions& options) {
+  if (root.get_option("--server")->count() > 0 || std::getenv("MINGA_SERVER") != nullptr) return options.server;
+  if (const char* env = std::getenv("CLI_SERVER_ADDRESS"); env != nullptr && *env != '\0') return env;
+  return options.server;
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{Errc::not_found, "cannot read " + path.string()};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ---------------------------------------------------------------- agency
+
+struct AgencyFlags {
+  std::uint32_t agency = 0;
+  std::string bets_file;
+  std::string data_dir = ".";
+  std::string config_file;
+  std::size_t max_amount = 0;  // 0: from MINGA_BATCH_MAX_AMOUNT, batch.max_amount or the default
+  std::size_t window = 16;
+  int batch_interval_ms = 0;
+  double retry_for = 60;
+  double wait_for = 600;
+  bool skip_invalid = false;
+};
+
+const char* const kSingleBetEnv[] = {"NOMBRE", "APELLIDO", "DOCUMENTO", "NACIMIENTO", "NUMERO"};
+
+bool single_bet_env() {
+  for (const char* k : kSingleBetEnv) {
+    if (std::getenv(k) == nullptr) return false;
+  }
+  return true;
+}
+
+Result<pb::Bet> single_bet_from_env() {
+  pb::Bet bet;
+  bet.set_first_name(std::getenv("NOMBRE"));
+  bet.set_last_name(std::getenv("APELLIDO"));
+  bet.set_document(std::getenv("DOCUMENTO"));
+  bet.set_birth_date(std::getenv("NACIMIENTO"));
+  const std::string number = std::getenv("NUMERO");
+  auto n = parse_u64(number);
+  if (!n.ok() || n.value() > kMaxNumber) return Error{Errc::invalid_argument, "NUMERO must be 0-9999, got '" + number + "'"};
+  bet.set_number(static_cast<std::uint32_t>(n.value()));
+  if (auto st = validate_bet(bet); !st.ok()) return st.error();
+  return bet;
+}
+
+Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
+  if (f.max_amount > 0) return f.max_amount;
+  cluster::ConfigSources sources;
+  sources.env = cluster::process_env();
+  std::string file = f.config_file;
+  if (file.empty()) {
+    if (auto env = sources.env("MINGA_CONFIG")) file = *env;
+  }
+  if (!file.empty()) {
+    auto text = read_file(file);
+    if (!text.ok()) return Error{Errc::invalid_argument, "cannot read configuration file " + file};
+    sources.file_text = std::move(text).value();
+    sources.file_name = file;
+  }
+  auto settings = cluster::SourceSettings::parse(sources);
+  if (!settings.ok()) return settings.error();
+  auto v = settings->get_int("batch.max_amount", "MINGA_BATCH_MAX_AMOUNT", kDefaultBatchMaxAmount);
+  if (!v.ok()) return v.error();
+  if (v.value() < 1 || v.value() > 100000) {
+    return Error{Errc::invalid_argument, "batch.max_amount: expected 1-100000, got " + std::to_string(v.value())};
+  }
+  return static_cast<std::size_t>(v.value());
+}
+
+int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyFlags& f, bool bets_given) {
+  std::string level = "info";
+  if (const char* env = std::getenv("CLI_LOG_LEVEL"); env != nullptr && *env != '\0') level = env;
+  std::string lower = level;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!log::init(lower, log::Format::text, "agency-" + std::to_string(f.agency))) {
+    return usage_error("CLI_LOG_LEVEL: expected trace|debug|info|warn|error|off, got '" + level + "'");
+  }
+  if (f.agency == 0) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
+  auto endpoint = net::parse_endpoint(server_address(root, options));
+  if (!endpoint.ok()) return usage_error(endpoint.error().message);
+  auto max_amount = batch_max_amount(f);
+  if (!max_amount.ok()) return usage_error(max_amount.error().message);
+
+  const bool single = !bets_given && single_bet_env();
+  std::vector<pb::Bet> bets;
+  std::string source;
+  if (single) {
+    auto bet = single_bet_from_env();
+    if (!bet.ok()) return usage_error("single bet from the environment: " + bet.error().message);
+    bets.push_back(std::move(bet).value());
+    source = "environment";
+  } else {
+    const std::filesystem::path path =
+        bets_given ? std::filesystem::path(f.bets_file)
+                   : std::filesystem::path(f.data_dir) / ("agency-" + std::to_string(f.agency) + ".csv");
+    auto text = read_file(path);
+    if (!text.ok()) return usage_error(text.error().message);
+    CsvBets csv = parse_bets_csv(text.value());
+    for (const auto& e : csv.errors) {
+      log::warn("leer_apuestas", "fail",
+                {{"file", path.string()}, {"line", std::to_string(e.line)}, {"reason", e.reason}});
+    }
+    if (!csv.errors.empty() && !f.skip_invalid) {
+      std::cerr << "error: " << path.string() << ": " << csv.errors.size()
+                << " invalid row(s), first at line " << csv.errors.front().line << ": " << csv.errors.front().reason
+                << "; nothing was sent (--skip-invalid sends the valid rows)" << std::endl;
+      return kExitUsage;
+    }
+    bets = std::move(csv.bets);
+    source = path.string();
+  }
+
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  AgencyOptions ao;
+  ao.agency = f.agency;
+  ao.server = endpoint.value();
+  ao.max_amount = max_amount.value();
+  ao.window = std::max<std::size_t>(f.window, 1);
+  ao.batch_interval = std::chrono::milliseconds(f.batch_interval_ms);
+  ao.answer_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_seconds * 1000));
+  ao.retry_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.retry_for * 1000));
+  ao.wait_winners_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_for * 1000));
+  log::info("agency_start", "success",
+            {{"agency", std::to_string(f.agency)}, {"server", ao.server.str()}, {"bets", std::to_string(bets.size())},
+             {"source", source}, {"batch_max_amount", std::to_string(ao.max_amount)}});
+
+  Agency agency(ao, g_stop);
+  Status st = single ? agency.send_single(bets.front()) : agency.send_bets(bets);
+  if (st.ok()) st = agency.notify_finished();
+  Result<std::vector<std::string>> winners = st.ok() ? agency.wait_winners() : Result<std::vector<std::string>>(st.error());
+  const bool was_connected = agency.connected();
+  agency.close();
+  if (!winners.ok()) {
+    if (winners.error().code == Errc::shutting_down) {
+      log::info("shutdown", "success",
+                {{"resource", "connection"}, {"agency", std::to_string(f.agency)},
+                 {"was_open", was_connected ? "true" : "false"}});
+      log::info("shutdown", "success",
+                {{"resource", "agency"}, {"agency", std::to_string(f.agency)},
+                 {"bets_acknowledged", std::to_string(agency.result().bets)}, {"exit_code", "0"}});
+      return kExitOk;
+    }
+    log::warn("agency", "fail", {{"agency", std::to_string(f.agency)}, {"reason", winners.error().message}});
+    std::cerr << "error: " << winners.error().message << std::endl;
+    return exit_code_for(winners.error());
+  }
+  log::info("consulta_ganadores", "success", {{"cant_ganadores", std::to_string(winners->size())}});
+  log::info("shutdown", "success", {{"resource", "connection"}, {"agency", std::to_string(f.agency)}});
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- winners, status
+
+int run_winners(const CLI::App& root, ClientOptions options, std::uint32_t agency_id) {
+  options.server = server_address(root, options);
+  auto client = cli::connect(options);
+  if (!client.ok()) return cli::report(options, client.error());
+  pb::WinnersRequest req;
+  req.set_agency(agency_id);
+  auto r = client->call<pb::LotteryResponse>(pb::WINNERS_REQUEST, req, pb::LOTTERY_RESPONSE, options.timeout());
+  if (!r.ok()) return cli::report(options, r.error());
+  if (r->outcome() == pb::LotteryResponse::NOT_YET) {
+    return cli::report(options, Error{Errc::not_yet, "the draw has not happened yet; ask again later"});
+  }
+  if (r->outcome() != pb::LotteryResponse::OK) return cli::report(options, Error{Errc::invalid_argument, r->reason()});
+  if (options.json()) {
+    std::string docs = "[";
+    for (int i = 0; i < r->documents_size(); ++i) {
+      if (i > 0) docs += ',';
+      docs += json::quote(r->documents(i));
+    }
+    docs += ']';
+    json::Object o;
+    o.add("ok", true);
+    o.add("agency", agency_id);
+    o.add("count", r->documents_size());
+    o.add_raw("documents", docs);
+    std::cout << o.str() << std::endl;
+  } else {
+    for (const auto& d : r->documents()) std::cout << d << "\n";
+    std::cerr << r->documents_size() << " winner(s) in agency " << agency_id << std::endl;
+  }
+  return kExitOk;
+}
+
+int run_status(const CLI::App& root, ClientOptions options) {
+  options.server = server_address(root, options);
+  auto client = cli::connect(options);
+  if (!client.ok()) return cli::report(options, client.error());
+  auto s = client->call<pb::LotteryStatusResponse>(pb::LOTTERY_STATUS_REQUEST, pb::LotteryStatusRequest(),
+                                                   pb::LOTTERY_STATUS_RESPONSE, options.timeout());
+  if (!s.ok()) return cli::report(options, s.error());
+  std::size_t finished = 0;
+  for (const auto& a : s->agencies()) finished += a.finished() ? 1 : 0;
+  if (options.json()) {
+    std::string agencies = "[";
+    for (int i = 0; i < s->agencies_size(); ++i) {
+      const auto& a = s->agencies(i);
+      if (i > 0) agencies += ',';
+      json::Object o;
+      o.add("agency", a.agency());
+      o.add("bets", static_cast<std::uint64_t>(a.bets()));
+      o.add("batches", static_cast<std::uint64_t>(a.batches()));
+      o.add("finished", a.finished());
+      o.add("winners", static_cast<std::uint64_t>(a.winners()));
+      agencies += o.str();
+    }
+    agencies += ']';
+    json::Object o;
+    o.add("ok", true);
+    o.add("draw_done", s->draw_done());
+    o.add("expected_agencies", s->expected_agencies());
+    o.add("agencies_finished", static_cast<std::uint64_t>(finished));
+    o.add("winning_number", s->winning_number());
+    o.add("total_bets", static_cast<std::uint64_t>(s->total_bets()));
+    o.add_raw("agencies", agencies);
+    std::cout << o.str() << std::endl;
+    return kExitOk;
+  }
+  std::cout << "draw:              " << (s->draw_done() ? "done" : "pending") << "\n"
+            << "agencies finished: " << finished << " of " << s->expected_agencies() << "\n"
+            << "winning number:    " << s->winning_number() << "\n"
+            << "bets:              " << s->total_bets() << "\n";
+  std::cout << "agency        bets  batches  finished  winners\n";
+  for (const auto& a : s->agencies()) {
+    char line[128];
+    std::snprintf(line, sizeof line, "%6u  %10llu  %7llu  %8s  %7s\n", a.agency(),
+                  static_cast<unsigned long long>(a.bets()), static_cast<unsigned long long>(a.batches()),
+                  a.finished() ? "yes" : "no", s->draw_done() ? std::to_string(a.winners()).c_str() : "-");
+    std::cout << line;
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- gen-data
+
+int run_gen(const ClientOptions& options, const GenOptions& g, const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return usage_error("cannot create " + out_dir + ": " + ec.message());
+  const auto agencies = generate_bets(g);
+  std::string summary = "[";
+  for (std::size_t i = 0; i < agencies.size(); ++i) {
+    const auto path = std::filesystem::path(out_dir) / ("agency-" + std::to_string(i + 1) + ".csv");
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    for (const auto& b : agencies[i]) out << to_csv_row(b) << '\n';
+    out.close();
+    if (!out) return usage_error("cannot write " + path.string());
+    const auto winners = winners_of(agencies[i], g.winning_number);
+    if (options.json()) {
+      if (i > 0) summary += ',';
+      json::Object o;
+      o.add("agency", static_cast<std::uint64_t>(i + 1));
+      o.add("bets", static_cast<std::uint64_t>(agencies[i].size()));
+      o.add("winners", static_cast<std::uint64_t>(winners.size()));
+      o.add("file", path.string());
+      summary += o.str();
+    } else {
+      std::cout << path.string() << ": " << agencies[i].size() << " bets, " << winners.size() << " winning\n";
+    }
+  }
+  if (options.json()) {
+    json::Object o;
+    o.add("ok", true);
+    o.add("seed", static_cast<std::uint64_t>(g.seed));
+    o.add("winning_number", g.winning_number);
+    o.add_raw("agencies", summary + "]");
+    std::cout << o.str() << std::endl;
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- bench lottery
+
+// A `minga node` child process on 127.0.0.1 with an ephemeral port.
+class ChildNode {
+ public:
+  static Result<ChildNode> start(const std::filesystem::path& data_dir, std::uint32_t agencies) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error{Errc::internal, "pipe failed"};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+    std::vector<std::string> args = {"minga", "node", "--id", "bench-lottery", "--host", "127.0.0.1", "--port", "0",
+                                     "--monitor-port", "0", "--data-dir", data_dir.string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).substr(0, 23) != "MINGA_LOTTERY_AGENCIES=") env_strings.emplace_back(*e);
+    }
+    env_strings.push_back("MINGA_LOTTERY_AGENCIES=" + std::to_string(agencies));
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pipe_fds[1]);
+    if (rc != 0) {
+      ::close(pipe_fds[0]);
+      return Error{Errc::internal, "cannot start a node: " + std::string(std::strerror(rc))};
+    }
+    ChildNode node;
+    node.pid_ = pid;
+    node.err_fd_ = pipe_fds[0];
+    // Read stderr until the node says where it listens.
+    std::string buffer;
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline) {
+      char buf[4096];
+      const ssize_t n = ::read(node.err_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      buffer.append(buf, static_cast<std::size_t>(n));
+      const auto at = buffer.find("action: node_start | result: success");
+      if (at == std::string::npos) continue;
+      const auto addr = buffer.find("address: ", at);
+      const auto end = buffer.find_first_of(" |\n", addr + 9);
+      if (addr == std::string::npos || end == std::string::npos) continue;
+      auto ep = net::parse_endpoint(buffer.substr(addr + 9, end - addr - 9));
+      if (!ep.ok()) return ep.error();
+      node.endpoint_ = ep.value();
+      // Keep draining its log so it never blocks on a full pipe.
+      node.drain_ = std::thread([fd = node.err_fd_] {
+        char sink[4096];
+        while (::read(fd, sink, sizeof sink) > 0) {
+        }
+      });
+      return node;
+    }
+    return Error{Errc::unavailable, "the node did not start: " + buffer};
+  }
+
+  ChildNode() = default;
+  ChildNode(ChildNode&& o) noexcept { *this = std::move(o); }
+  ChildNode& operator=(ChildNode&& o) noexcept {
+    std::swap(pid_, o.pid_);
+    std::swap(err_fd_, o.err_fd_);
+    std::swap(drain_, o.drain_);
+    endpoint_ = o.endpoint_;
+    return *this;
+  }
+  ~ChildNode() { stop(); }
+
+  const net::Endpoint& endpoint() const { return endpoint_; }
+
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    if (drain_.joinable()) drain_.join();
+    if (err_fd_ >= 0) {
+      ::close(err_fd_);
+      err_fd_ = -1;
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  std::thread drain_;
+  net::Endpoint endpoint_;
+};
+
+struct BenchFlags {
+  std::uint32_t agencies = 5;
+  std::uint64_t bets = 78697;
+  std::uint64_t seed = 1;
+  std::size_t max_amount = kDefaultBatchMaxAmount;
+  std::size_t window = 16;
+  int rounds = 3;
+};
+
+struct RoundFigures {
+  double ingest_seconds = 0;   // first batch sent -> every batch acknowledged (durable)
+  double total_seconds = 0;    // first batch sent -> last agency has its winners
+  bool winners_ok = false;
+};
+
+Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vector<pb::Bet>>& data) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("minga-bench-lottery-" + std::to_string(::getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count()));
+  auto node = ChildNode::start(dir, f.agencies);
+  if (!node.ok()) return node.error();
+  std::vector<AgencyResult> results(f.agencies);
+  std::vector<Clock::time_point> ingested(f.agencies);
+  std::vector<Error> errors;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false};
+  for (std::uint32_t a = 0; a < f.agencies; ++a) {
+    threads.emplace_back([&, a] {
+      AgencyOptions o;
+      o.agency = a + 1;
+      o.server = node->endpoint();
+      o.max_amount = f.max_amount;
+      o.window = f.window;
+      Agency agency(o, stop);
+      Status st = agency.send_bets(data[a]);
+      ingested[a] = Clock::now();
+      if (st.ok()) st = agency.notify_finished();
+      if (st.ok()) {
+        auto w = agency.wait_winners();
+        if (!w.ok()) st = w.error();
+      }
+      results[a] = agency.result();
+      if (!st.ok()) {
+        std::lock_guard lock(mu);
+        errors.push_back(st.error());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  node->stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (!errors.empty()) return errors.front();
+  RoundFigures r;
+  auto first = results[0].first_sent;
+  auto last_ingest = ingested[0];
+  auto last_winners = results[0].winners_at;
+  r.winners_ok = true;
+  for (std::uint32_t a = 0; a < f.agencies; ++a) {
+    first = std::min(first, results[a].first_sent);
+    last_ingest = std::max(last_ingest, ingested[a]);
+    last_winners = std::max(last_winners, results[a].winners_at);
+    if (results[a].winners != winners_of(data[a], kDefaultWinningNumber)) r.winners_ok = false;
+  }
+  r.ingest_seconds = std::chrono::duration<double>(last_ingest - first).count();
+  r.total_seconds = std::chrono::duration<double>(last_winners - first).count();
+  return r;
+}
+
+int run_bench(const ClientOptions& options, const BenchFlags& f) {
+  log::init("warn", log::Format::text, "bench");
+  GenOptions g;
+  g.agencies = f.agencies;
+  g.total_bets = f.bets;
+  g.seed = f.seed;
+  const auto data = generate_bets(g);
+  std::vector<double> rates, totals;
+  if (!options.json()) {
+    std::cout << "lottery: " << f.agencies << " agencies, " << f.bets << " bets, batch " << f.max_amount
+              << ", window " << f.window << ", " << f.rounds << " round(s), a fresh node per round\n";
+  }
+  for (int i = 0; i < f.rounds; ++i) {
+    auto r = bench_round(f, data);
+    if (!r.ok()) return cli::report(options, r.error());
+    if (!r->winners_ok) return cli::report(options, Error{Errc::internal, "winners differ from the generated data"});
+    const double rate = static_cast<double>(f.bets) / r->ingest_seconds;
+    rates.push_back(rate);
+    totals.push_back(r->total_seconds);
+    if (!options.json()) {
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "round %d: %.0f bets/s durable (ingest %.3f s), first batch to last winners %.3f s, winners ok\n",
+                    i + 1, rate, r->ingest_seconds, r->total_seconds);
+      std::cout << line;
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double rate = median(rates), total = median(totals);
+  if (options.json()) {
+    json::Object o;
+    o.add("ok", true);
+    o.add("agencies", f.agencies);
+    o.add("bets", static_cast<std::uint64_t>(f.bets));
+    o.add("rounds", f.rounds);
+    o.add("median_bets_per_second", std::round(rate));
+    o.add("median_first_batch_to_last_winners_seconds", total);
+    std::cout << o.str() << std::endl;
+  } else {
+    char line[256];
+    std::snprintf(line, sizeof line, "median: %.0f bets/s durable, %.3f s from first batch to last winners\n", rate,
+                  total);
+    std::cout << line;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action) {
+  auto* lottery = root.add_subcommand("lottery", "the national lottery: agencies, bets, the draw, winners");
+  lottery->require_subcommand(1);
+
+  auto af = std::make_shared<AgencyFlags>();
+  auto* agency = lottery->add_subcommand("agency", "send an agency's bets, notify, wait for its winners");
+  agency->add_option("--agency,-a", af->agency, "agency id (a positive number)")->envname("CLI_ID");
+  auto* bets_opt = agency->add_option("--bets", af->bets_file, "CSV of bets: first,last,document,birthdate,number");
+  agency->add_option("--data-dir", af->data_dir, "where agency-{id}.csv is when --bets is not given")
+      ->capture_default_str();
+  agency->add_option("--batch-max-amount", af->max_amount,
+                     "bets per batch [env MINGA_BATCH_MAX_AMOUNT, file batch.max_amount, default 100]")
+      ->envname("MINGA_BATCH_MAX_AMOUNT")
+      ->check(CLI::Range(1, 100000));
+  agency->add_option("--config,-c", af->config_file, "TOML configuration file [env MINGA_CONFIG]");
+  agency->add_option("--window", af->window, "batches in flight at once")->check(CLI::Range(1, 1024))->capture_default_str();
+  agency->add_option("--batch-interval-ms", af->batch_interval_ms, "at least this many ms between two batches (spreads load)")
+      ->check(CLI::Range(0, 60000))
+      ->capture_default_str();
+  agency->add_option("--retry-for", af->retry_for, "seconds to keep reconnecting without progress")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  agency->add_option("--wait-for", af->wait_for, "seconds to wait for the draw")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  agency->add_flag("--skip-invalid", af->skip_invalid, "send the valid rows even if some rows are invalid");
+  agency->footer(
+      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: CLI_LOG_LEVEL.\n"
+      "Without --bets, when NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO are set, sends that one bet.");
+  agency->callback([&action, &root, &options, af, bets_opt] {
+    action = [&root, &options, af, bets_opt] { return run_agency(root, options, *af, bets_opt->count() > 0); };
+  });
+
+  auto agency_id = std::make_shared<std::uint32_t>(0);
+  auto* winners = lottery->add_subcommand("winners", "documents of an agency's winning bets (after the draw)");
+  winners->add_option("--agency,-a", *agency_id, "agency id")->envname("CLI_ID")->required();
+  winners->callback([&action, &root, &options, agency_id] {
+    action = [&root, &options, agency_id] { return run_winners(root, options, *agency_id); };
+  });
+
+  auto* status = lottery->add_subcommand("status", "bets per agency, agencies finished, whether the draw happened");
+  status->callback([&action, &root, &options] { action = [&root, &options] { return run_status(root, options); }; });
+
+  auto gf = std::make_shared<GenOptions>();
+  auto out_dir = std::make_shared<std::string>(".");
+  auto* gen = lottery->add_subcommand("gen-data", "write agency-{i}.csv files of generated bets (reproducible by seed)");
+  gen->add_option("--agencies", gf->agencies, "number of agencies")->check(CLI::Range(1, 1000))->capture_default_str();
+  gen->add_option("--bets", gf->total_bets, "bets in all, split evenly")->check(CLI::Range(1, 100000000))->capture_default_str();
+  gen->add_option("--seed", gf->seed, "generator seed")->capture_default_str();
+  gen->add_option("--winning-number", gf->winning_number, "number that wins")->check(CLI::Range(0, 9999))->capture_default_str();
+  gen->add_option("--out", *out_dir, "output directory")->capture_default_str();
+  gen->callback([&action, &options, gf, out_dir] {
+    action = [&options, gf, out_dir] { return run_gen(options, *gf, *out_dir); };
+  });
+
+  auto bf = std::make_shared<BenchFlags>();
+  auto* b = bench.add_subcommand("lottery", "agencies against a fresh local node: durable bets/s and time to winners");
+  b->add_option("--agencies", bf->agencies, "agencies sending at once")->check(CLI::Range(1, 64))->capture_default_str();
+  b->add_option("--bets", bf->bets, "bets in all")->check(CLI::Range(1, 100000000))->capture_default_str();
+  b->add_option("--seed", bf->seed, "data generator seed")->capture_default_str();
+  b->add_option("--batch-max-amount", bf->max_amount, "bets per batch")->check(CLI::Range(1, 100000))->capture_default_str();
+  b->add_option("--window", bf->window, "batches in flight per agency")->check(CLI::Range(1, 1024))->capture_default_str();
+  b->add_option("--rounds", bf->rounds, "rounds; the median is reported")->check(CLI::Range(1, 100))->capture_default_str();
+  b->callback([&action, &options, bf] { action = [&options, bf] { return run_bench(options, *bf); }; });
+}
+
+}  // namespace minga::lottery
