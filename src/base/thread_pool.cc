@@ -15,6 +15,7 @@ ThreadPool::ThreadPool(unsigned threads, std::size_t queue_capacity)
 ThreadPool::~ThreadPool() { shutdown(); }
 
 bool ThreadPool::try_submit(Job job) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
@@ -22,8 +23,11 @@ bool ThreadPool::try_submit(Job job) {
       return false;
     }
     queue_.push_back(std::move(job));
+    // Busy workers look at the queue before they wait again; only a waiting
+    // one needs waking.
+    wake = idle_ > 0;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return true;
 }
 
@@ -50,7 +54,11 @@ void ThreadPool::run() {
     Job job;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (!stopping_ && queue_.empty()) {
+        ++idle_;
+        cv_.wait(lock);
+        --idle_;
+      }
       if (queue_.empty()) return;  // stopping and drained
       job = std::move(queue_.front());
       queue_.pop_front();

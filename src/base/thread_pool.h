@@ -38,6 +38,7 @@ class ThreadPool {
   void shutdown();
 
   unsigned threads() const { return thread_count_; }
+  std::size_t capacity() const { return capacity_; }
   Counters counters() const;
 
  private:
@@ -48,6 +49,9 @@ class ThreadPool {
   std::deque<Job> queue_;
   std::size_t capacity_;
   bool stopping_ = false;
+  // Workers blocked in cv_.wait: a submit wakes one only when some wait, so a
+  // burst of jobs costs one wake-up, not one per job.
+  unsigned idle_ = 0;
   std::uint64_t running_ = 0;
   std::uint64_t done_ = 0;
   std::uint64_t rejected_ = 0;

@@ -6,6 +6,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
+
+#include <boost/asio/post.hpp>
 
 #include "base/metrics.h"
 #include "base/thread_pool.h"
@@ -20,11 +23,9 @@ struct KindMetrics {
 };
 
 // Registry look-ups take a lock and build label strings: do them once per
-// kind, not once per task.
+// kind and thread, not once per task.
 const KindMetrics& metrics_for(const apps::TaskDef& def) {
-  static std::mutex mu;
-  static std::map<const apps::TaskDef*, KindMetrics> cache;
-  std::lock_guard lock(mu);
+  thread_local std::map<const apps::TaskDef*, KindMetrics> cache;
   auto it = cache.find(&def);
   if (it != cache.end()) return it->second;
   auto& reg = metrics::Registry::global();
@@ -79,26 +80,62 @@ void LocalRunner::run(pb::TaskRequest request, apps::TaskCallback done) {
 }
 
 void LocalRunner::submit(const apps::TaskDef& def, pb::TaskRequest request, apps::TaskCallback done) {
+  if (queued_.load(std::memory_order_relaxed) >= pool_.capacity()) {
+    ++rejected_;
+    done(Error{Errc::busy, "the task queue is full; retry later"});
+    return;
+  }
   ++in_flight_;
   ++queued_;
-  const auto accepted_at = std::chrono::steady_clock::now();
-  auto shared_done = std::make_shared<apps::TaskCallback>(std::move(done));
-  const bool ok = pool_.try_submit([this, &def, req = std::move(request), shared_done, accepted_at]() mutable {
-    --queued_;
-    ++running_;
-    auto result = def.run(req);
-    --running_;
-    const KindMetrics& m = metrics_for(def);
-    m.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - accepted_at).count());
-    (result.ok() ? m.ok : m.error)->inc();
-    finish(*shared_done, std::move(result));
-  });
-  if (!ok) {
-    --queued_;
-    --in_flight_;
-    ++rejected_;
-    (*shared_done)(Error{Errc::busy, "the task queue is full; retry later"});
+  bool post = false;
+  {
+    std::lock_guard lock(batch_mu_);
+    batch_.push_back(Pending{&def, std::move(request), std::move(done), std::chrono::steady_clock::now()});
+    post = !flush_posted_;
+    flush_posted_ = true;
   }
+  // Runs after the handlers that are ready now: the whole burst goes at once.
+  if (post) boost::asio::post(io_, [this] { flush(); });
+}
+
+void LocalRunner::flush() {
+  std::vector<Pending> tasks;
+  {
+    std::lock_guard lock(batch_mu_);
+    tasks.swap(batch_);
+    flush_posted_ = false;
+  }
+  if (tasks.empty()) return;
+  // One job per pool thread at most, each with a contiguous share.
+  const std::size_t jobs = std::min<std::size_t>(tasks.size(), pool_.threads());
+  const std::size_t per_job = (tasks.size() + jobs - 1) / jobs;
+  auto shared = std::make_shared<std::vector<Pending>>(std::move(tasks));
+  for (std::size_t begin = 0; begin < shared->size(); begin += per_job) {
+    const std::size_t end = std::min(shared->size(), begin + per_job);
+    const bool ok = pool_.try_submit([this, shared, begin, end] {
+      for (std::size_t i = begin; i < end; ++i) execute((*shared)[i]);
+    });
+    if (!ok) {
+      for (std::size_t i = begin; i < end; ++i) {
+        --queued_;
+        --in_flight_;
+        ++rejected_;
+        (*shared)[i].done(Error{Errc::busy, "the task queue is full; retry later"});
+      }
+    }
+  }
+}
+
+void LocalRunner::execute(Pending& task) {
+  --queued_;
+  ++running_;
+  auto result = task.def->run(task.request);
+  --running_;
+  const KindMetrics& m = metrics_for(*task.def);
+  m.latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - task.accepted_at).count());
+  (result.ok() ? m.ok : m.error)->inc();
+  finish(task.done, std::move(result));
+  task.done = nullptr;  // release the responder now, not when the whole batch is freed
 }
 
 void LocalRunner::finish(apps::TaskCallback& done, Result<pb::TaskResponse> result) {

@@ -51,14 +51,24 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::co_spawn(socket_.get_executor(), [self]() { return self->watch(); }, asio::detached);
   }
 
-  // Thread-safe: queues an encoded answer for writing.
+  // Thread-safe: queues an encoded answer for writing. Answers from other
+  // threads gather in an outbox that one posted handler moves to the socket,
+  // so a burst of answers costs one hand-off and one write.
   void deliver(std::string bytes) {
     auto ex = socket_.get_executor();
     if (ex.running_in_this_thread()) {
       on_answer(std::move(bytes));
-    } else {
-      asio::post(ex, [self = shared_from_this(), b = std::move(bytes)]() mutable { self->on_answer(std::move(b)); });
+      return;
     }
+    bool schedule = false;
+    {
+      std::lock_guard lock(outbox_mu_);
+      outbox_.append(bytes);
+      ++outbox_count_;
+      schedule = !outbox_scheduled_;
+      outbox_scheduled_ = true;
+    }
+    if (schedule) asio::post(ex, [self = shared_from_this()] { self->drain_outbox(); });
   }
 
   // Thread-safe: a text answer for the line with sequence number `seq`.
@@ -93,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool process_lines();
   awaitable<void> watch();
   void on_answer(std::string bytes);
+  void drain_outbox();
   void on_line_answer(std::uint64_t seq, std::string line);
   void maybe_write();
   void protocol_error(std::uint64_t request_id, pb::ErrorCode code, std::string message);
@@ -118,6 +129,11 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point write_started_{};
   // Text mode keeps answers in line order.
   std::deque<std::optional<std::string>> line_slots_;
+  // Answers delivered from other threads; guarded by outbox_mu_.
+  std::mutex outbox_mu_;
+  std::string outbox_;
+  std::size_t outbox_count_ = 0;
+  bool outbox_scheduled_ = false;
   std::uint64_t first_slot_seq_ = 0;
   std::uint64_t next_line_seq_ = 0;
 };
@@ -256,6 +272,28 @@ void Session::on_answer(std::string bytes) {
   if (!open_) return;
   last_activity_ = Clock::now();
   out_.append(bytes);
+  maybe_write();
+  if (paused_ && inflight_ < srv_.opt.max_inflight_per_connection) drained_.cancel();
+}
+
+void Session::drain_outbox() {
+  std::string bytes;
+  std::size_t count = 0;
+  {
+    std::lock_guard lock(outbox_mu_);
+    bytes.swap(outbox_);
+    count = outbox_count_;
+    outbox_count_ = 0;
+    outbox_scheduled_ = false;
+  }
+  inflight_ -= std::min(inflight_, count);
+  if (!open_) return;
+  last_activity_ = Clock::now();
+  if (out_.empty()) {
+    out_.swap(bytes);
+  } else {
+    out_.append(bytes);
+  }
   maybe_write();
   if (paused_ && inflight_ < srv_.opt.max_inflight_per_connection) drained_.cancel();
 }
