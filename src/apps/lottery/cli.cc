@@ -133,6 +133,9 @@ Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
 }
 
 int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyFlags& f, bool bets_given) {
+  // From the start: a signal while the bets are read still ends in an orderly stop.
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
   std::string level = "info";
   if (const char* env = std::getenv("CLI_LOG_LEVEL"); env != nullptr && *env != '\0') level = env;
   std::string lower = level;
@@ -175,8 +178,6 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
     source = path.string();
   }
 
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGINT, on_stop_signal);
   AgencyOptions ao;
   ao.agency = f.agency;
   ao.server = endpoint.value();
