@@ -1,4 +1,6 @@
-// `minga sumsq` and `minga workers`. PLACEHOLDER until implemented.
+// `minga sumsq N` and `minga workers`: the coordinator's scatter/gather job
+// and its worker table (docs/coordinator.md). Against a `both` or worker
+// node they answer for that node alone.
 #pragma once
 
 #include <functional>
@@ -7,6 +9,6 @@
 
 namespace minga::cli {
 
-inline void add_cluster_commands(CLI::App& /*root*/, ClientOptions& /*options*/, std::function<int()>& /*action*/) {}
+void add_cluster_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

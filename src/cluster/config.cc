@@ -7,6 +7,8 @@
 
 #include "base/log.h"
 #include "base/number.h"
+#include "cluster/scheduler.h"
+#include "net/client.h"
 
 namespace minga::cluster {
 namespace {
@@ -49,6 +51,39 @@ Status set_choice(std::string& out, std::string_view v, std::initializer_list<st
   return Error{Errc::invalid_argument, "expected " + list + ", got '" + std::string(v) + "'"};
 }
 
+Status set_seconds_or_zero(double& out, std::string_view v) {
+  auto d = parse_double(v);
+  if (!d.ok() || d.value() < 0) return Error{Errc::invalid_argument, "expected seconds >= 0, got '" + std::string(v) + "'"};
+  out = d.value();
+  return ok_status();
+}
+
+Status set_endpoint(std::string& out, std::string_view v) {
+  auto ep = net::parse_endpoint(v);
+  if (!ep.ok()) return ep.error();
+  out = std::string(v);
+  return ok_status();
+}
+
+// "a:1,b:2" (a TOML array arrives joined with commas too); empty clears it.
+Status set_endpoints(std::vector<std::string>& out, std::string_view v) {
+  std::vector<std::string> list;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      auto ep = net::parse_endpoint(item);
+      if (!ep.ok()) return ep.error();
+      list.emplace_back(item);
+    }
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  out = std::move(list);
+  return ok_status();
+}
+
 Status set_text(std::string& out, std::string_view v) {
   if (v.empty()) return Error{Errc::invalid_argument, "must not be empty"};
   out = std::string(v);
@@ -86,6 +121,28 @@ void flatten(const toml::table& table, const std::string& prefix, std::map<std::
       out[key] = joined;
     }
   }
+}
+
+// Rules that tie several keys together.
+Status check_cluster_keys(const NodeConfig& c) {
+  auto bad = [](std::string m) { return Error{Errc::invalid_argument, std::move(m)}; };
+  if (!c.join.empty() && c.role != "worker") return bad("cluster.join needs cluster.role worker, not " + c.role);
+  if (!c.workers.empty() && c.role != "coordinator") {
+    return bad("cluster.workers needs cluster.role coordinator, not " + c.role);
+  }
+  if (c.test_part_delay_seconds > 0 && c.role != "worker") {
+    return bad("cluster.test_part_delay_seconds needs cluster.role worker, not " + c.role);
+  }
+  if (c.heartbeat_timeout_seconds <= c.heartbeat_interval_seconds) {
+    return bad("cluster.heartbeat_timeout_seconds (" + format_double(c.heartbeat_timeout_seconds) +
+               ") must be longer than cluster.heartbeat_interval_seconds (" +
+               format_double(c.heartbeat_interval_seconds) + ")");
+  }
+  const bool wildcard = c.host == "0.0.0.0" || c.host == "::" || c.host == "[::]";
+  if (wildcard && c.role != "both" && c.advertise.empty()) {
+    return bad("node.host " + c.host + " is not an address other nodes can dial; set cluster.advertise HOST:PORT");
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -128,6 +185,35 @@ const std::vector<KeySpec>& node_keys() {
        [](NodeConfig& c, std::string_view v) { return set_choice(c.log_format, v, {"text", "json"}); }},
       {"cluster.role", "MINGA_ROLE", "--role", "coordinator|worker|both",
        [](NodeConfig& c, std::string_view v) { return set_choice(c.role, v, {"coordinator", "worker", "both"}); }},
+      {"cluster.join", "MINGA_JOIN", "--join", "role worker: the coordinator HOST:PORT to report to",
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.join, v); }},
+      {"cluster.workers", "MINGA_WORKERS", "--workers", "role coordinator: worker HOST:PORT,... to dial itself",
+       [](NodeConfig& c, std::string_view v) { return set_endpoints(c.workers, v); }},
+      {"cluster.advertise", "MINGA_ADVERTISE", "--advertise",
+       "HOST:PORT where other nodes reach this one (default: host and bound port)",
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.advertise, v); }},
+      {"cluster.policy", "MINGA_POLICY", "--policy", "how the coordinator spreads tasks: round-robin|least-loaded",
+       [](NodeConfig& c, std::string_view v) -> Status {
+         auto p = parse_policy(v);
+         if (!p.ok()) return p.error();
+         c.policy = std::string(v);
+         return ok_status();
+       }},
+      {"cluster.heartbeat_interval_seconds", "MINGA_HEARTBEAT_INTERVAL_SECONDS", "--heartbeat-interval",
+       "seconds between worker heartbeats (the coordinator's value wins)",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_interval_seconds, v); }},
+      {"cluster.heartbeat_timeout_seconds", "MINGA_HEARTBEAT_TIMEOUT_SECONDS", "--heartbeat-timeout",
+       "a worker silent for this long is dead and its tasks move",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_timeout_seconds, v); }},
+      {"cluster.task_timeout_seconds", "MINGA_TASK_TIMEOUT_SECONDS", "--task-timeout",
+       "a task a worker has not answered within this (plus its own sleep) moves to another worker",
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.task_timeout_seconds, v); }},
+      {"cluster.max_attempts", "MINGA_MAX_ATTEMPTS", "--max-attempts",
+       "workers a task is tried on before it fails with timeout",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); }},
+      {"cluster.test_part_delay_seconds", "MINGA_TEST_PART_DELAY_SECONDS", "--test-part-delay",
+       "TEST ONLY: a worker waits this long before each sumsq part",
+       [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); }},
   };
   return keys;
 }
@@ -185,6 +271,7 @@ Result<NodeConfig> load_node_config(const ConfigSources& sources) {
     }
   }
   if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (auto st = check_cluster_keys(config); !st.ok()) return st.error();
   return config;
 }
 

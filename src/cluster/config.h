@@ -34,6 +34,16 @@ struct NodeConfig {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string role = "both";
+  // Coordinator and workers (docs/coordinator.md).
+  std::string join;                  // HOST:PORT of the coordinator a worker reports to
+  std::vector<std::string> workers;  // HOST:PORT of workers a coordinator dials itself
+  std::string advertise;             // HOST:PORT where other nodes reach this one; "" = host:port
+  std::string policy = "round-robin";
+  double heartbeat_interval_seconds = 0.5;
+  double heartbeat_timeout_seconds = 2;
+  double task_timeout_seconds = 30;
+  unsigned max_attempts = 3;
+  double test_part_delay_seconds = 0;  // TEST ONLY: sumsq parts wait this long on a worker
   std::string config_file;
 };
 

@@ -16,7 +16,10 @@
 #include "base/metrics.h"
 #include "base/number.h"
 #include "base/thread_pool.h"
+#include "cluster/cluster_ops.h"
+#include "cluster/coordinator.h"
 #include "cluster/local_runner.h"
+#include "cluster/worker_agent.h"
 #include "http/monitor.h"
 #include "net/server.h"
 #include "wire/text_line.h"
@@ -111,6 +114,58 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     });
   }
 
+  // --- roles (docs/coordinator.md)
+  // Where other nodes reach this one; the port is known once the server is bound.
+  std::string advertised_address() const {
+    return config.advertise.empty() ? config.host + ":" + std::to_string(config.port) : config.advertise;
+  }
+
+  CoordinatorOptions coordinator_options() const {
+    using Seconds = std::chrono::duration<double>;
+    CoordinatorOptions o;
+    o.id = config.id;
+    o.scheduling.policy = parse_policy(config.policy).value();  // validated with the configuration
+    o.scheduling.heartbeat_timeout = std::chrono::duration_cast<Time>(Seconds(config.heartbeat_timeout_seconds));
+    o.scheduling.task_timeout = std::chrono::duration_cast<Time>(Seconds(config.task_timeout_seconds));
+    o.scheduling.max_attempts = config.max_attempts;
+    o.scheduling.max_queued = config.queue_capacity;
+    o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
+    o.redial_interval = o.heartbeat_interval;
+    for (const auto& w : config.workers) o.static_workers.push_back(net::parse_endpoint(w).value());
+    o.link.max_frame_bytes = config.max_frame_bytes;
+    return o;
+  }
+
+  // A coordinator runs tasks on its workers; a worker or `both` node runs
+  // them itself. Call before the apps start (they may keep runner()).
+  void setup_role() {
+    if (config.role == "coordinator") {
+      coordinator_ = std::make_unique<Coordinator>(io, coordinator_options(), registry_);
+      coordinator_->install(*this);
+      active_runner_ = coordinator_.get();
+      return;
+    }
+    ClusterOps ops = local_cluster_ops(*this, runner_, config.threads, [this] { return advertised_address(); });
+    if (config.role == "worker") {
+      WorkerAgentOptions o;
+      o.id = config.id;
+      o.capacity = config.threads;
+      if (!config.join.empty()) o.join = net::parse_endpoint(config.join).value();
+      o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
+      o.link.max_frame_bytes = config.max_frame_bytes;
+      agent_ = std::make_unique<WorkerAgent>(io, std::move(o));
+      ops.attach = [agent = agent_.get()](const pb::WorkerAttachRequest& r) { return agent->attach(r); };
+      add_status_section("coordinator", [agent = agent_.get()] { return agent->status_json(); });
+      if (config.test_part_delay_seconds > 0) {
+        slow_parts_ = make_slow_parts_runner(io, runner_, to_millis(config.test_part_delay_seconds));
+        active_runner_ = slow_parts_.get();
+      }
+    }
+    add_cluster_ops(*this, config.role, std::move(ops));
+  }
+
+  std::uint64_t in_flight() const { return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0); }
+
   // --- core handlers
   void register_core_handlers() {
     router_.add(pb::PING_REQUEST, [](std::string_view body, apps::ResponderPtr r) {
@@ -200,6 +255,9 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   apps::Router router_;
   LocalRunner runner_;
   apps::TaskRunner* active_runner_ = &runner_;
+  std::unique_ptr<Coordinator> coordinator_;          // role coordinator
+  std::unique_ptr<WorkerAgent> agent_;                // role worker
+  std::unique_ptr<apps::TaskRunner> slow_parts_;      // role worker with --test-part-delay
   std::map<std::string, apps::JsonHandler, std::less<>> json_ops_;
   std::map<std::string, std::function<std::string()>> status_sections_;
   std::vector<std::function<std::string()>> metric_sources_;
@@ -231,17 +289,18 @@ void Node::Impl::begin_shutdown(int signo) {
   server.stop_accepting();
   log::info("shutdown", "success", {{"resource", "client_listener"}, {"address", config.host + ":" + std::to_string(config.port)}});
   runner_.stop_accepting();
+  if (coordinator_) coordinator_->stop_accepting();
   boost::asio::co_spawn(io, drain(), boost::asio::detached);
 }
 
 net::awaitable<void> Node::Impl::drain() {
   boost::asio::steady_timer timer(io);
   const auto deadline = Clock::now() + to_millis(config.drain_timeout_seconds);
-  while (runner_.in_flight() > 0 && Clock::now() < deadline) {
+  while (in_flight() > 0 && Clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(10));
     co_await timer.async_wait(boost::asio::use_awaitable);
   }
-  if (const auto left = runner_.in_flight(); left > 0) {
+  if (const auto left = in_flight(); left > 0) {
     log::warn("drain", "fail", {{"abandoned_tasks", std::to_string(left)}});
   } else {
     log::info("drain", "success", {{"in_flight_tasks", "0"}});
@@ -256,6 +315,14 @@ net::awaitable<void> Node::Impl::drain() {
   }
   server.close_all();
   log::info("shutdown", "success", {{"resource", "client_sessions"}, {"count", std::to_string(open)}});
+  if (coordinator_) {
+    const std::size_t links = coordinator_->stop();
+    log::info("shutdown", "success", {{"resource", "worker_links"}, {"count", std::to_string(links)}});
+  }
+  if (agent_) {
+    const std::size_t links = agent_->stop();
+    log::info("shutdown", "success", {{"resource", "coordinator_link"}, {"count", std::to_string(links)}});
+  }
   monitor.stop();
   for (auto it = apps_.rbegin(); it != apps_.rend(); ++it) (*it)->stop();
   boost::system::error_code ec;
@@ -271,6 +338,7 @@ int Node::Impl::run() {
     return 1;
   }
   register_core_handlers();
+  setup_role();
   apps_ = make_apps();
   for (auto& app : apps_) {
     if (auto st = app->start(*this); !st.ok()) {
@@ -284,6 +352,8 @@ int Node::Impl::run() {
     return 1;
   }
   config.port = port.value();
+  if (coordinator_) coordinator_->start(advertised_address());
+  if (agent_) agent_->start(advertised_address());
   add_monitor_routes();
   auto mport = monitor.start();
   if (!mport.ok()) {

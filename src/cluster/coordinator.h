@@ -1,0 +1,69 @@
+// The coordinator role: the I/O shell around the pure Scheduler.
+//
+// It owns one dispatch link per worker (net::PeerLink to the worker's client
+// port), takes worker heartbeats on this node's client port, sends each
+// attempt the Scheduler chooses as a TASK_REQUEST whose request id is the
+// attempt id, and feeds answers, broken links and the clock back into the
+// Scheduler. sumsq is split into one part per live worker and gathered here.
+//
+// Threads: every Scheduler input and its Output handling happen under one
+// mutex; sends only queue on a link's strand, and requesters' callbacks run
+// after the mutex is released, so a callback may submit new work.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/api/app.h"
+#include "cluster/scheduler.h"
+#include "net/client.h"
+#include "net/peer_link.h"
+#include "proto/cluster.pb.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace minga::cluster {
+
+struct CoordinatorOptions {
+  std::string id;
+  SchedulerOptions scheduling;
+  std::chrono::milliseconds heartbeat_interval{500};  // told to workers; also the keepalive period
+  std::chrono::milliseconds redial_interval{500};     // static workers that are down
+  std::vector<net::Endpoint> static_workers;          // --workers
+  net::PeerLinkOptions link;
+};
+
+class Coordinator final : public apps::TaskRunner {
+ public:
+  Coordinator(boost::asio::io_context& io, CoordinatorOptions options, const apps::TaskRegistry& registry);
+  ~Coordinator() override;
+
+  // Registers the heartbeat, sumsq and workers handlers, the `workers`
+  // status section and the metrics. Call before the client port opens.
+  void install(apps::NodeServices& node);
+  // Starts the clock and dials the static workers. `address` is where
+  // workers reach this node (sent to workers it dials).
+  void start(std::string address);
+  // New work is refused with shutting_down; work in flight goes on.
+  void stop_accepting();
+  // Closes every link and fails what is still pending. Returns the number
+  // of links closed.
+  std::size_t stop();
+
+  void run(pb::TaskRequest request, apps::TaskCallback done) override;
+  void sum_squares(std::uint64_t n, std::function<void(Result<pb::SumSquaresResponse>)> done);
+  pb::WorkersResponse workers() const;
+  // Tasks accepted and not yet answered (for draining).
+  std::size_t in_flight() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace minga::cluster
