@@ -260,28 +260,8 @@ int run_status(const CLI::App& root, ClientOptions options) {
   std::size_t finished = 0;
   for (const auto& a : s->agencies()) finished += a.finished() ? 1 : 0;
   if (options.json()) {
-    std::string agencies = "[";
-    for (int i = 0; i < s->agencies_size(); ++i) {
-      const auto& a = s->agencies(i);
-      if (i > 0) agencies += ',';
-      json::Object o;
-      o.add("agency", a.agency());
-      o.add("bets", static_cast<std::uint64_t>(a.bets()));
-      o.add("batches", static_cast<std::uint64_t>(a.batches()));
-      o.add("finished", a.finished());
-      o.add("winners", static_cast<std::uint64_t>(a.winners()));
-      agencies += o.str();
-    }
-    agencies += ']';
-    json::Object o;
-    o.add("ok", true);
-    o.add("draw_done", s->draw_done());
-    o.add("expected_agencies", s->expected_agencies());
-    o.add("agencies_finished", static_cast<std::uint64_t>(finished));
-    o.add("winning_number", s->winning_number());
-    o.add("total_bets", static_cast<std::uint64_t>(s->total_bets()));
-    o.add_raw("agencies", agencies);
-    std::cout << o.str() << std::endl;
+    const std::string body = status_json(s.value());  // "{...}"
+    std::cout << "{\"ok\":true," << body.substr(1) << std::endl;
     return kExitOk;
   }
   std::cout << "draw:              " << (s->draw_done() ? "done" : "pending") << "\n"

@@ -282,15 +282,12 @@ void LotteryApp::Impl::on_winners(std::string_view body, apps::ResponderPtr resp
   responder->reply(pb::LOTTERY_RESPONSE, r);
 }
 
-std::string LotteryApp::Impl::status_json() {
-  pb::LotteryStatusResponse s;
-  {
-    std::lock_guard lock(mu);
-    s = state.status(config.expected_agencies, config.winning_number);
-  }
+std::string status_json(const pb::LotteryStatusResponse& s) {
   std::string agencies = "[";
+  std::uint64_t finished = 0;
   for (int i = 0; i < s.agencies_size(); ++i) {
     const auto& a = s.agencies(i);
+    finished += a.finished() ? 1 : 0;
     if (i > 0) agencies += ',';
     json::Object o;
     o.add("agency", a.agency());
@@ -302,12 +299,22 @@ std::string LotteryApp::Impl::status_json() {
   }
   agencies += ']';
   json::Object o;
-  o.add("expected_agencies", s.expected_agencies());
   o.add("draw_done", s.draw_done());
+  o.add("expected_agencies", s.expected_agencies());
+  o.add("agencies_finished", finished);
   o.add("winning_number", s.winning_number());
   o.add("total_bets", static_cast<std::uint64_t>(s.total_bets()));
   o.add_raw("agencies", agencies);
   return o.str();
+}
+
+std::string LotteryApp::Impl::status_json() {
+  pb::LotteryStatusResponse s;
+  {
+    std::lock_guard lock(mu);
+    s = state.status(config.expected_agencies, config.winning_number);
+  }
+  return lottery::status_json(s);
 }
 
 LotteryApp::LotteryApp() : impl_(std::make_unique<Impl>()) {}

@@ -25,6 +25,10 @@ struct LotteryConfig {
 // MINGA_LOTTERY_WINNING_NUMBER, checked.
 Result<LotteryConfig> load_config(const apps::Settings& settings);
 
+// The lottery's status as one JSON object: draw, agencies finished, bets and
+// a row per agency. Served in /status and printed by `minga lottery status`.
+std::string status_json(const pb::LotteryStatusResponse& status);
+
 class LotteryApp final : public apps::App {
  public:
   LotteryApp();
