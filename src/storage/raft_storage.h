@@ -1,0 +1,80 @@
+// The durable state of one Raft server in one directory:
+//   wal-*.log   the log (see storage/wal.h), one record per entry;
+//   hardstate   term, vote, commit — replaced atomically;
+//   snapshot    the latest snapshot, with the first WAL segment of the log
+//               that follows it — replaced atomically.
+// Replaying the log: records are read in order; an entry at index i
+// replaces the entry at i and everything after it (so overwrites need no
+// rewriting); entries at or below the snapshot index are skipped.
+//
+// Every failure is returned. After a failed write or fsync the storage
+// refuses all further writes: what reached the disk is unknown (an fsync
+// error cannot be retried), so the server must restart and recover.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "raft/ready.h"
+#include "storage/codec.h"
+#include "storage/file_system.h"
+#include "storage/wal.h"
+
+namespace minga::storage {
+
+struct StorageOptions {
+  WalOptions wal;
+};
+
+struct RecoveryReport {
+  bool fresh = false;  // the directory was empty and got initialized
+  WalRecovery wal;
+};
+
+class RaftStorage {
+ public:
+  // Opens (and recovers) the state in `dir`. An empty directory is
+  // initialized with `bootstrap` as the membership before the first entry.
+  static Result<std::unique_ptr<RaftStorage>> open(FileSystem& fs, const std::string& dir,
+                                                   const raft::Membership& bootstrap,
+                                                   const StorageOptions& options = {});
+
+  const RecoveryReport& report() const { return report_; }
+  // What the core starts from. Valid until the first write.
+  const raft::InitialState& initial_state() const { return initial_; }
+
+  // Ready handling: append the batch's entries, sync (one fsync for the
+  // batch), then save the hard state.
+  Status append(const std::vector<raft::Entry>& entries);
+  Status sync();
+  Status save_hard_state(const raft::HardState& hs);
+  // A snapshot from the leader that replaces the whole log (durable when
+  // this returns).
+  Status install_snapshot(const raft::Snapshot& s);
+  // A snapshot of the local state machine (compaction): durable when this
+  // returns; whole segments it covers are then deleted.
+  Status save_snapshot(const raft::Snapshot& s);
+
+  std::size_t segment_count() const { return wal_->segments().size(); }
+
+ private:
+  RaftStorage(FileSystem& fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+  Status load(const raft::Membership& bootstrap, const StorageOptions& options);
+  Status replay(std::uint64_t segment, std::string_view payload);
+  Status guard(Status st);
+
+  FileSystem& fs_;
+  std::string dir_;
+  std::unique_ptr<Wal> wal_;
+  SnapshotFile snap_;                                 // data is not kept after open
+  std::map<std::uint64_t, raft::Index> segment_max_;  // highest entry index written per segment
+  RecoveryReport report_;
+  raft::InitialState initial_;
+  bool failed_ = false;
+};
+
+}  // namespace minga::storage

@@ -1,0 +1,69 @@
+// RaftStorage on real files (a temporary directory): the POSIX file system
+// behind the same interface.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "storage/raft_storage.h"
+
+namespace minga::storage {
+namespace {
+
+class PosixStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/minga-storage-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  raft::Membership one() {
+    raft::Membership m;
+    m.voters = {raft::NodeId{1}};
+    return m;
+  }
+
+  PosixFileSystem fs_;
+  std::string dir_;
+};
+
+TEST_F(PosixStorageTest, StateSurvivesReopeningAndATornTailIsCut) {
+  {
+    auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
+    ASSERT_TRUE(s) << s.error().message;
+    std::vector<raft::Entry> es;
+    for (std::uint64_t i = 1; i <= 3; ++i) es.push_back({raft::Term{1}, raft::Index{i}, raft::EntryType::command, "x"});
+    ASSERT_TRUE(s.value()->append(es));
+    ASSERT_TRUE(s.value()->sync());
+    ASSERT_TRUE(s.value()->save_hard_state({raft::Term{1}, raft::NodeId{1}, raft::Index{3}}));
+  }
+  const std::string seg = dir_ + "/n1/" + wal_segment_name(1);
+  const auto size = std::filesystem::file_size(seg);
+  std::filesystem::resize_file(seg, size - 2);
+  auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s.value()->initial_state().entries.size(), 2u);
+  EXPECT_EQ(s.value()->initial_state().hard_state.commit, raft::Index{3});
+  ASSERT_EQ(s.value()->report().wal.torn.size(), 1u);
+  EXPECT_LT(std::filesystem::file_size(seg), size - 2);
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/n1")) {
+    EXPECT_EQ(e.path().extension(),
+              e.path().filename() == "hardstate" || e.path().filename() == "snapshot" ? "" : ".log")
+        << e.path();
+  }
+}
+
+TEST_F(PosixStorageTest, ErrorsFromTheOperatingSystemAreReturned) {
+  auto missing = fs_.read(dir_ + "/nope", 100);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("No such file"), std::string::npos) << missing.error().message;
+  ASSERT_TRUE(fs_.open(dir_ + "/big", FileSystem::Open::truncate).value()->append(std::string(200, 'x')));
+  EXPECT_FALSE(fs_.read(dir_ + "/big", 100)) << "size is checked before reading";
+  EXPECT_FALSE(fs_.open(dir_ + "/no/such/dir/file", FileSystem::Open::append));
+}
+
+}  // namespace
+}  // namespace minga::storage
