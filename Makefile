@@ -28,12 +28,18 @@ fuzz: deps
 	@cmake --build --preset fuzz -j $(JOBS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers.sh build/fuzz
 
+# Side-by-side figures (docs/benchmarks.md): tasks vs Redis, lottery,
+# coordinator overhead, the consensus core and its log.
 bench: build
 	@scripts/install-deps.sh --bench
 	@scripts/bench-tasks.sh
+	@./build/release/minga bench lottery
+	@scripts/bench-coordinator.sh 5 50 1
+	@scripts/bench-raft.sh
 
+# The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each.
 soak: build
-	@./build/release/minga-sim --runs $${RUNS:-100000} --steps $${STEPS:-5000}
+	@./build/release/minga-sim --seed $${SEED:-1} --runs $${RUNS:-100000} --steps $${STEPS:-5000} --nodes $${NODES:-3}
 
 clean:
 	rm -rf build
