@@ -233,21 +233,21 @@ void LotteryApp::Impl::on_finished(std::string_view body, apps::ResponderPtr res
       responder->fail(durable.error());
       return;
     }
-    Applied a;
-    std::size_t finished = 0;
     {
+      // Logged under the lock: a winners query sees the draw only after
+      // the sorteo line is out, so that line always comes first.
       std::lock_guard lock(mu);
-      a = state.apply(*shared);
-      finished = state.finished_agencies();
-    }
-    log::info("agencia_finalizada", "success",
-              {{"agencia", std::to_string(shared->finish().agency())},
-               {"finalizadas", std::to_string(finished)},
-               {"esperadas", std::to_string(shared->finish().expected_agencies())}});
-    if (a.drew) {
-      log::info("sorteo", "success",
-                {{"numero_ganador", std::to_string(shared->finish().winning_number())},
-                 {"agencias", std::to_string(finished)}});
+      const Applied a = state.apply(*shared);
+      const std::size_t finished = state.finished_agencies();
+      log::info("agencia_finalizada", "success",
+                {{"agencia", std::to_string(shared->finish().agency())},
+                 {"finalizadas", std::to_string(finished)},
+                 {"esperadas", std::to_string(shared->finish().expected_agencies())}});
+      if (a.drew) {
+        log::info("sorteo", "success",
+                  {{"numero_ganador", std::to_string(shared->finish().winning_number())},
+                   {"agencias", std::to_string(finished)}});
+      }
     }
     pb::LotteryResponse r;
     r.set_outcome(pb::LotteryResponse::OK);

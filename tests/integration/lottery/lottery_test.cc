@@ -208,7 +208,8 @@ TEST(Lottery, SigtermStopsAnAgencyAndTheNodeCleanly) {
   Process second =
       spawn_agency(node.address(), 2, data.path(), {"--bets", (data.path() / "agency-1.csv").string(),
                                                      "--batch-max-amount", "5", "--batch-interval-ms", "2"});
-  std::this_thread::sleep_for(300ms);  // 20000 bets in batches of 5, 2 ms apart: still sending
+  ASSERT_TRUE(second.wait_for_output("action: agency_start | result: success", 20s)) << second.err();
+  std::this_thread::sleep_for(200ms);  // 20000 bets in batches of 5, 2 ms apart: still sending
   ASSERT_TRUE(second.running()) << second.err();
   node.process().signal(SIGTERM);
   ASSERT_EQ(node.process().wait(20s), 0) << node.process().err();
