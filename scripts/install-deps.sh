@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages minga needs to build, test and run.
 # Idempotent: returns in a moment when everything is already there.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --bench  also the side-by-side benchmark peers (redis)
+#   scripts/install-deps.sh --bench  also what the side-by-side benchmarks use (redis, python3)
 set -euo pipefail
 
 packages=(
@@ -14,7 +14,7 @@ packages=(
   netcat-openbsd docker-compose
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(redis-server redis-tools)
+  packages+=(redis-server redis-tools python3)
 fi
 
 missing=()
