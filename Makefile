@@ -37,9 +37,10 @@ bench: build
 	@scripts/bench-coordinator.sh 5 50 1
 	@scripts/bench-raft.sh
 
-# The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each.
+# The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each;
+# 3 and 5 nodes alternate unless NODES is set.
 soak: build
-	@./build/release/minga-sim --seed $${SEED:-1} --runs $${RUNS:-100000} --steps $${STEPS:-5000} --nodes $${NODES:-3}
+	@./build/release/minga-sim --seed $${SEED:-1} --runs $${RUNS:-100000} --steps $${STEPS:-5000} $${NODES:+--nodes $$NODES}
 
 clean:
 	rm -rf build
