@@ -3,20 +3,10 @@
 #include <algorithm>
 #include <map>
 
+#include "base/endian.h"
+
 namespace minga::sim {
 namespace {
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool get_u64(const std::string& in, std::size_t& pos, std::uint64_t& v) {
-  if (pos > in.size() || in.size() - pos < 8) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  pos += 8;
-  return true;
-}
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);

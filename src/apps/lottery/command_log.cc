@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/crc32c.h"
+#include "base/endian.h"
 
 namespace minga::lottery {
 namespace {
@@ -16,16 +17,6 @@ constexpr std::string_view kMagic = "MLOTLOG1";
 
 Error io_error(const std::string& what, const std::filesystem::path& path, int err) {
   return Error{Errc::internal, what + " " + path.string() + ": " + std::strerror(err)};
-}
-
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
 }
 
 Status write_all(int fd, std::string_view data, const std::filesystem::path& path) {
@@ -91,8 +82,8 @@ Status FileCommandLog::open(const Replay& replay) {
   } else {
     good = kMagic.size();
     while (good + 8 <= data.size()) {
-      const std::uint32_t len = get_u32(data.data() + good);
-      const std::uint32_t crc = get_u32(data.data() + good + 4);
+      const std::uint32_t len = load_u32(data.data() + good);
+      const std::uint32_t crc = load_u32(data.data() + good + 4);
       if (len > kMaxRecordBytes || good + 8 + len > data.size()) break;
       const std::string_view payload(data.data() + good + 8, len);
       if (crc32c(payload) != crc) break;
