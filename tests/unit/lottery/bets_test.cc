@@ -32,6 +32,13 @@ TEST(LotteryCsv, ParsesLfCrlfAccentsAndSkipsBlankLines) {
   EXPECT_EQ(csv.lines, (std::vector<std::size_t>{1, 3, 4}));
 }
 
+TEST(LotteryCsv, ByteOrderMarkIsNotPartOfTheFirstName) {
+  const CsvBets csv = parse_bets_csv("\xEF\xBB\xBFÁngel,Núñez,123,1990-01-01,5\n");
+  ASSERT_TRUE(csv.errors.empty());
+  ASSERT_EQ(csv.bets.size(), 1u);
+  EXPECT_EQ(csv.bets[0].first_name(), "Ángel");
+}
+
 TEST(LotteryCsv, BadRowsAreReportedWithTheirLineNumbers) {
   const std::string text =
       "Ana,Pérez,123,1990-01-01,5\n"
