@@ -55,6 +55,7 @@ Status RaftStorage::load(const raft::Membership& bootstrap, const StorageOptions
     if (!hs) return corrupt("the hard state file does not decode");
     initial_.hard_state = *hs;
   }
+  written_hs_ = initial_.hard_state;
   initial_.snapshot = snap_.snapshot.meta;
   if (snap_.snapshot.meta.index > raft::Index{0}) {
     initial_.snapshot_data = std::make_shared<const raft::Snapshot>(std::move(snap_.snapshot));
@@ -129,7 +130,10 @@ Status RaftStorage::sync() {
 
 Status RaftStorage::save_hard_state(const raft::HardState& hs) {
   if (failed_) return Status::fail(Errc::internal, "storage failed earlier; restart to recover");
-  return guard(write_atomically(fs_, dir_, kHardStateFile, encode_hard_state(hs)));
+  if (hs.term == written_hs_.term && hs.vote == written_hs_.vote) return ok_status();
+  if (auto st = guard(write_atomically(fs_, dir_, kHardStateFile, encode_hard_state(hs))); !st) return st;
+  written_hs_ = hs;
+  return ok_status();
 }
 
 Status RaftStorage::install_snapshot(const raft::Snapshot& s) {

@@ -51,6 +51,11 @@ class RaftStorage {
   // batch), then save the hard state.
   Status append(const std::vector<raft::Entry>& entries);
   Status sync();
+  // Durable when this returns. The file is replaced (two more fsyncs) only
+  // when the term or the vote changed: commit is volatile state in Raft
+  // (a restarted server relearns it from the leader), so a commit-only
+  // change is written with the next term or vote change, and a batch that
+  // only moves commit costs the log's one fsync.
   Status save_hard_state(const raft::HardState& hs);
   // A snapshot from the leader that replaces the whole log (durable when
   // this returns).
@@ -74,6 +79,7 @@ class RaftStorage {
   std::map<std::uint64_t, raft::Index> segment_max_;  // highest entry index written per segment
   RecoveryReport report_;
   raft::InitialState initial_;
+  raft::HardState written_hs_;  // as in the hard state file
   bool failed_ = false;
 };
 

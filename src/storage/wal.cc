@@ -101,9 +101,11 @@ Status Wal::replay_segment(std::uint64_t seq, bool last, const Visit& visit, Wal
                           "corrupt WAL segment " + p + " at offset " + std::to_string(offset) + ": " + why);
     report.torn.push_back(TornTail{wal_segment_name(seq), offset, bytes.size() - offset, why});
     if (offset < kHeaderBytes) {
-      // Not even the header made it: the segment was being created.
+      // Not even the header made it: the segment was being created, and
+      // the previous one (whose size active_bytes_ holds) stays active.
       return fs_.remove(p);
     }
+    active_bytes_ = offset;
     if (auto st = fs_.truncate(p, offset); !st) return st;
     auto f = fs_.open(p, FileSystem::Open::append);
     if (!f) return f.error();
@@ -128,7 +130,7 @@ Status Wal::replay_segment(std::uint64_t seq, bool last, const Visit& visit, Wal
     ++report.records;
     off += kFrameBytes + length;
   }
-  if (last) active_bytes_ = bytes.size();
+  active_bytes_ = bytes.size();  // the last segment replayed becomes the active one
   return ok_status();
 }
 

@@ -224,6 +224,51 @@ TEST_F(StorageTest, HardStateIsReplacedAtomically) {
   EXPECT_EQ(open()->initial_state().hard_state, two);
 }
 
+TEST_F(StorageTest, HardStateIsRewrittenOnlyWhenTheTermOrVoteChanges) {
+  auto s = open();
+  const raft::HardState voted{raft::Term{3}, raft::NodeId{2}, raft::Index{0}};
+  ASSERT_TRUE(s->save_hard_state(voted));
+  const auto before = fs.syncs();
+  ASSERT_TRUE(s->save_hard_state(raft::HardState{raft::Term{3}, raft::NodeId{2}, raft::Index{7}}));
+  EXPECT_EQ(fs.syncs(), before) << "a commit-only change costs no fsync";
+  s.reset();
+  crash();
+  auto again = open();
+  EXPECT_EQ(again->initial_state().hard_state, voted) << "commit is relearned from the leader after a restart";
+  const raft::HardState next{raft::Term{4}, raft::NodeId{1}, raft::Index{9}};
+  ASSERT_TRUE(again->save_hard_state(next));
+  EXPECT_GT(fs.syncs(), before);
+  again.reset();
+  crash();
+  EXPECT_EQ(open()->initial_state().hard_state, next);
+}
+
+TEST_F(StorageTest, SegmentsKeepTheirSizeLimitAfterATornTailIsCut) {
+  StorageOptions o;
+  o.wal.segment_bytes = 300;
+  auto s = open(o);
+  for (std::uint64_t i = 1; i <= 6; i += 3) {
+    ASSERT_TRUE(s->append(entries(i, i + 2, 1)));
+    ASSERT_TRUE(s->sync());
+  }
+  ASSERT_EQ(s->segment_count(), 1u);
+  s.reset();
+  std::string* seg = fs.raw("d/" + wal_segment_name(1));
+  seg->resize(seg->size() - 3);
+  auto again = open(o);
+  ASSERT_EQ(again->report().wal.torn.size(), 1u);
+  for (std::uint64_t i = 6; i <= 30; i += 3) {
+    ASSERT_TRUE(again->append(entries(i, i + 2, 1)));
+    ASSERT_TRUE(again->sync());
+  }
+  // A segment rotates once it reaches the limit, so none holds more than the
+  // limit plus one batch (three entries of about 35 bytes).
+  for (std::uint64_t seq = 1; fs.raw("d/" + wal_segment_name(seq)) != nullptr; ++seq) {
+    EXPECT_LE(fs.raw("d/" + wal_segment_name(seq))->size(), 300u + 120u) << wal_segment_name(seq);
+  }
+  EXPECT_GT(again->segment_count(), 2u);
+}
+
 TEST_F(StorageTest, WriteAndSyncErrorsAreReturnedAndStopFurtherWrites) {
   auto s = open();
   fs.inject(SimFs::Fault::write);
