@@ -27,7 +27,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: minga-sim [--seed N] [--runs N] [--steps K] [--nodes 3|5] [--trace]\n"
                "                 [--bug commit-by-counting|vote-without-log-check|vote-before-persist|"
-               "apply-before-commit]\n");
+               "apply-before-commit|ack-before-sync]\n");
   return 2;
 }
 
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       base.steps = n;
     } else if (a == "--nodes" && parse_u64(v, n) && n >= 1 && n <= 9) {
       nodes = n;
-    } else if (a == "--bug" && v != nullptr && minga::sim::parse_bug(v, base.bugs)) {
+    } else if (a == "--bug" && v != nullptr && minga::sim::parse_bug(v, base)) {
     } else {
       return usage();
     }
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     }
     if (!result.ok) {
       ++failures;
-      const std::string bugs = minga::sim::bug_names(opt.bugs);
+      const std::string bugs = minga::sim::bug_names(opt);
       std::cout << "  violation at step " << result.step << ": " << result.violation << "\n"
                 << "  replay: ./build/release/minga-sim --seed " << opt.seed << " --steps " << opt.steps << " --nodes "
                 << opt.nodes << (bugs.empty() ? "" : " --bug " + bugs) << " --trace\n";

@@ -11,12 +11,18 @@ void Network::enqueue(std::uint64_t at, raft::Message m) {
 
 void Network::send(std::uint64_t now, raft::Message m) {
   ++sent_;
-  if (rng_.chance(faults_.drop_per_mille, 1000)) return;
+  if (rng_.chance(faults_.drop_per_mille, 1000)) {
+    ++dropped_;
+    return;
+  }
   auto delay = [&] {
     if (rng_.chance(faults_.long_delay_per_mille, 1000)) return rng_.uniform(5, 40);
     return rng_.uniform(faults_.min_delay_steps, faults_.max_delay_steps);
   };
-  if (rng_.chance(faults_.duplicate_per_mille, 1000)) enqueue(now + delay(), m);
+  if (rng_.chance(faults_.duplicate_per_mille, 1000)) {
+    ++duplicated_;
+    enqueue(now + delay(), m);
+  }
   enqueue(now + delay(), std::move(m));
 }
 

@@ -36,6 +36,8 @@ class Network {
   void heal() { cut_.clear(); }
 
   std::uint64_t sent() const { return sent_; }
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t duplicated() const { return duplicated_; }
 
  private:
   struct InFlight {
@@ -54,6 +56,8 @@ class Network {
   std::set<std::pair<std::uint64_t, std::uint64_t>> cut_;
   std::uint64_t seq_ = 0;
   std::uint64_t sent_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t duplicated_ = 0;
 };
 
 }  // namespace minga::sim

@@ -6,6 +6,24 @@ namespace minga::sim {
 
 namespace {
 constexpr const char* kDir = "data";
+
+// A crash may keep any prefix of the records of the batch being written
+// (appended, not yet synced), and nothing less than what was synced.
+bool recovery_is_allowed(const LogView& synced, const std::vector<raft::Entry>& unsynced, const LogView& recovered) {
+  LogView v = synced;
+  for (std::size_t k = 0;; ++k) {
+    if (v.snap_index == recovered.snap_index && v.snap_term == recovered.snap_term && v.terms == recovered.terms) {
+      return true;
+    }
+    if (k == unsynced.size()) return false;
+    v.append({unsynced[k]});
+  }
+}
+
+std::string describe(const LogView& v) {
+  return "snapshot " + std::to_string(v.snap_index.value) + ", last index " + std::to_string(v.last_index().value);
+}
+
 }  // namespace
 
 SimNode::SimNode(const NodeOptions& options, NodeHooks& hooks, const raft::Membership& bootstrap)
@@ -16,6 +34,7 @@ storage::StorageOptions SimNode::storage_options() const {
   o.wal.segment_bytes = opt_.segment_bytes;
   return o;
 }
+
 
 // What a restart would load now, by running recovery itself (without
 // injected faults); a torn tail is reported and cut here.
@@ -30,10 +49,28 @@ Status SimNode::load_durable_view() {
   const raft::InitialState& st = store.value()->initial_state();
   durable_.reset(st.snapshot);
   durable_.append(st.entries);
+  recovered_hs_ = st.hard_state;
   return ok_status();
 }
 
 Status SimNode::crash(Random& rng) {
+  const LogView synced = durable_;
+  const raft::HardState synced_hs = durable_hs_;
+  std::vector<raft::Entry> unsynced = pending_ ? pending_->rd.entries : std::vector<raft::Entry>{};
+  if (auto st = lose_volatile_state(rng); !st) return st;
+  // Whatever was made durable survives: the term and vote, and the log.
+  if (recovered_hs_.term < synced_hs.term ||
+      (recovered_hs_.term == synced_hs.term && synced_hs.vote != raft::NodeId{} && recovered_hs_.vote != synced_hs.vote)) {
+    return Status::fail(Errc::internal, "lost the durable term or vote of term " + std::to_string(synced_hs.term.value));
+  }
+  if (!recovery_is_allowed(synced, unsynced, durable_)) {
+    return Status::fail(Errc::internal, "recovered a log (" + describe(durable_) + ") that is not the synced one (" +
+                                            describe(synced) + ") plus a prefix of the unsynced batch");
+  }
+  return ok_status();
+}
+
+Status SimNode::lose_volatile_state(Random& rng) {
   core_.reset();
   store_.reset();
   pending_.reset();
@@ -72,8 +109,8 @@ bool SimNode::pending_vote_change() const {
 
 void SimNode::tick(std::uint64_t now, Random& rng) {
   core_->tick();
-  maybe_compact();
-  pump(now, rng);
+  maybe_compact(rng);
+  if (up()) pump(now, rng);
 }
 
 void SimNode::deliver(std::uint64_t now, Random& rng, const raft::Message& m) {
@@ -129,6 +166,7 @@ bool SimNode::start_write(std::uint64_t now, Random& rng) {
   for (auto& m : rd.early_messages) hooks_.send(std::move(m));
   rd.early_messages.clear();
   Status st = rd.snapshot ? store_->install_snapshot(*rd.snapshot) : ok_status();
+  if (st && rd.snapshot) durable_.reset(rd.snapshot->meta);  // durable once installed
   if (st) st = store_->append(rd.entries);
   if (!st) {
     fail_stop(rng, st.error());
@@ -142,20 +180,22 @@ Status SimNode::complete_write() {
   raft::Ready rd = std::move(pending_->rd);
   pending_.reset();
   // Group commit: one fsync for the whole batch, then the hard state.
-  if (auto st = store_->sync(); !st) return st;
+  if (!opt_.ack_before_sync) {
+    if (auto st = store_->sync(); !st) return st;
+  }
   if (rd.hard_state) {
     if (auto st = store_->save_hard_state(*rd.hard_state); !st) return st;
   }
   if (rd.hard_state) durable_hs_ = *rd.hard_state;
-  if (rd.snapshot) durable_.reset(rd.snapshot->meta);
   durable_.append(rd.entries);
   for (auto& m : rd.messages) hooks_.send(std::move(m));
   if (rd.snapshot) {
     ListMachine sm;
-    if (sm.restore(rd.snapshot->data, rd.snapshot->meta.index)) {
-      sm_ = std::move(sm);
-      hooks_.on_install(opt_.id, rd.snapshot->meta, sm_.hash());
+    if (!sm.restore(rd.snapshot->data, rd.snapshot->meta.index)) {
+      return Status::fail(Errc::internal, "a snapshot from the leader does not decode");
     }
+    sm_ = std::move(sm);
+    hooks_.on_install(opt_.id, rd.snapshot->meta, sm_.hash());
   }
   for (const auto& e : rd.committed_entries) apply(e);
   for (const auto& rs : rd.read_states) {
@@ -193,23 +233,27 @@ void SimNode::serve_reads() {
 
 // Snapshot policy: every `compact_every_entries` applied entries, at the
 // applied index (only committed state goes into a snapshot).
-void SimNode::maybe_compact() {
+void SimNode::maybe_compact(Random& rng) {
   if (pending_) return;
   const raft::RaftLog& log = core_->log();
   const raft::Index at = sm_.applied();
   if (at > log.committed() || at.value < log.snapshot().index.value + opt_.compact_every_entries) return;
   auto snap = core_->compact(at, sm_.snapshot());
   if (!snap) return;
-  if (auto st = store_->save_snapshot(*snap.value()); st) {
-    durable_.compact(snap.value()->meta);
-  } else {
-    hooks_.trace("node " + std::to_string(opt_.id) + ": " + st.error().message);
+  // The core has dropped the compacted entries: a snapshot that did not
+  // reach the disk is a disk error like any other, and the node stops.
+  if (auto st = store_->save_snapshot(*snap.value()); !st) {
+    fail_stop(rng, st.error());
+    return;
   }
+  durable_.compact(snap.value()->meta);
 }
 
+// A failed write leaves the disk in a state the driver cannot know (that is
+// why the node stops), so only recovery itself is checked here.
 void SimNode::fail_stop(Random& rng, const Error& e) {
   hooks_.trace("node " + std::to_string(opt_.id) + " stops on a disk error: " + e.message);
-  hooks_.on_fail_stop(opt_.id, crash(rng));
+  hooks_.on_fail_stop(opt_.id, lose_volatile_state(rng));
 }
 
 }  // namespace minga::sim

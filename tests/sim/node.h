@@ -45,6 +45,7 @@ struct NodeOptions {
   std::uint64_t max_sync_latency_steps = 2;
   std::uint64_t compact_every_entries = 30;
   std::uint64_t segment_bytes = 4096;  // small: segments rotate and get deleted often
+  bool ack_before_sync = false;        // test-only driver bug (SimOptions)
 };
 
 class SimNode {
@@ -62,8 +63,9 @@ class SimNode {
   // The terms of the durable log (what a restart would load).
   const LogView& durable_log() const { return durable_; }
 
-  // Fail-stop: volatile state and unsynced writes are lost (or torn). Fails
-  // when the disk left behind cannot be recovered at all (a storage bug).
+  // Power loss: volatile state and unsynced writes are lost (or torn). Fails
+  // when the disk left behind cannot be recovered, or when recovery lost
+  // something that was synced (a storage or driver bug).
   Status crash(Random& rng);
   // Recovers from the disk; fails (the node stays down) on a read error.
   Status restart(std::uint64_t seed);
@@ -90,9 +92,10 @@ class SimNode {
   storage::StorageOptions storage_options() const;
   void apply(const raft::Entry& e);
   void serve_reads();
-  void maybe_compact();
+  void maybe_compact(Random& rng);
   void fail_stop(Random& rng, const Error& e);
   Status load_durable_view();
+  Status lose_volatile_state(Random& rng);
 
   NodeOptions opt_;
   NodeHooks& hooks_;
@@ -102,7 +105,8 @@ class SimNode {
   std::unique_ptr<raft::Core> core_;
   ListMachine sm_;
   std::optional<Pending> pending_;
-  raft::HardState durable_hs_;  // as last made durable
+  raft::HardState durable_hs_;    // as last made durable
+  raft::HardState recovered_hs_;  // as the last recovery found it
   LogView durable_;
   std::map<std::uint64_t, raft::Index> appends_;               // op -> index proposed
   std::map<std::uint64_t, std::optional<raft::Index>> reads_;  // op -> read index once confirmed

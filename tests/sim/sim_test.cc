@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <string>
+#include <tuple>
 
 #include "sim/simulation.h"
 
@@ -27,12 +29,19 @@ void run_shard(std::uint64_t first_seed, std::size_t nodes) {
   }
 }
 
-TEST(Simulation, ThreeNodesSeeds1To50) { run_shard(1, 3); }
-TEST(Simulation, ThreeNodesSeeds51To100) { run_shard(51, 3); }
-TEST(Simulation, ThreeNodesSeeds101To150) { run_shard(101, 3); }
-TEST(Simulation, FiveNodesSeeds1To50) { run_shard(1, 5); }
-TEST(Simulation, FiveNodesSeeds51To100) { run_shard(51, 5); }
-TEST(Simulation, FiveNodesSeeds101To150) { run_shard(101, 5); }
+// 500 seeds for each cluster size.
+class SimulationShard : public ::testing::TestWithParam<std::tuple<std::size_t, std::uint64_t>> {};
+
+TEST_P(SimulationShard, EveryCheckerHolds) { run_shard(std::get<1>(GetParam()), std::get<0>(GetParam())); }
+
+INSTANTIATE_TEST_SUITE_P(Seeds, SimulationShard,
+                         ::testing::Combine(::testing::Values(std::size_t{3}, std::size_t{5}),
+                                            ::testing::Range(std::uint64_t{1}, std::uint64_t{501}, kSeedsPerShard)),
+                         [](const auto& info) {
+                           const auto first = std::get<1>(info.param);
+                           return std::to_string(std::get<0>(info.param)) + "NodesSeeds" + std::to_string(first) +
+                                  "To" + std::to_string(first + kSeedsPerShard - 1);
+                         });
 
 TEST(Simulation, SameSeedGivesByteIdenticalTraces) {
   SimOptions opt;
@@ -49,23 +58,39 @@ TEST(Simulation, SameSeedGivesByteIdenticalTraces) {
   EXPECT_NE(a.str(), c.str());
 }
 
+// Every fault the simulator claims to inject happens in a handful of runs,
+// so that a change to the schedule cannot quietly stop exercising one.
 TEST(Simulation, RunsExerciseTheFaultsTheyClaim) {
-  std::uint64_t crashes = 0, partitions = 0, changes = 0, ops = 0;
+  SimStats all;
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     SimOptions opt;
     opt.seed = seed;
     opt.nodes = 5;
     SimResult r = run_simulation(opt);
     ASSERT_TRUE(r.ok) << r.violation;
-    crashes += r.stats.crashes;
-    partitions += r.stats.partitions;
-    changes += r.stats.membership_changes;
-    ops += r.stats.ops_done;
+    all.crashes += r.stats.crashes;
+    all.disk_faults += r.stats.disk_faults;
+    all.torn_writes += r.stats.torn_writes;
+    all.partitions += r.stats.partitions;
+    all.one_way_partitions += r.stats.one_way_partitions;
+    all.messages_dropped += r.stats.messages_dropped;
+    all.messages_duplicated += r.stats.messages_duplicated;
+    all.snapshots_installed += r.stats.snapshots_installed;
+    all.transfers += r.stats.transfers;
+    all.membership_changes += r.stats.membership_changes;
+    all.ops_done += r.stats.ops_done;
   }
-  EXPECT_GT(crashes, 20u);
-  EXPECT_GT(partitions, 20u);
-  EXPECT_GT(changes, 10u);
-  EXPECT_GT(ops, 1000u);
+  EXPECT_GT(all.crashes, 20u);
+  EXPECT_GT(all.disk_faults, 0u);
+  EXPECT_GT(all.torn_writes, 0u);
+  EXPECT_GT(all.partitions, 20u);
+  EXPECT_GT(all.one_way_partitions, 0u);
+  EXPECT_GT(all.messages_dropped, 0u);
+  EXPECT_GT(all.messages_duplicated, 0u);
+  EXPECT_GT(all.snapshots_installed, 0u);
+  EXPECT_GT(all.transfers, 0u);
+  EXPECT_GT(all.membership_changes, 10u);
+  EXPECT_GT(all.ops_done, 1000u);
 }
 
 }  // namespace

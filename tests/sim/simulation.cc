@@ -56,6 +56,7 @@ class World final : public NodeHooks {
       NodeOptions no;
       no.id = id;
       no.raft = rc;
+      no.ack_before_sync = opt.ack_before_sync;
       no.compact_every_entries = rng_.uniform(10, 60);
       nodes_.push_back(std::make_unique<SimNode>(no, *this, all));
       clock_rate_.push_back(rng_.uniform(700, 1300));
@@ -91,6 +92,7 @@ class World final : public NodeHooks {
   }
   void on_apply(std::uint64_t node, const raft::Entry& e, std::uint64_t h) override { checker_.on_apply(node, e, h); }
   void on_install(std::uint64_t node, const raft::SnapshotMeta& m, std::uint64_t h) override {
+    ++stats_.snapshots_installed;
     log("node " + num(node) + " installs snapshot at " + num(m.index.value));
     checker_.on_install(node, m, h);
   }
@@ -225,7 +227,7 @@ void World::crash(std::uint64_t id) {
 
 void World::after_crash(std::uint64_t id, const Status& recovered) {
   if (!recovered) {
-    violation_ = "durability: node " + num(id) + " cannot recover its disk after a crash: " + recovered.error().message;
+    violation_ = "durability: node " + num(id) + " after a crash: " + recovered.error().message;
     return;
   }
   restart_at_[id - 1] = now_ + (rng_.chance(1, 2) ? rng_.uniform(1, 5) : rng_.uniform(5, 80));
@@ -293,6 +295,7 @@ void World::start_partition() {
         deaf ? net_.cut(b, a) : net_.cut(a, b);
       }
       what = std::string(deaf ? "deafen " : "mute ") + num(a);
+      ++stats_.one_way_partitions;
       break;
     }
     default: {  // cut the leader off
@@ -374,6 +377,7 @@ void World::nemesis() {
       std::advance(it, static_cast<std::ptrdiff_t>(rng_.uniform(0, voters.size() - 1)));
       log("transfer leadership " + num(l->id()) + " -> " + num(it->value));
       (void)l->core()->transfer_leadership(*it);
+      ++stats_.transfers;
     }
   }
 }
@@ -498,6 +502,8 @@ SimResult World::run() {
   stats_.committed = checker_.max_committed();
   stats_.max_term = checker_.max_term();
   stats_.messages = net_.sent();
+  stats_.messages_dropped = net_.dropped();
+  stats_.messages_duplicated = net_.duplicated();
   for (const Op& o : history_) {
     if (o.completed) {
       ++stats_.ops_done;
@@ -529,23 +535,27 @@ constexpr BugName kBugs[] = {
     {"vote-before-persist", &raft::TestingBugs::vote_before_persist},
     {"apply-before-commit", &raft::TestingBugs::apply_before_commit},
 };
+
+constexpr const char* kAckBeforeSync = "ack-before-sync";
 }  // namespace
 
-bool parse_bug(const std::string& name, raft::TestingBugs& bugs) {
+bool parse_bug(const std::string& name, SimOptions& options) {
+  if (name == kAckBeforeSync) return options.ack_before_sync = true;
   for (const auto& b : kBugs) {
     if (name == b.name) {
-      bugs.*(b.flag) = true;
+      options.bugs.*(b.flag) = true;
       return true;
     }
   }
   return false;
 }
 
-std::string bug_names(const raft::TestingBugs& bugs) {
+std::string bug_names(const SimOptions& options) {
   std::string out;
   for (const auto& b : kBugs) {
-    if (bugs.*(b.flag)) out += (out.empty() ? "" : ",") + std::string(b.name);
+    if (options.bugs.*(b.flag)) out += (out.empty() ? "" : ",") + std::string(b.name);
   }
+  if (options.ack_before_sync) out += (out.empty() ? "" : ",") + std::string(kAckBeforeSync);
   return out;
 }
 

@@ -25,6 +25,9 @@ struct SimOptions {
   std::uint64_t steps = 2000;
   std::uint64_t liveness_steps = 600;
   raft::TestingBugs bugs;
+  // A driver bug: acknowledge a batch without its fsync (the durability
+  // check on every crash must catch it).
+  bool ack_before_sync = false;
 };
 
 struct SimStats {
@@ -34,6 +37,11 @@ struct SimStats {
   std::uint64_t disk_faults = 0;  // nodes stopped by an injected I/O error
   std::uint64_t torn_writes = 0;  // crashes that left a torn tail on disk
   std::uint64_t partitions = 0;
+  std::uint64_t one_way_partitions = 0;
+  std::uint64_t messages_dropped = 0;
+  std::uint64_t messages_duplicated = 0;
+  std::uint64_t snapshots_installed = 0;  // sent by a leader to a follower that fell behind
+  std::uint64_t transfers = 0;            // leadership transfers requested
   std::uint64_t membership_changes = 0;
   std::uint64_t ops_done = 0;
   std::uint64_t ops_unknown = 0;
@@ -51,7 +59,7 @@ struct SimResult {
 SimResult run_simulation(const SimOptions& options, std::ostream* trace = nullptr);
 
 // "--bug" names, for the command line and test names.
-bool parse_bug(const std::string& name, raft::TestingBugs& bugs);
-std::string bug_names(const raft::TestingBugs& bugs);
+bool parse_bug(const std::string& name, SimOptions& options);
+std::string bug_names(const SimOptions& options);
 
 }  // namespace minga::sim
