@@ -179,6 +179,13 @@ int bench_wal(const Flags& f) {
       std::fprintf(stderr, "sync: %s\n", s.error().message.c_str());
       return 1;
     }
+    // As a follower's driver does per batch: the hard state with the new
+    // commit (written only when the term or vote changes).
+    if (auto s = store.save_hard_state(raft::HardState{raft::Term(1), raft::NodeId(1), raft::Index(next - 1)});
+        !s.ok()) {
+      std::fprintf(stderr, "hard state: %s\n", s.error().message.c_str());
+      return 1;
+    }
     ++syncs;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();

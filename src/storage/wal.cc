@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "storage/codec.h"
 #include "base/crc32c.h"
+#include "storage/codec.h"
 
 namespace minga::storage {
 namespace {

@@ -47,9 +47,7 @@ TEST(BugInjection, VoteBeforePersistIsCaught) {
 TEST(BugInjection, ApplyBeforeCommitIsCaught) {
   expect_caught("apply-before-commit", 40, {"state machine safety", "linearizability"});
 }
-TEST(BugInjection, AckBeforeSyncIsCaughtByTheDurabilityCheck) {
-  expect_caught("ack-before-sync", 40, {"durability"});
-}
+TEST(BugInjection, AckBeforeSyncIsCaughtByTheDurabilityCheck) { expect_caught("ack-before-sync", 40, {"durability"}); }
 
 }  // namespace
 }  // namespace minga::sim

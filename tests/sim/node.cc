@@ -35,7 +35,6 @@ storage::StorageOptions SimNode::storage_options() const {
   return o;
 }
 
-
 // What a restart would load now, by running recovery itself (without
 // injected faults); a torn tail is reported and cut here.
 Status SimNode::load_durable_view() {
@@ -60,8 +59,10 @@ Status SimNode::crash(Random& rng) {
   if (auto st = lose_volatile_state(rng); !st) return st;
   // Whatever was made durable survives: the term and vote, and the log.
   if (recovered_hs_.term < synced_hs.term ||
-      (recovered_hs_.term == synced_hs.term && synced_hs.vote != raft::NodeId{} && recovered_hs_.vote != synced_hs.vote)) {
-    return Status::fail(Errc::internal, "lost the durable term or vote of term " + std::to_string(synced_hs.term.value));
+      (recovered_hs_.term == synced_hs.term && synced_hs.vote != raft::NodeId{} &&
+       recovered_hs_.vote != synced_hs.vote)) {
+    return Status::fail(Errc::internal,
+                        "lost the durable term or vote of term " + std::to_string(synced_hs.term.value));
   }
   if (!recovery_is_allowed(synced, unsynced, durable_)) {
     return Status::fail(Errc::internal, "recovered a log (" + describe(durable_) + ") that is not the synced one (" +
