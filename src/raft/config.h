@@ -39,6 +39,10 @@ struct Config {
   std::size_t max_message_bytes = 64 << 10;  // entries per append message (at least one entry)
   // Proposals are refused (Errc::busy) while this many bytes are uncommitted.
   std::size_t max_uncommitted_bytes = 8 << 20;
+  // A leader promotes a learner to voter once the learner holds every
+  // committed entry (checked every tick; one change at a time). Off: the
+  // driver calls promote(), for learners meant to stay read replicas.
+  bool auto_promote_learners = true;
   // Read requests queued before the leader has committed in its term.
   std::size_t max_pending_reads = 4096;
 

@@ -150,6 +150,17 @@ void Core::tick_leader() {
     heartbeat_elapsed_ = 0;
     bcast_heartbeat();
   }
+  if (cfg_.auto_promote_learners) promote_caught_up_learner();
+}
+
+// promote() refuses a learner that has not caught up, and any change while
+// another is in progress or before the leader committed in its term, so
+// the first learner that can be promoted is, and the next waits.
+void Core::promote_caught_up_learner() {
+  const std::set<NodeId> learners = log_.membership().learners;
+  for (NodeId id : learners) {
+    if (promote(id)) return;
+  }
 }
 
 // ---- messages -------------------------------------------------------------

@@ -115,6 +115,7 @@ class Core {
   void reset_randomized_timeout();
   void become_follower(Term term, NodeId lead);
   void tick_leader();
+  void promote_caught_up_learner();
   bool step_by_term(const Message& m);
   void step_follower(const Message& m);
   void step_candidate(const Message& m);

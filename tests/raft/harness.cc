@@ -12,6 +12,7 @@ Config config(std::uint64_t id) {
   c.election_timeout_ticks = 10;
   c.heartbeat_interval_ticks = 1;
   c.seed = id * 7919;
+  c.auto_promote_learners = false;  // scenario tests promote explicitly, except where they test this
   return c;
 }
 

@@ -57,6 +57,26 @@ TEST(Membership, PromotionIsRefusedUntilTheLearnerHasCaughtUp) {
   EXPECT_EQ(cl.at(1).log().committed(), before);
 }
 
+TEST(Membership, ALeaderPromotesALearnerOnItsOwnOnceItHasCaughtUp) {
+  Cluster cl(3, [](Config& c) { c.auto_promote_learners = true; });
+  cl.add_node(4);
+  cl.elect(1);
+  cl.isolate(4);
+  ASSERT_TRUE(cl.at(1).add_learner(N(4)));
+  ASSERT_TRUE(cl.at(1).propose("x"));
+  cl.stabilize();
+  cl.tick(1);
+  cl.stabilize();
+  EXPECT_TRUE(cl.at(1).membership().is_learner(N(4))) << "not promoted while it lags";
+  cl.heal();
+  cl.tick(1);
+  cl.stabilize();
+  cl.tick(1);
+  cl.stabilize();
+  for (auto id : cl.ids()) EXPECT_TRUE(cl.at(id).membership().is_voter(N(4))) << "node " << id;
+  EXPECT_EQ(cl.applied_commands(4), std::vector<std::string>{"x"});
+}
+
 TEST(Membership, OnlyOneChangeMayBeInProgressAtATime) {
   Cluster cl = three_plus_spare();
   cl.isolate(2);

@@ -52,6 +52,7 @@ class World final : public NodeHooks {
     constexpr std::size_t kMessageBytes[] = {1, 100, 1000, 64 << 10};  // 1: one entry per message
     rc.max_message_bytes = kMessageBytes[rng_.uniform(0, 3)];
     rc.max_inflight_messages = rng_.uniform(1, 16);
+    rc.auto_promote_learners = rng_.chance(1, 2);  // otherwise the nemesis promotes
     for (std::uint64_t id = 1; id <= opt.nodes; ++id) {
       NodeOptions no;
       no.id = id;
