@@ -22,6 +22,7 @@
 #include "cluster/worker_agent.h"
 #include "http/monitor.h"
 #include "net/server.h"
+#include "wire/json_command.h"
 #include "wire/text_line.h"
 
 #ifndef MINGA_VERSION
@@ -102,6 +103,12 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     if (auto it = json_ops_.find(op); it != json_ops_.end()) {
       it->second(cmd, std::move(reply));
       return;
+    }
+    if (const apps::TaskDef* def = registry_.find(op); def != nullptr) {
+      if (auto st = wire::require_fields(cmd, def->reads); !st.ok()) {
+        reply(apps::json_error(st.error().message));
+        return;
+      }
     }
     pb::TaskRequest req;
     req.set_kind(op);
