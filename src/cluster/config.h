@@ -26,6 +26,7 @@ struct NodeConfig {
   unsigned threads = 0;     // 0: the machine's hardware threads
   unsigned io_threads = 1;  // threads running the network event loop
   std::size_t queue_capacity = 65536;
+  std::size_t max_waiting_tasks = 10000;  // sleeps waiting at once; each holds a timer, not a thread
   std::size_t max_connections = 10000;
   std::size_t max_frame_bytes = 4u << 20;
   double read_timeout_seconds = 30;

@@ -39,7 +39,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
         settings_(std::move(s)),
         data_dir_(config.data_dir),
         pool_(config.threads, config.queue_capacity),
-        runner_(io, pool_, registry_, config.id),
+        runner_(io, pool_, registry_, config.id, config.max_waiting_tasks),
         server(io, server_options(), *this),
         monitor(io, config.host, config.monitor_port),
         signals(io, SIGINT, SIGTERM) {}
@@ -215,6 +215,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     const auto c = runner_.counters();
     auto* t = s.mutable_tasks();
     t->set_queued(c.queued);
+    t->set_waiting(c.waiting);
     t->set_running(c.running);
     t->set_done(c.done);
     t->set_failed(c.failed);
@@ -231,7 +232,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
              std::to_string(v) + "\n";
     };
     gauge("minga_open_connections", "Open client connections", server.open_connections());
-    gauge("minga_tasks_queued", "Tasks accepted and waiting to run", c.queued);
+    gauge("minga_tasks_queued", "Tasks in the pool queue, not yet running", c.queued);
+    gauge("minga_tasks_waiting", "Waiting tasks (sleep) whose wait is not over", c.waiting);
     gauge("minga_tasks_running", "Tasks running on the pool", c.running);
     gauge("minga_tasks_rejected", "Tasks refused with busy or shutting_down", c.rejected);
     for (const auto& fn : metric_sources_) out += fn();

@@ -13,20 +13,6 @@
 namespace minga::testing {
 namespace {
 
-TEST(Lifecycle, TenSleepsOfThreeSecondsFinishTogether) {
-  auto node = NodeProcess::start();
-  std::vector<Process> clients;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 10; ++i) clients.push_back(Process::spawn({minga_binary(), "--server", node.address(), "sleep", "3"}));
-  for (auto& c : clients) {
-    ASSERT_EQ(c.wait(10s), 0) << c.err();
-    EXPECT_EQ(c.out(), "slept 3 s\n");
-  }
-  const auto wall = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(wall, 4500ms) << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count() << " ms";
-  EXPECT_GE(wall, 3000ms);
-}
-
 TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
   auto node = NodeProcess::start({"--drain-timeout", "5"});
   Process client = Process::spawn({minga_binary(), "--server", node.address(), "sleep", "2"});
