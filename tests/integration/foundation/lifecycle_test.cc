@@ -31,6 +31,25 @@ TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
   EXPECT_EQ(run_minga({"--server", node.address(), "calc", "add", "1", "1", "--timeout", "2"}).exit_code, 3);
 }
 
+TEST(Lifecycle, TasksStillRunningAtTheDrainDeadlineAreAnsweredShuttingDown) {
+  auto node = NodeProcess::start({"--drain-timeout", "1"});
+  Process client = Process::spawn({minga_binary(), "--server", node.address(), "sleep", "5"});
+  RawConnection text(node.port());
+  ASSERT_TRUE(text.send("{\"task\":\"sleep\",\"seconds\":5}\n"));
+  std::this_thread::sleep_for(500ms);  // both sleeps are in flight
+  const auto t0 = std::chrono::steady_clock::now();
+  node.process().signal(SIGTERM);
+  ASSERT_EQ(client.wait(10s), 1) << client.out() << client.err();
+  EXPECT_EQ(client.err(), "error: the node is shutting down; the task did not finish before the drain deadline\n");
+  EXPECT_EQ(text.read_line(3s),
+            R"({"ok":false,"error":"the node is shutting down; the task did not finish before the drain deadline"})");
+  EXPECT_TRUE(text.closed_by_peer(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);  // at the drain deadline, not after the sleeps
+  ASSERT_EQ(node.process().wait(10s), 0) << node.process().err();
+  EXPECT_NE(node.process().err().find("action: drain | result: fail | abandoned_tasks: 2"), std::string::npos)
+      << node.process().err();
+}
+
 TEST(Lifecycle, SigintAlsoShutsDownGracefully) {
   auto node = NodeProcess::start();
   node.process().signal(SIGINT);
