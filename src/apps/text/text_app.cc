@@ -57,10 +57,10 @@ void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
 }
 
 Status TextApp::start(apps::NodeServices& node) {
-  auto max_sleep = node.settings().get_int("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
+  auto max_sleep = node.settings().get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
   if (!max_sleep.ok()) return max_sleep.error();
   if (max_sleep.value() < 0) return Error{Errc::invalid_argument, "tasks.max_sleep_seconds must be >= 0"};
-  register_tasks(node.tasks(), static_cast<double>(max_sleep.value()));
+  register_tasks(node.tasks(), max_sleep.value());
   return ok_status();
 }
 
