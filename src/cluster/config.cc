@@ -1,5 +1,6 @@
 #include "cluster/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -232,6 +233,7 @@ EnvLookup process_env() {
 Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
   SourceSettings s;
   s.env_ = sources.env;
+  s.file_name_ = sources.file_name;
   if (!sources.file_text.empty()) {
     try {
       toml::table table = toml::parse(sources.file_text, sources.file_name);
@@ -247,11 +249,26 @@ Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
 }
 
 std::optional<std::string> SourceSettings::get(std::string_view file_key, std::string_view env_key) const {
+  {
+    std::lock_guard lock(asked_->mu);
+    asked_->keys.emplace(file_key);
+  }
   if (!env_key.empty() && env_) {
     if (auto v = env_(env_key)) return v;
   }
   if (auto it = file_.find(file_key); it != file_.end()) return it->second;
   return std::nullopt;
+}
+
+Status SourceSettings::check_no_unknown_keys() const {
+  std::lock_guard lock(asked_->mu);
+  for (const auto& [key, value] : file_) {
+    if (asked_->keys.contains(key)) continue;
+    const auto& keys = node_keys();
+    if (std::any_of(keys.begin(), keys.end(), [&](const KeySpec& k) { return k.file_key == key; })) continue;
+    return Error{Errc::invalid_argument, "configuration file " + file_name_ + ": unknown key '" + key + "'"};
+  }
+  return ok_status();
 }
 
 Result<NodeConfig> load_node_config(const ConfigSources& sources) {

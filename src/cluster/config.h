@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,10 +83,20 @@ class SourceSettings final : public apps::Settings {
  public:
   static Result<SourceSettings> parse(const ConfigSources& sources);
   std::optional<std::string> get(std::string_view file_key, std::string_view env_key) const override;
+  // An error naming the first key of the file that is neither a node key nor
+  // asked for with get() (a typo such as `prot = 7401`). Call once every app
+  // has read its settings.
+  Status check_no_unknown_keys() const;
 
  private:
+  struct Asked {
+    std::mutex mu;
+    std::set<std::string, std::less<>> keys;
+  };
   EnvLookup env_;
+  std::string file_name_;
   std::map<std::string, std::string, std::less<>> file_;  // flattened dotted keys
+  std::shared_ptr<Asked> asked_ = std::make_shared<Asked>();
 };
 
 std::chrono::milliseconds to_millis(double seconds);

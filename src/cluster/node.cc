@@ -355,6 +355,10 @@ int Node::Impl::run() {
       return 1;
     }
   }
+  if (auto st = settings_.check_no_unknown_keys(); !st.ok()) {
+    log::warn("node_start", "fail", {{"reason", st.error().message}});
+    return 2;  // a configuration error, like a bad flag
+  }
   auto port = server.start();
   if (!port.ok()) {
     log::warn("node_start", "fail", {{"reason", port.error().message}});

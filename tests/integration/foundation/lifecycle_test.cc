@@ -109,6 +109,21 @@ TEST(Lifecycle, BadConfigurationIsAUsageError) {
   EXPECT_EQ(f.err, "error: cannot read configuration file /nonexistent/minga.toml\n");
 }
 
+TEST(Lifecycle, UnknownConfigurationKeyIsAUsageError) {
+  TempDir dir;
+  const std::string file = dir.str() + "/typo.toml";
+  {
+    std::ofstream f(file);
+    f << "[node]\nprot = 7401\n";
+  }
+  auto r = run_minga({"node", "--config", file, "--port", "0", "--monitor-port", "0", "--data-dir", dir.str() + "/d"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("action: node_start | result: fail | reason: configuration file " + file +
+                       ": unknown key 'node.prot'"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(Lifecycle, PortInUseIsAClearStartupFailure) {
   auto first = NodeProcess::start();
   auto r = run_minga({"node", "--port", std::to_string(first.port()), "--monitor-port", "0", "--data-dir",

@@ -65,5 +65,34 @@ TEST(Config, AppSettingsPreferEnvironmentOverFile) {
   EXPECT_FALSE(SourceSettings::parse(ConfigSources{{}, env_of({{"X", "abc"}}), "", ""})->get_int("k", "X", 1).ok());
 }
 
+TEST(Config, UnknownFileKeyIsAnErrorNamingKeyAndFile) {
+  const std::string file = "[node]\nport = 7401\nprot = 7402\n[tasks]\nmax_sleep_seconds = 2.5\n";
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({}), file, "typo.toml"});
+  ASSERT_TRUE(s.ok());
+  // tasks.max_sleep_seconds is known once an app asked for it; node.port is a node key.
+  EXPECT_EQ(s->get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60).value(), 2.5);
+  auto st = s->check_no_unknown_keys();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "configuration file typo.toml: unknown key 'node.prot'");
+}
+
+TEST(Config, EveryKeyOfAFileReadByTheNodeOrAnAppIsKnown) {
+  const std::string file = "[node]\nport = 7401\n[lottery]\nagencies = 3\n";
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_LOTTERY_AGENCIES", "4"}}), file, "ok.toml"});
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->check_no_unknown_keys().ok());  // nothing asked for lottery.agencies yet
+  // Asked for, even when the environment overrides it.
+  EXPECT_EQ(s->get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", 5).value(), 4);
+  EXPECT_TRUE(s->check_no_unknown_keys().ok());
+}
+
+TEST(Config, FractionalSecondsSettingsAreStrict) {
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_MAX_SLEEP_SECONDS", "0x10"}}), "", ""});
+  ASSERT_TRUE(s.ok());
+  auto v = s->get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().message, "setting tasks.max_sleep_seconds: invalid number '0x10'");
+}
+
 }  // namespace
 }  // namespace minga::cluster
