@@ -22,10 +22,11 @@ void add_client_flags(CLI::App& app, ClientOptions& options) {
         auto ep = net::parse_endpoint(text);
         return ep.ok() ? std::string() : ep.error().message;
       },
-      "HOST:PORT");
+      "");
   app.add_option("--server,-s", options.server, "server address HOST:PORT")
       ->envname("MINGA_SERVER")
       ->check(endpoint)
+      ->type_name("HOST:PORT")
       ->capture_default_str();
   app.add_option("--output,-o", options.output, "output format")
       ->check(CLI::IsMember({"text", "json"}))

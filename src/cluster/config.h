@@ -49,6 +49,8 @@ struct NodeConfig {
   unsigned max_attempts = 3;
   double test_part_delay_seconds = 0;  // TEST ONLY: sumsq parts wait this long on a worker
   std::string config_file;
+
+  bool operator==(const NodeConfig&) const = default;
 };
 
 // One configuration key.
@@ -58,6 +60,9 @@ struct KeySpec {
   std::string flag;      // "--port" ("" when there is none)
   std::string help;
   std::function<Status(NodeConfig&, std::string_view)> apply;
+  std::string value_type;  // "PORT", "SECONDS", ... for --help
+  // The key's value in `c` as apply() reads it back (the default in --help).
+  std::function<std::string(const NodeConfig&)> show;
 };
 
 const std::vector<KeySpec>& node_keys();

@@ -123,6 +123,15 @@ TEST_F(Cli, SleepLongerThanTheClientTimeoutStillAnswers) {
   EXPECT_EQ(r.out, "slept 1.2 s\n");
 }
 
+TEST_F(Cli, NodeHelpShowsValueTypesAndDefaults) {
+  auto r = run_minga({"node", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* shown : {"--port PORT=7400", "--read-timeout SECONDS=30", "--log-format FORMAT=text",
+                            "--max-waiting-tasks N=10000", "-c,--config FILE"}) {
+    EXPECT_NE(r.out.find(shown), std::string::npos) << shown << "\n" << r.out;
+  }
+}
+
 TEST_F(Cli, StatusShowsCounters) {
   auto r = minga({"status"});
   EXPECT_EQ(r.exit_code, 0);

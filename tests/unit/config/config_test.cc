@@ -24,6 +24,22 @@ TEST(Config, DefaultsWithoutAnySource) {
   EXPECT_GE(c->threads, 1u);  // 0 resolves to the hardware threads
 }
 
+TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
+  const NodeConfig defaults;
+  for (const KeySpec& key : node_keys()) {
+    EXPECT_FALSE(key.value_type.empty()) << key.file_key;
+    const std::string text = key.show(defaults);
+    if (text.empty()) continue;  // no default (cluster.join, ...)
+    NodeConfig c;
+    ASSERT_TRUE(key.apply(c, text).ok()) << key.file_key << " = " << text;
+    EXPECT_TRUE(c == defaults) << key.file_key << " = " << text;
+  }
+  NodeConfig changed;
+  const auto& port = *std::find_if(node_keys().begin(), node_keys().end(), [](const KeySpec& k) { return k.flag == "--port"; });
+  ASSERT_TRUE(port.apply(changed, "7401").ok());
+  EXPECT_EQ(port.show(changed), "7401");
+}
+
 TEST(Config, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   const std::string file = "[node]\nport = 7001\nmonitor_port = 8001\nid = \"from-file\"\nthreads = 3\n";
   auto env = env_of({{"MINGA_PORT", "7002"}, {"MINGA_MONITOR_PORT", "8002"}});
