@@ -1,5 +1,5 @@
-// A minimal JSON writer for answers and monitor pages. Parsing JSON is done
-// with the protobuf JSON mapping (see proto/minga.proto JsonCommand).
+// A minimal JSON writer for answers and monitor pages. Text-mode commands are
+// read by wire/json_command.h.
 #pragma once
 
 #include <cstdint>

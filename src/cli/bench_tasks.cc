@@ -32,6 +32,7 @@ struct BenchOptions {
 };
 
 struct ConnStats {
+  bool connected = false;
   std::uint64_t ok = 0;
   std::uint64_t errors = 0;
   std::vector<double> latencies_us;  // one per answer after warm-up
@@ -49,6 +50,7 @@ asio::awaitable<void> drive(tcp::endpoint ep, std::string request_body, const Be
     stats.first_error = "connect: " + ec.message();
     co_return;
   }
+  stats.connected = true;
   sock.set_option(tcp::no_delay(true));
   std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
   sent_at.reserve(opt.pipeline * 2);
@@ -135,6 +137,9 @@ int run_bench(const ClientOptions& options, const BenchOptions& opt) {
     errors += s.errors;
     all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
     if (first_error.empty()) first_error = s.first_error;
+  }
+  if (std::none_of(stats.begin(), stats.end(), [](const ConnStats& s) { return s.connected; })) {
+    return report(options, Error{Errc::unavailable, "cannot reach " + ep->str() + ": " + first_error});
   }
   std::sort(all.begin(), all.end());
   const double rps = static_cast<double>(ok) / measured_s;

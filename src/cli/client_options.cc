@@ -1,5 +1,6 @@
 #include "cli/client_options.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -15,8 +16,17 @@ net::Client::Millis ClientOptions::timeout() const {
 }
 
 void add_client_flags(CLI::App& app, ClientOptions& options) {
+  // A malformed address is a usage error (exit 2), found before any command runs.
+  const CLI::Validator endpoint(
+      [](const std::string& text) {
+        auto ep = net::parse_endpoint(text);
+        return ep.ok() ? std::string() : ep.error().message;
+      },
+      "");
   app.add_option("--server,-s", options.server, "server address HOST:PORT")
       ->envname("MINGA_SERVER")
+      ->check(endpoint)
+      ->type_name("HOST:PORT")
       ->capture_default_str();
   app.add_option("--output,-o", options.output, "output format")
       ->check(CLI::IsMember({"text", "json"}))
@@ -47,7 +57,13 @@ int report(const ClientOptions& options, const Error& error) {
 Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request) {
   auto client = connect(options);
   if (!client.ok()) return client.error();
-  return client->call<pb::TaskResponse>(pb::TASK_REQUEST, request, pb::TASK_RESPONSE, options.timeout());
+  // A sleep answers after its seconds: --timeout is the wait beyond them
+  // (clamped so an absurd value cannot overflow the deadline; the node refuses it).
+  constexpr double kMaxWaitSeconds = 86400;
+  const auto sleep = std::chrono::duration<double>(
+      request.kind() == "sleep" ? std::clamp(request.seconds(), 0.0, kMaxWaitSeconds) : 0.0);
+  const auto deadline = options.timeout() + std::chrono::duration_cast<net::Client::Millis>(sleep);
+  return client->call<pb::TaskResponse>(pb::TASK_REQUEST, request, pb::TASK_RESPONSE, deadline);
 }
 
 int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& result) {

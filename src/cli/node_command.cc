@@ -69,9 +69,11 @@ void add_node_command(CLI::App& root, std::function<int()>& action) {
   for (const auto& key : cluster::node_keys()) {
     if (key.flag.empty()) continue;
     std::string& slot = flags->values[key.flag];
-    (*options)[key.flag] = node->add_option(key.flag, slot, key.help + " [env " + key.env + ", file " + key.file_key + "]");
+    (*options)[key.flag] = node->add_option(key.flag, slot, key.help + " [env " + key.env + ", file " + key.file_key + "]")
+                               ->type_name(key.value_type)
+                               ->default_str(key.show(cluster::NodeConfig{}));
   }
-  node->add_option("--config,-c", flags->config_file, "TOML configuration file [env MINGA_CONFIG]");
+  node->add_option("--config,-c", flags->config_file, "TOML configuration file [env MINGA_CONFIG]")->type_name("FILE");
   node->callback([&action, flags, options] { action = [flags, options] { return run_node(*flags, *options); }; });
 }
 

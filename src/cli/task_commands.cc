@@ -77,7 +77,7 @@ int run_status(const ClientOptions& options) {
             << "uptime:           " << format_double(v.uptime_seconds()) << " s\n"
             << "open connections: " << v.open_connections() << "\n"
             << "threads:          " << v.threads() << "\n"
-            << "tasks:            queued " << v.tasks().queued() << ", running " << v.tasks().running() << ", done "
+            << "tasks:            queued " << v.tasks().queued() << ", waiting " << v.tasks().waiting() << ", running " << v.tasks().running() << ", done "
             << v.tasks().done() << ", failed " << v.tasks().failed() << ", rejected " << v.tasks().rejected() << "\n";
   const std::map<std::string, std::string> sections(v.sections().begin(), v.sections().end());
   for (const auto& [name, json] : sections) std::cout << name << ": " << json << "\n";

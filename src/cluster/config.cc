@@ -1,5 +1,6 @@
 #include "cluster/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -99,6 +100,12 @@ Status set_level(std::string& out, std::string_view v) {
   return ok_status();
 }
 
+std::string join_endpoints(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& e : list) out += (out.empty() ? "" : ",") + e;
+  return out;
+}
+
 // Flattens a TOML table into dotted keys with scalar values as text.
 void flatten(const toml::table& table, const std::string& prefix, std::map<std::string, std::string, std::less<>>& out) {
   for (const auto& [k, node] : table) {
@@ -150,70 +157,99 @@ Status check_cluster_keys(const NodeConfig& c) {
 const std::vector<KeySpec>& node_keys() {
   static const std::vector<KeySpec> keys = {
       {"node.id", "MINGA_ID", "--id", "node id, unique in the cluster",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.id, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.id, v); },
+       "NAME", [](const NodeConfig& c) { return c.id; }},
       {"node.host", "MINGA_HOST", "--host", "address to bind the client and monitor ports",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.host, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.host, v); },
+       "HOST", [](const NodeConfig& c) { return c.host; }},
       {"node.port", "MINGA_PORT", "--port", "client port (binary protocol and text mode); 0 = any free port",
-       [](NodeConfig& c, std::string_view v) { return set_port(c.port, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_port(c.port, v); },
+       "PORT", [](const NodeConfig& c) { return std::to_string(c.port); }},
       {"node.monitor_port", "MINGA_MONITOR_PORT", "--monitor-port", "HTTP monitor port; 0 = any free port",
-       [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); },
+       "PORT", [](const NodeConfig& c) { return std::to_string(c.monitor_port); }},
       {"node.data_dir", "MINGA_DATA_DIR", "--data-dir", "where the node keeps its durable state",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); },
+       "DIR", [](const NodeConfig& c) { return c.data_dir; }},
       {"node.threads", "MINGA_THREADS", "--threads", "task pool threads; 0 = hardware threads",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.threads, v, 0, 1024); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.threads, v, 0, 1024); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.threads); }},
       {"node.io_threads", "MINGA_IO_THREADS", "--io-threads", "network event-loop threads",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.io_threads, v, 1, 64); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.io_threads, v, 1, 64); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.io_threads); }},
       {"node.queue_capacity", "MINGA_QUEUE_CAPACITY", "--queue-capacity",
-       "tasks waiting for a thread before new ones get `busy`",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.queue_capacity, v, 1, 10'000'000); }},
+       "CPU tasks waiting for a thread before new ones get `busy`",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.queue_capacity, v, 1, 10'000'000); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.queue_capacity); }},
+      {"node.max_waiting_tasks", "MINGA_MAX_WAITING_TASKS", "--max-waiting-tasks",
+       "waiting tasks (sleep) at once before new ones get `busy`",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_waiting_tasks, v, 1, 10'000'000); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.max_waiting_tasks); }},
       {"node.max_connections", "MINGA_MAX_CONNECTIONS", "--max-connections", "open client connections at most",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_connections, v, 1, 1'000'000); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_connections, v, 1, 1'000'000); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.max_connections); }},
       {"node.max_frame_bytes", "MINGA_MAX_FRAME_BYTES", "--max-frame-bytes", "largest accepted frame body",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_frame_bytes, v, 1024, 1u << 30); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_frame_bytes, v, 1024, 1u << 30); },
+       "BYTES", [](const NodeConfig& c) { return std::to_string(c.max_frame_bytes); }},
       {"node.read_timeout_seconds", "MINGA_READ_TIMEOUT_SECONDS", "--read-timeout",
        "an idle connection is closed after this many seconds",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.read_timeout_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.read_timeout_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.read_timeout_seconds); }},
       {"node.write_timeout_seconds", "MINGA_WRITE_TIMEOUT_SECONDS", "--write-timeout",
        "a write to a client that takes longer closes its connection",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.write_timeout_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.write_timeout_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.write_timeout_seconds); }},
       {"node.drain_timeout_seconds", "MINGA_DRAIN_TIMEOUT_SECONDS", "--drain-timeout",
        "on SIGTERM, how long in-flight tasks may take to finish",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.drain_timeout_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.drain_timeout_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.drain_timeout_seconds); }},
       {"log.level", "MINGA_LOG_LEVEL", "--log-level", "trace|debug|info|warn|error|off",
-       [](NodeConfig& c, std::string_view v) { return set_level(c.log_level, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_level(c.log_level, v); },
+       "LEVEL", [](const NodeConfig& c) { return c.log_level; }},
       {"log.format", "MINGA_LOG_FORMAT", "--log-format", "text|json",
-       [](NodeConfig& c, std::string_view v) { return set_choice(c.log_format, v, {"text", "json"}); }},
+       [](NodeConfig& c, std::string_view v) { return set_choice(c.log_format, v, {"text", "json"}); },
+       "FORMAT", [](const NodeConfig& c) { return c.log_format; }},
       {"cluster.role", "MINGA_ROLE", "--role", "coordinator|worker|both",
-       [](NodeConfig& c, std::string_view v) { return set_choice(c.role, v, {"coordinator", "worker", "both"}); }},
+       [](NodeConfig& c, std::string_view v) { return set_choice(c.role, v, {"coordinator", "worker", "both"}); },
+       "ROLE", [](const NodeConfig& c) { return c.role; }},
       {"cluster.join", "MINGA_JOIN", "--join", "role worker: the coordinator HOST:PORT to report to",
-       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.join, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.join, v); },
+       "HOST:PORT", [](const NodeConfig& c) { return c.join; }},
       {"cluster.workers", "MINGA_WORKERS", "--workers", "role coordinator: worker HOST:PORT,... to dial itself",
-       [](NodeConfig& c, std::string_view v) { return set_endpoints(c.workers, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoints(c.workers, v); },
+       "HOST:PORT,...", [](const NodeConfig& c) { return join_endpoints(c.workers); }},
       {"cluster.advertise", "MINGA_ADVERTISE", "--advertise",
        "HOST:PORT where other nodes reach this one (default: host and bound port)",
-       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.advertise, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.advertise, v); },
+       "HOST:PORT", [](const NodeConfig& c) { return c.advertise; }},
       {"cluster.policy", "MINGA_POLICY", "--policy", "how the coordinator spreads tasks: round-robin|least-loaded",
        [](NodeConfig& c, std::string_view v) -> Status {
          auto p = parse_policy(v);
          if (!p.ok()) return p.error();
          c.policy = std::string(v);
          return ok_status();
-       }},
+       },
+       "POLICY", [](const NodeConfig& c) { return c.policy; }},
       {"cluster.heartbeat_interval_seconds", "MINGA_HEARTBEAT_INTERVAL_SECONDS", "--heartbeat-interval",
        "seconds between worker heartbeats (the coordinator's value wins)",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_interval_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_interval_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.heartbeat_interval_seconds); }},
       {"cluster.heartbeat_timeout_seconds", "MINGA_HEARTBEAT_TIMEOUT_SECONDS", "--heartbeat-timeout",
        "a worker silent for this long is dead and its tasks move",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_timeout_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_timeout_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.heartbeat_timeout_seconds); }},
       {"cluster.task_timeout_seconds", "MINGA_TASK_TIMEOUT_SECONDS", "--task-timeout",
        "a task a worker has not answered within this (plus its own sleep) moves to another worker",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.task_timeout_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.task_timeout_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.task_timeout_seconds); }},
       {"cluster.max_attempts", "MINGA_MAX_ATTEMPTS", "--max-attempts",
        "workers a task is tried on before it fails with timeout",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); },
+       "N", [](const NodeConfig& c) { return std::to_string(c.max_attempts); }},
       {"cluster.test_part_delay_seconds", "MINGA_TEST_PART_DELAY_SECONDS", "--test-part-delay",
        "TEST ONLY: a worker waits this long before each sumsq part",
-       [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); },
+       "SECONDS", [](const NodeConfig& c) { return format_double(c.test_part_delay_seconds); }},
   };
   return keys;
 }
@@ -229,6 +265,7 @@ EnvLookup process_env() {
 Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
   SourceSettings s;
   s.env_ = sources.env;
+  s.file_name_ = sources.file_name;
   if (!sources.file_text.empty()) {
     try {
       toml::table table = toml::parse(sources.file_text, sources.file_name);
@@ -244,11 +281,26 @@ Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
 }
 
 std::optional<std::string> SourceSettings::get(std::string_view file_key, std::string_view env_key) const {
+  {
+    std::lock_guard lock(asked_->mu);
+    asked_->keys.emplace(file_key);
+  }
   if (!env_key.empty() && env_) {
     if (auto v = env_(env_key)) return v;
   }
   if (auto it = file_.find(file_key); it != file_.end()) return it->second;
   return std::nullopt;
+}
+
+Status SourceSettings::check_no_unknown_keys() const {
+  std::lock_guard lock(asked_->mu);
+  for (const auto& [key, value] : file_) {
+    if (asked_->keys.contains(key)) continue;
+    const auto& keys = node_keys();
+    if (std::any_of(keys.begin(), keys.end(), [&](const KeySpec& k) { return k.file_key == key; })) continue;
+    return Error{Errc::invalid_argument, "configuration file " + file_name_ + ": unknown key '" + key + "'"};
+  }
+  return ok_status();
 }
 
 Result<NodeConfig> load_node_config(const ConfigSources& sources) {

@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +29,7 @@ struct NodeConfig {
   unsigned threads = 0;     // 0: the machine's hardware threads
   unsigned io_threads = 1;  // threads running the network event loop
   std::size_t queue_capacity = 65536;
+  std::size_t max_waiting_tasks = 10000;  // sleeps waiting at once; each holds a timer, not a thread
   std::size_t max_connections = 10000;
   std::size_t max_frame_bytes = 4u << 20;
   double read_timeout_seconds = 30;
@@ -45,6 +49,8 @@ struct NodeConfig {
   unsigned max_attempts = 3;
   double test_part_delay_seconds = 0;  // TEST ONLY: sumsq parts wait this long on a worker
   std::string config_file;
+
+  bool operator==(const NodeConfig&) const = default;
 };
 
 // One configuration key.
@@ -54,6 +60,9 @@ struct KeySpec {
   std::string flag;      // "--port" ("" when there is none)
   std::string help;
   std::function<Status(NodeConfig&, std::string_view)> apply;
+  std::string value_type;  // "PORT", "SECONDS", ... for --help
+  // The key's value in `c` as apply() reads it back (the default in --help).
+  std::function<std::string(const NodeConfig&)> show;
 };
 
 const std::vector<KeySpec>& node_keys();
@@ -79,10 +88,20 @@ class SourceSettings final : public apps::Settings {
  public:
   static Result<SourceSettings> parse(const ConfigSources& sources);
   std::optional<std::string> get(std::string_view file_key, std::string_view env_key) const override;
+  // An error naming the first key of the file that is neither a node key nor
+  // asked for with get() (a typo such as `prot = 7401`). Call once every app
+  // has read its settings.
+  Status check_no_unknown_keys() const;
 
  private:
+  struct Asked {
+    std::mutex mu;
+    std::set<std::string, std::less<>> keys;
+  };
   EnvLookup env_;
+  std::string file_name_;
   std::map<std::string, std::string, std::less<>> file_;  // flattened dotted keys
+  std::shared_ptr<Asked> asked_ = std::make_shared<Asked>();
 };
 
 std::chrono::milliseconds to_millis(double seconds);

@@ -40,11 +40,11 @@ const KindMetrics& metrics_for(const apps::TaskDef& def) {
 }  // namespace
 
 LocalRunner::LocalRunner(boost::asio::io_context& io, ThreadPool& pool, const apps::TaskRegistry& registry,
-                         std::string node_id)
-    : io_(io), pool_(pool), registry_(registry), node_id_(std::move(node_id)) {}
+                         std::string node_id, std::size_t max_waiting_tasks)
+    : io_(io), pool_(pool), registry_(registry), node_id_(std::move(node_id)), max_waiting_tasks_(max_waiting_tasks) {}
 
 LocalRunner::Counters LocalRunner::counters() const {
-  return Counters{queued_.load(), running_.load(), done_.load(), failed_.load(), rejected_.load()};
+  return Counters{queued_.load(), waiting_.load(), running_.load(), done_.load(), failed_.load(), rejected_.load()};
 }
 
 void LocalRunner::run(pb::TaskRequest request, apps::TaskCallback done) {
@@ -59,28 +59,40 @@ void LocalRunner::run(pb::TaskRequest request, apps::TaskCallback done) {
     return;
   }
   if (def->wait_seconds) {
-    auto wait = def->wait_seconds(request);
-    if (!wait.ok()) {
-      done(wait.error());
-      return;
-    }
-    ++in_flight_;
-    ++queued_;
-    auto timer = std::make_shared<boost::asio::steady_timer>(
-        io_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(wait.value())));
-    timer->async_wait([this, timer, def, req = std::move(request), done = std::move(done)](
-                          const boost::system::error_code&) mutable {
-      --queued_;
-      --in_flight_;  // submit() counts it again
-      submit(*def, std::move(req), std::move(done));
-    });
+    wait_then_submit(*def, std::move(request), std::move(done));
     return;
   }
-  submit(*def, std::move(request), std::move(done));
+  submit(*def, std::move(request), std::move(done), std::chrono::steady_clock::now(), false);
 }
 
-void LocalRunner::submit(const apps::TaskDef& def, pb::TaskRequest request, apps::TaskCallback done) {
-  if (queued_.load(std::memory_order_relaxed) >= pool_.capacity()) {
+void LocalRunner::wait_then_submit(const apps::TaskDef& def, pb::TaskRequest request, apps::TaskCallback done) {
+  auto wait = def.wait_seconds(request);
+  if (!wait.ok()) {
+    done(wait.error());
+    return;
+  }
+  // Counted before the check so concurrent arrivals cannot overshoot the bound.
+  if (++waiting_ > max_waiting_tasks_) {
+    --waiting_;
+    ++rejected_;
+    done(Error{Errc::busy, "too many waiting tasks; retry later"});
+    return;
+  }
+  ++in_flight_;
+  const auto accepted_at = std::chrono::steady_clock::now();
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      io_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(wait.value())));
+  timer->async_wait([this, timer, def = &def, accepted_at, req = std::move(request), done = std::move(done)](
+                        const boost::system::error_code&) mutable {
+    --waiting_;
+    --in_flight_;  // submit() counts it again
+    submit(*def, std::move(req), std::move(done), accepted_at, true);
+  });
+}
+
+void LocalRunner::submit(const apps::TaskDef& def, pb::TaskRequest request, apps::TaskCallback done,
+                         std::chrono::steady_clock::time_point accepted_at, bool admitted) {
+  if (!admitted && queued_.load(std::memory_order_relaxed) >= pool_.capacity()) {
     ++rejected_;
     done(Error{Errc::busy, "the task queue is full; retry later"});
     return;
@@ -90,7 +102,7 @@ void LocalRunner::submit(const apps::TaskDef& def, pb::TaskRequest request, apps
   bool post = false;
   {
     std::lock_guard lock(batch_mu_);
-    batch_.push_back(Pending{&def, std::move(request), std::move(done), std::chrono::steady_clock::now()});
+    batch_.push_back(Pending{&def, std::move(request), std::move(done), accepted_at});
     post = !flush_posted_;
     flush_posted_ = true;
   }

@@ -22,6 +22,7 @@
 #include "cluster/worker_agent.h"
 #include "http/monitor.h"
 #include "net/server.h"
+#include "wire/json_command.h"
 #include "wire/text_line.h"
 
 #ifndef MINGA_VERSION
@@ -38,7 +39,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
         settings_(std::move(s)),
         data_dir_(config.data_dir),
         pool_(config.threads, config.queue_capacity),
-        runner_(io, pool_, registry_, config.id),
+        runner_(io, pool_, registry_, config.id, config.max_waiting_tasks),
         server(io, server_options(), *this),
         monitor(io, config.host, config.monitor_port),
         signals(io, SIGINT, SIGTERM) {}
@@ -102,6 +103,12 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     if (auto it = json_ops_.find(op); it != json_ops_.end()) {
       it->second(cmd, std::move(reply));
       return;
+    }
+    if (const apps::TaskDef* def = registry_.find(op); def != nullptr) {
+      if (auto st = wire::require_fields(cmd, def->reads); !st.ok()) {
+        reply(apps::json_error(st.error().message));
+        return;
+      }
     }
     pb::TaskRequest req;
     req.set_kind(op);
@@ -208,6 +215,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     const auto c = runner_.counters();
     auto* t = s.mutable_tasks();
     t->set_queued(c.queued);
+    t->set_waiting(c.waiting);
     t->set_running(c.running);
     t->set_done(c.done);
     t->set_failed(c.failed);
@@ -224,7 +232,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
              std::to_string(v) + "\n";
     };
     gauge("minga_open_connections", "Open client connections", server.open_connections());
-    gauge("minga_tasks_queued", "Tasks accepted and waiting to run", c.queued);
+    gauge("minga_tasks_queued", "Tasks in the pool queue, not yet running", c.queued);
+    gauge("minga_tasks_waiting", "Waiting tasks (sleep) whose wait is not over", c.waiting);
     gauge("minga_tasks_running", "Tasks running on the pool", c.running);
     gauge("minga_tasks_rejected", "Tasks refused with busy or shutting_down", c.rejected);
     for (const auto& fn : metric_sources_) out += fn();
@@ -345,6 +354,10 @@ int Node::Impl::run() {
       log::warn("node_start", "fail", {{"app", std::string(app->name())}, {"reason", st.error().message}});
       return 1;
     }
+  }
+  if (auto st = settings_.check_no_unknown_keys(); !st.ok()) {
+    log::warn("node_start", "fail", {{"reason", st.error().message}});
+    return 2;  // a configuration error, like a bad flag
   }
   auto port = server.start();
   if (!port.ok()) {

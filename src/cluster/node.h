@@ -12,7 +12,8 @@ class Node {
  public:
   Node(NodeConfig config, SourceSettings settings);
   ~Node();
-  // Starts everything and serves until SIGTERM/SIGINT; returns the exit code.
+  // Starts everything and serves until SIGTERM/SIGINT; returns the exit code
+  // (0; 2 for an unknown key in the configuration file; 1 for other failures).
   int run();
 
  private:

@@ -7,6 +7,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_set>
+#include <vector>
 
 #include "base/log.h"
 #include "wire/text_line.h"
@@ -51,12 +53,14 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::co_spawn(socket_.get_executor(), [self]() { return self->watch(); }, asio::detached);
   }
 
-  // Thread-safe: queues an encoded answer for writing. Answers from other
-  // threads gather in an outbox that one posted handler moves to the socket,
-  // so a burst of answers costs one hand-off and one write.
-  void deliver(std::string bytes) {
+  // Thread-safe: queues the encoded answer to request `request_id` for
+  // writing. Answers from other threads gather in an outbox that one posted
+  // handler moves to the socket, so a burst costs one hand-off and one write.
+  void deliver(std::uint64_t request_id, std::string bytes) {
     auto ex = socket_.get_executor();
     if (ex.running_in_this_thread()) {
+      if (abandoned_) return;  // already answered with shutting_down
+      settle(request_id);
       on_answer(std::move(bytes));
       return;
     }
@@ -64,7 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
     {
       std::lock_guard lock(outbox_mu_);
       outbox_.append(bytes);
-      ++outbox_count_;
+      outbox_ids_.push_back(request_id);
       schedule = !outbox_scheduled_;
       outbox_scheduled_ = true;
     }
@@ -85,6 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
       boost::system::error_code ec;
       self->socket_.shutdown(tcp::socket::shutdown_receive, ec);  // wakes the reader with EOF
       self->drained_.cancel();
+      self->abandon_unanswered();
       self->maybe_finish();
     });
   }
@@ -105,6 +110,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_answer(std::string bytes);
   void drain_outbox();
   void on_line_answer(std::uint64_t seq, std::string line);
+  void flush_lines();
+  void settle(std::uint64_t request_id);
+  void abandon_unanswered();
   void maybe_write();
   void protocol_error(std::uint64_t request_id, pb::ErrorCode code, std::string message);
   void maybe_finish();
@@ -125,14 +133,18 @@ class Session : public std::enable_shared_from_this<Session> {
   bool finishing_ = false;     // node shutdown: write what is ready, then close
   bool paused_ = false;        // the reader waits for answers to drain
   std::size_t inflight_ = 0;
+  // Binary requests dispatched and not yet answered, by request id.
+  std::unordered_multiset<std::uint64_t> outstanding_;
+  bool abandoned_ = false;  // node shutdown answered every outstanding request
   Clock::time_point last_activity_ = Clock::now();
+  std::optional<Clock::time_point> partial_since_;  // first byte of the unfinished frame or line
   Clock::time_point write_started_{};
   // Text mode keeps answers in line order.
   std::deque<std::optional<std::string>> line_slots_;
   // Answers delivered from other threads; guarded by outbox_mu_.
   std::mutex outbox_mu_;
   std::string outbox_;
-  std::size_t outbox_count_ = 0;
+  std::vector<std::uint64_t> outbox_ids_;
   bool outbox_scheduled_ = false;
   std::uint64_t first_slot_seq_ = 0;
   std::uint64_t next_line_seq_ = 0;
@@ -151,7 +163,7 @@ class FrameResponder final : public apps::Responder {
     std::string frame;
     frame.reserve(wire::kHeaderBytes + body.size());
     wire::encode(frame, type, request_id_, body);
-    if (auto s = session_.lock()) s->deliver(std::move(frame));
+    if (auto s = session_.lock()) s->deliver(request_id_, std::move(frame));
   }
 
  private:
@@ -178,6 +190,7 @@ awaitable<void> Session::read_loop() {
       boost::system::error_code ec;
       co_await drained_.async_wait(asio::redirect_error(use_awaitable, ec));
       paused_ = false;
+      if (partial_since_) partial_since_ = Clock::now();  // the pause was ours, not the client's
       continue;
     }
     boost::system::error_code ec;
@@ -191,8 +204,16 @@ awaitable<void> Session::read_loop() {
     if (mode_ == Mode::unknown) {
       mode_ = wire::starts_frame(static_cast<unsigned char>(in_[0])) ? Mode::binary : Mode::text;
     }
+    const std::size_t buffered = in_.size();
     const bool ok = mode_ == Mode::binary ? process_frames() : process_lines();
     if (!ok) reading_done_ = true;
+    // The clock of a request starts at its first byte: what is left over is
+    // either the same unfinished request (keep its start) or a new one.
+    if (in_.empty()) {
+      partial_since_.reset();
+    } else if (in_.size() < buffered || !partial_since_) {
+      partial_since_ = last_activity_;
+    }
   }
   maybe_finish();
 }
@@ -217,6 +238,7 @@ bool Session::process_frames() {
     }
     pos += d.consumed;
     ++inflight_;
+    outstanding_.insert(d.header.request_id);
     auto responder = std::make_shared<FrameResponder>(weak_from_this(), d.header.request_id);
     srv_.dispatcher.on_frame(d.header, d.body, std::move(responder));
   }
@@ -241,8 +263,12 @@ bool Session::process_lines() {
   }
   in_.erase(0, pos);
   if (in_.size() > wire::kMaxTextLineBytes) {
-    on_answer("{\"ok\":false,\"error\":\"line too long\"}\n");
-    ++inflight_;  // on_answer counts one answer; this one had no request
+    // Answered like any line, after the lines before it; then the session closes.
+    log::warn("protocol_error", "fail", {{"peer", peer_}, {"error", "line too long"}});
+    const std::uint64_t seq = next_line_seq_++;
+    line_slots_.emplace_back();
+    ++inflight_;
+    on_line_answer(seq, R"({"ok":false,"error":"line too long"})");
     return false;
   }
   return true;
@@ -252,11 +278,38 @@ void Session::on_line_answer(std::uint64_t seq, std::string line) {
   if (seq < first_slot_seq_ || seq - first_slot_seq_ >= line_slots_.size()) return;
   line.push_back('\n');
   line_slots_[seq - first_slot_seq_] = std::move(line);
+  flush_lines();
+}
+
+void Session::flush_lines() {
   while (!line_slots_.empty() && line_slots_.front()) {
     on_answer(std::move(*line_slots_.front()));
     line_slots_.pop_front();
     ++first_slot_seq_;
   }
+}
+
+void Session::settle(std::uint64_t request_id) {
+  if (auto it = outstanding_.find(request_id); it != outstanding_.end()) outstanding_.erase(it);
+}
+
+// Node shutdown: every request still unanswered gets `shutting_down` now, so
+// no client is left waiting on a connection about to close. Answers that come
+// later are dropped (one answer per request).
+void Session::abandon_unanswered() {
+  static constexpr const char* kMessage = "the node is shutting down; the task did not finish before the drain deadline";
+  abandoned_ = true;
+  for (const std::uint64_t id : outstanding_) {
+    std::string frame;
+    wire::encode(frame, pb::ERROR, id, error_body(pb::SHUTTING_DOWN, kMessage));
+    on_answer(std::move(frame));
+  }
+  outstanding_.clear();
+  const std::string line = std::string(R"({"ok":false,"error":")") + kMessage + "\"}\n";
+  for (auto& slot : line_slots_) {
+    if (!slot) slot = line;
+  }
+  flush_lines();
 }
 
 void Session::protocol_error(std::uint64_t request_id, pb::ErrorCode code, std::string message) {
@@ -278,15 +331,16 @@ void Session::on_answer(std::string bytes) {
 
 void Session::drain_outbox() {
   std::string bytes;
-  std::size_t count = 0;
+  std::vector<std::uint64_t> ids;
   {
     std::lock_guard lock(outbox_mu_);
     bytes.swap(outbox_);
-    count = outbox_count_;
-    outbox_count_ = 0;
+    ids.swap(outbox_ids_);
     outbox_scheduled_ = false;
   }
-  inflight_ -= std::min(inflight_, count);
+  if (abandoned_) return;  // every request was answered with shutting_down
+  inflight_ -= std::min(inflight_, ids.size());
+  for (const std::uint64_t id : ids) settle(id);
   if (!open_) return;
   last_activity_ = Clock::now();
   if (out_.empty()) {
@@ -336,6 +390,9 @@ awaitable<void> Session::watch() {
     const auto now = Clock::now();
     if (write_pending_ && now - write_started_ > opt.write_timeout) {
       log::warn("drop_client", "success", {{"peer", peer_}, {"reason", "write deadline"}});
+      close();
+    } else if (partial_since_ && !paused_ && !reading_done_ && now - *partial_since_ > opt.read_timeout) {
+      log::info("drop_client", "success", {{"peer", peer_}, {"reason", "request not complete within the read deadline"}});
       close();
     } else if (inflight_ == 0 && !write_pending_ && now - last_activity_ > opt.read_timeout) {
       log::info("drop_client", "success",

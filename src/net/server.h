@@ -7,8 +7,9 @@
 // order of the lines.
 //
 // Deadlines: a connection with no request in flight and no byte received for
-// read_timeout is closed; a write that cannot finish within write_timeout
-// closes the connection. A connection with max_inflight_per_connection
+// read_timeout is closed, and so is one whose frame or text line is not
+// complete within read_timeout of its first byte (a slow drip); a write that
+// cannot finish within write_timeout closes the connection. A connection with max_inflight_per_connection
 // unanswered requests stops being read until answers drain (backpressure).
 #pragma once
 
@@ -64,7 +65,7 @@ class Server {
   // Closes the listener; open sessions keep being served.
   void stop_accepting();
   // Asks every session to stop reading, write the answers it already has,
-  // and close. Answers still being computed are dropped.
+  // answer every request still unanswered with `shutting_down`, and close.
   void finish_all();
   // Closes every open session now. Returns how many were closed.
   std::size_t close_all();

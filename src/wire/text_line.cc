@@ -1,6 +1,8 @@
 #include "wire/text_line.h"
 
-#include <google/protobuf/util/json_util.h>
+#include <cctype>
+
+#include "wire/json_command.h"
 
 namespace minga::wire {
 namespace {
@@ -19,13 +21,9 @@ Result<TextCommand> parse_text_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > kMaxTextLineBytes) return Error{Errc::invalid_argument, "line too long"};
   if (!line.empty() && line.front() == '{') {
-    pb::JsonCommand cmd;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(line.data(), line.size()), &cmd, options);
-    if (!status.ok()) return Error{Errc::invalid_argument, "invalid JSON command: " + std::string(status.message())};
-    return TextCommand{std::move(cmd)};
+    auto cmd = parse_json_command(line);
+    if (!cmd.ok()) return cmd.error();
+    return TextCommand{std::move(cmd).value()};
   }
   if (line.size() == 4 && iequals_prefix(line, "PING")) return TextCommand{PingCommand{}};
   if (iequals_prefix(line, "ECHO") && (line.size() == 4 || line[4] == ' ')) {

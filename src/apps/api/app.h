@@ -29,6 +29,8 @@ class Settings {
   // empty when the setting has no environment variable.
   virtual std::optional<std::string> get(std::string_view file_key, std::string_view env_key) const = 0;
   Result<std::int64_t> get_int(std::string_view file_key, std::string_view env_key, std::int64_t fallback) const;
+  // A number parsed strictly (`2.5`, `1e3`).
+  Result<double> get_double(std::string_view file_key, std::string_view env_key, double fallback) const;
   std::string get_string(std::string_view file_key, std::string_view env_key, std::string fallback) const;
 };
 

@@ -10,6 +10,7 @@ std::string status_json(const pb::StatusResponse& s) {
   const auto& t = s.tasks();
   const std::string tasks = json::Object()
                                 .add("queued", static_cast<std::uint64_t>(t.queued()))
+                                .add("waiting", static_cast<std::uint64_t>(t.waiting()))
                                 .add("running", static_cast<std::uint64_t>(t.running()))
                                 .add("done", static_cast<std::uint64_t>(t.done()))
                                 .add("failed", static_cast<std::uint64_t>(t.failed()))

@@ -26,6 +26,9 @@ struct TaskDef {
   Wait wait_seconds;
   // The work itself; runs on a pool thread (after the wait, if any).
   Body run;
+  // Request fields the kind needs ("text", "a", ...): a text-mode command
+  // without one is answered `missing field "b"` instead of running on zeros.
+  std::vector<std::string> reads;
 };
 
 class TaskRegistry {

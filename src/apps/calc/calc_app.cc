@@ -16,7 +16,8 @@ void register_tasks(apps::TaskRegistry& registry) {
                     pb::TaskResponse out;
                     out.set_number(r.value());
                     return out;
-                  }});
+                  },
+                  {"a", "b"}});
   }
   registry.add({"sum_squares_range", 0, "lo^2 + ... + hi^2, exact (128-bit)", nullptr,
                 [](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
@@ -25,7 +26,8 @@ void register_tasks(apps::TaskRegistry& registry) {
                   pb::TaskResponse out;
                   out.set_big_integer(format_u128(r.value()));
                   return out;
-                }});
+                },
+                {}});  // lo and hi come from the coordinator's parts, never from text mode
 }
 
 Status CalcApp::start(apps::NodeServices& node) {

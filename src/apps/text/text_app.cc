@@ -26,8 +26,8 @@ apps::TaskDef::Body text_task(Fn fn) {
 }  // namespace
 
 void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
-  registry.add({"uppercase", 1, "upper-case the text (Unicode-aware)", nullptr, text_task(uppercase)});
-  registry.add({"reverse", 2, "reverse the text by user-perceived characters", nullptr, text_task(reverse)});
+  registry.add({"uppercase", 1, "upper-case the text (Unicode-aware)", nullptr, text_task(uppercase), {"text"}});
+  registry.add({"reverse", 2, "reverse the text by user-perceived characters", nullptr, text_task(reverse), {"text"}});
   registry.add({"word_count", 3, "count the words, split on white space", nullptr,
                 [](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
                   auto n = word_count(req.text());
@@ -35,7 +35,8 @@ void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
                   pb::TaskResponse r;
                   r.set_integer(static_cast<std::int64_t>(n.value()));
                   return r;
-                }});
+                },
+                {"text"}});
   registry.add({"sleep", 4, "wait the given seconds without holding a thread",
                 [max_sleep_seconds](const pb::TaskRequest& req) -> Result<double> {
                   const double s = req.seconds();
@@ -51,14 +52,15 @@ void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
                 },
                 [](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
                   return text_answer("slept " + format_double(req.seconds()) + " s");
-                }});
+                },
+                {"seconds"}});
 }
 
 Status TextApp::start(apps::NodeServices& node) {
-  auto max_sleep = node.settings().get_int("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
+  auto max_sleep = node.settings().get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
   if (!max_sleep.ok()) return max_sleep.error();
   if (max_sleep.value() < 0) return Error{Errc::invalid_argument, "tasks.max_sleep_seconds must be >= 0"};
-  register_tasks(node.tasks(), static_cast<double>(max_sleep.value()));
+  register_tasks(node.tasks(), max_sleep.value());
   return ok_status();
 }
 

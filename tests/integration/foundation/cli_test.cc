@@ -100,6 +100,38 @@ TEST_F(Cli, UnreachableServerExitsThree) {
   EXPECT_NE(r.err.find("cannot reach 127.0.0.1:1"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, MalformedServerAddressIsAUsageError) {
+  for (const char* address : {"garbage", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:port"}) {
+    auto r = run_minga({"--server", address, "status"});
+    EXPECT_EQ(r.exit_code, 2) << address << ": " << r.err;
+    EXPECT_NE(r.err.find("--server"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run_minga({"calc", "add", "1", "2"}, {{"MINGA_SERVER", "nope"}}).exit_code, 2);
+}
+
+TEST_F(Cli, BenchAgainstAnUnreachableServerExitsThree) {
+  auto r = run_minga({"--server", "127.0.0.1:1", "bench", "tasks", "--connections", "2", "--duration", "0.1",
+                      "--warmup", "0"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot reach 127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, SleepLongerThanTheClientTimeoutStillAnswers) {
+  // The deadline of a sleep is --timeout plus its seconds.
+  auto r = minga({"--timeout", "0.5", "sleep", "1.2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "slept 1.2 s\n");
+}
+
+TEST_F(Cli, NodeHelpShowsValueTypesAndDefaults) {
+  auto r = run_minga({"node", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* shown : {"--port PORT=7400", "--read-timeout SECONDS=30", "--log-format FORMAT=text",
+                            "--max-waiting-tasks N=10000", "-c,--config FILE"}) {
+    EXPECT_NE(r.out.find(shown), std::string::npos) << shown << "\n" << r.out;
+  }
+}
+
 TEST_F(Cli, StatusShowsCounters) {
   auto r = minga({"status"});
   EXPECT_EQ(r.exit_code, 0);

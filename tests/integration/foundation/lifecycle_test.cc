@@ -13,20 +13,6 @@
 namespace minga::testing {
 namespace {
 
-TEST(Lifecycle, TenSleepsOfThreeSecondsFinishTogether) {
-  auto node = NodeProcess::start();
-  std::vector<Process> clients;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 10; ++i) clients.push_back(Process::spawn({minga_binary(), "--server", node.address(), "sleep", "3"}));
-  for (auto& c : clients) {
-    ASSERT_EQ(c.wait(10s), 0) << c.err();
-    EXPECT_EQ(c.out(), "slept 3 s\n");
-  }
-  const auto wall = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(wall, 4500ms) << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(wall).count() << " ms";
-  EXPECT_GE(wall, 3000ms);
-}
-
 TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
   auto node = NodeProcess::start({"--drain-timeout", "5"});
   Process client = Process::spawn({minga_binary(), "--server", node.address(), "sleep", "2"});
@@ -43,6 +29,25 @@ TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
   EXPECT_NE(log.find("action: drain | result: success"), std::string::npos) << log;
   // New connections are refused once the listener closed.
   EXPECT_EQ(run_minga({"--server", node.address(), "calc", "add", "1", "1", "--timeout", "2"}).exit_code, 3);
+}
+
+TEST(Lifecycle, TasksStillRunningAtTheDrainDeadlineAreAnsweredShuttingDown) {
+  auto node = NodeProcess::start({"--drain-timeout", "1"});
+  Process client = Process::spawn({minga_binary(), "--server", node.address(), "sleep", "5"});
+  RawConnection text(node.port());
+  ASSERT_TRUE(text.send("{\"task\":\"sleep\",\"seconds\":5}\n"));
+  std::this_thread::sleep_for(500ms);  // both sleeps are in flight
+  const auto t0 = std::chrono::steady_clock::now();
+  node.process().signal(SIGTERM);
+  ASSERT_EQ(client.wait(10s), 1) << client.out() << client.err();
+  EXPECT_EQ(client.err(), "error: the node is shutting down; the task did not finish before the drain deadline\n");
+  EXPECT_EQ(text.read_line(3s),
+            R"({"ok":false,"error":"the node is shutting down; the task did not finish before the drain deadline"})");
+  EXPECT_TRUE(text.closed_by_peer(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);  // at the drain deadline, not after the sleeps
+  ASSERT_EQ(node.process().wait(10s), 0) << node.process().err();
+  EXPECT_NE(node.process().err().find("action: drain | result: fail | abandoned_tasks: 2"), std::string::npos)
+      << node.process().err();
 }
 
 TEST(Lifecycle, SigintAlsoShutsDownGracefully) {
@@ -102,6 +107,21 @@ TEST(Lifecycle, BadConfigurationIsAUsageError) {
   auto f = run_minga({"node", "--config", "/nonexistent/minga.toml"});
   EXPECT_EQ(f.exit_code, 2);
   EXPECT_EQ(f.err, "error: cannot read configuration file /nonexistent/minga.toml\n");
+}
+
+TEST(Lifecycle, UnknownConfigurationKeyIsAUsageError) {
+  TempDir dir;
+  const std::string file = dir.str() + "/typo.toml";
+  {
+    std::ofstream f(file);
+    f << "[node]\nprot = 7401\n";
+  }
+  auto r = run_minga({"node", "--config", file, "--port", "0", "--monitor-port", "0", "--data-dir", dir.str() + "/d"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("action: node_start | result: fail | reason: configuration file " + file +
+                       ": unknown key 'node.prot'"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(Lifecycle, PortInUseIsAClearStartupFailure) {

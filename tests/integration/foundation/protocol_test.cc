@@ -1,6 +1,8 @@
 // The client port under bad input, pipelining and text mode.
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -157,6 +159,99 @@ TEST_F(Protocol, TextModeForNetcat) {
   EXPECT_EQ(c.read_line(3s), "{\"ok\":false,\"error\":\"unknown command; try PING, ECHO <text> or a JSON command\"}");
   EXPECT_EQ(c.read_line(3s), "{\"ok\":true,\"result\":\"slept 0.2 s\"}");
   EXPECT_EQ(c.read_line(3s), "{\"ok\":true,\"result\":6}");  // in line order, after the sleep
+}
+
+// The node's count of open client connections, from /status.
+int open_connections(const NodeProcess& node) {
+  static const std::regex re(R"("open_connections":(\d+))");
+  auto [code, body] = http_get(node.monitor_port(), "/status");
+  std::smatch m;
+  if (code != 200 || !std::regex_search(body, m, re)) return -1;
+  return std::stoi(m[1]);
+}
+
+// Waits until the node counts `n` open connections; false after `timeout`.
+bool open_connections_reach(const NodeProcess& node, int n, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (open_connections(node) == n) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST_F(Protocol, LineOverTheLimitIsAnsweredAfterEarlierLinesThenClosed) {
+  const int baseline = open_connections(*node_);
+  ASSERT_GE(baseline, 0);
+  RawConnection c(node_->port());
+  ASSERT_TRUE(c.send("{\"task\":\"sleep\",\"seconds\":0.3}\n" + std::string(70 * 1024, 'x')));
+  EXPECT_EQ(c.read_line(3s), "{\"ok\":true,\"result\":\"slept 0.3 s\"}");  // not overtaken
+  EXPECT_EQ(c.read_line(3s), "{\"ok\":false,\"error\":\"line too long\"}");
+  EXPECT_TRUE(c.closed_by_peer(2s));
+  EXPECT_TRUE(open_connections_reach(*node_, baseline, 3s)) << "open: " << open_connections(*node_);
+}
+
+TEST_F(Protocol, SlowDripIsDroppedAtTheReadDeadlineOfItsFirstByte) {
+  RawConnection c(node_->port());
+  const std::string full = frame(pb::TASK_REQUEST, 6, upper("drip"));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  // One byte every 200 ms: never idle, but the frame never completes in time.
+  for (std::size_t i = 0; i < full.size() - 1 && !closed; ++i) {
+    if (!c.send(full.substr(i, 1))) break;
+    closed = c.closed_by_peer(200ms);
+  }
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(closed || c.closed_by_peer(1s));
+  EXPECT_GE(waited, 900ms);  // read deadline is 1 s
+  EXPECT_LT(waited, 3s);
+  EXPECT_TRUE(node_->process().wait_for_output("reason: request not complete within the read deadline", 2s));
+}
+
+TEST_F(Protocol, TextModeJsonIsStrict) {
+  RawConnection c(node_->port());
+  ASSERT_TRUE(c.send("{\"op\":\"add\",\"a\":\"0x10\",\"b\":1}\n{\"op\":\"add\"}\n{\"op\":\"add\",\"a\":0}\n"
+                     "{\"task\":\"sleep\"}\n{\"task\":\"uppercase\"}\n{\"op\":\"add\",\"a\":0,\"b\":-2.5e1}\n"));
+  EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"invalid JSON command: field \"a\" must be a number"})");
+  EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"a\""})");
+  EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"b\""})");
+  EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"seconds\""})");
+  EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"text\""})");
+  EXPECT_EQ(c.read_line(3s), R"({"ok":true,"result":-25})");
+}
+
+TEST_F(Protocol, ClientWithRequestsInFlightIsServedWhileOthersSendGarbage) {
+  RawConnection busy(node_->port());
+  pb::TaskRequest nap;
+  nap.set_kind("sleep");
+  nap.set_seconds(0.5);
+  std::string batch = frame(pb::TASK_REQUEST, 1, nap);
+  for (std::uint64_t id = 2; id <= 50; ++id) batch += frame(pb::TASK_REQUEST, id, upper("b" + std::to_string(id)));
+  ASSERT_TRUE(busy.send(batch));
+  // While the sleep is in flight: garbage, an oversized length, a truncated frame.
+  RawConnection garbage(node_->port());
+  ASSERT_TRUE(garbage.send(std::string("\xF9" "Xnot a frame at all", 20)));
+  RawConnection huge(node_->port());
+  char header[wire::kHeaderBytes];
+  wire::encode_header(header, pb::TASK_REQUEST, 9, 0xFFFFFFF0u);
+  ASSERT_TRUE(huge.send(std::string(header, sizeof header)));
+  RawConnection cut(node_->port());
+  ASSERT_TRUE(cut.send(frame(pb::TASK_REQUEST, 3, upper("cut")).substr(0, 25)));
+  EXPECT_TRUE(garbage.closed_by_peer(2s));
+  EXPECT_TRUE(huge.closed_by_peer(2s));
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    auto f = read_frame(busy);
+    ASSERT_TRUE(f) << "answer " << i;
+    ASSERT_EQ(f->first.type, static_cast<std::uint32_t>(pb::TASK_RESPONSE));
+    pb::TaskResponse r;
+    ASSERT_TRUE(r.ParseFromString(f->second));
+    const std::uint64_t id = f->first.request_id;
+    EXPECT_EQ(r.text(), id == 1 ? "slept 0.5 s" : "B" + std::to_string(id));
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 50u);
+  EXPECT_TRUE(cut.closed_by_peer(3s));
 }
 
 TEST_F(Protocol, ValidateEchoScriptSucceeds) {

@@ -24,6 +24,22 @@ TEST(Config, DefaultsWithoutAnySource) {
   EXPECT_GE(c->threads, 1u);  // 0 resolves to the hardware threads
 }
 
+TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
+  const NodeConfig defaults;
+  for (const KeySpec& key : node_keys()) {
+    EXPECT_FALSE(key.value_type.empty()) << key.file_key;
+    const std::string text = key.show(defaults);
+    if (text.empty()) continue;  // no default (cluster.join, ...)
+    NodeConfig c;
+    ASSERT_TRUE(key.apply(c, text).ok()) << key.file_key << " = " << text;
+    EXPECT_TRUE(c == defaults) << key.file_key << " = " << text;
+  }
+  NodeConfig changed;
+  const auto& port = *std::find_if(node_keys().begin(), node_keys().end(), [](const KeySpec& k) { return k.flag == "--port"; });
+  ASSERT_TRUE(port.apply(changed, "7401").ok());
+  EXPECT_EQ(port.show(changed), "7401");
+}
+
 TEST(Config, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   const std::string file = "[node]\nport = 7001\nmonitor_port = 8001\nid = \"from-file\"\nthreads = 3\n";
   auto env = env_of({{"MINGA_PORT", "7002"}, {"MINGA_MONITOR_PORT", "8002"}});
@@ -63,6 +79,35 @@ TEST(Config, AppSettingsPreferEnvironmentOverFile) {
   EXPECT_EQ(s->get_int("lottery.winning_number", "MINGA_LOTTERY_WINNING_NUMBER", 7574).value(), 42);
   EXPECT_EQ(s->get_int("lottery.missing", "", 9).value(), 9);
   EXPECT_FALSE(SourceSettings::parse(ConfigSources{{}, env_of({{"X", "abc"}}), "", ""})->get_int("k", "X", 1).ok());
+}
+
+TEST(Config, UnknownFileKeyIsAnErrorNamingKeyAndFile) {
+  const std::string file = "[node]\nport = 7401\nprot = 7402\n[tasks]\nmax_sleep_seconds = 2.5\n";
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({}), file, "typo.toml"});
+  ASSERT_TRUE(s.ok());
+  // tasks.max_sleep_seconds is known once an app asked for it; node.port is a node key.
+  EXPECT_EQ(s->get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60).value(), 2.5);
+  auto st = s->check_no_unknown_keys();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "configuration file typo.toml: unknown key 'node.prot'");
+}
+
+TEST(Config, EveryKeyOfAFileReadByTheNodeOrAnAppIsKnown) {
+  const std::string file = "[node]\nport = 7401\n[lottery]\nagencies = 3\n";
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_LOTTERY_AGENCIES", "4"}}), file, "ok.toml"});
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->check_no_unknown_keys().ok());  // nothing asked for lottery.agencies yet
+  // Asked for, even when the environment overrides it.
+  EXPECT_EQ(s->get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", 5).value(), 4);
+  EXPECT_TRUE(s->check_no_unknown_keys().ok());
+}
+
+TEST(Config, FractionalSecondsSettingsAreStrict) {
+  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_MAX_SLEEP_SECONDS", "0x10"}}), "", ""});
+  ASSERT_TRUE(s.ok());
+  auto v = s->get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().message, "setting tasks.max_sleep_seconds: invalid number '0x10'");
 }
 
 }  // namespace
