@@ -109,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> watch();
   void on_answer(std::string bytes);
   void drain_outbox();
+  std::pair<std::string, std::vector<std::uint64_t>> take_outbox();  // answers and their ids
   void on_line_answer(std::uint64_t seq, std::string line);
   void flush_lines();
   void settle(std::uint64_t request_id);
@@ -298,6 +299,11 @@ void Session::settle(std::uint64_t request_id) {
 // later are dropped (one answer per request).
 void Session::abandon_unanswered() {
   static constexpr const char* kMessage = "the node is shutting down; the task did not finish before the drain deadline";
+  // Answers that are ready go out as they are.
+  auto [ready, ids] = take_outbox();
+  inflight_ -= std::min(inflight_, ids.size());
+  for (const std::uint64_t id : ids) settle(id);
+  if (open_) out_.append(ready);
   abandoned_ = true;
   for (const std::uint64_t id : outstanding_) {
     std::string frame;
@@ -310,6 +316,7 @@ void Session::abandon_unanswered() {
     if (!slot) slot = line;
   }
   flush_lines();
+  maybe_write();
 }
 
 void Session::protocol_error(std::uint64_t request_id, pb::ErrorCode code, std::string message) {
@@ -329,15 +336,17 @@ void Session::on_answer(std::string bytes) {
   if (paused_ && inflight_ < srv_.opt.max_inflight_per_connection) drained_.cancel();
 }
 
+std::pair<std::string, std::vector<std::uint64_t>> Session::take_outbox() {
+  std::pair<std::string, std::vector<std::uint64_t>> taken;
+  std::lock_guard lock(outbox_mu_);
+  taken.first.swap(outbox_);
+  taken.second.swap(outbox_ids_);
+  outbox_scheduled_ = false;
+  return taken;
+}
+
 void Session::drain_outbox() {
-  std::string bytes;
-  std::vector<std::uint64_t> ids;
-  {
-    std::lock_guard lock(outbox_mu_);
-    bytes.swap(outbox_);
-    ids.swap(outbox_ids_);
-    outbox_scheduled_ = false;
-  }
+  auto [bytes, ids] = take_outbox();
   if (abandoned_) return;  // every request was answered with shutting_down
   inflight_ -= std::min(inflight_, ids.size());
   for (const std::uint64_t id : ids) settle(id);
