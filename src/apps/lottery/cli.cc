@@ -68,6 +68,7 @@ struct AgencyFlags {
   std::string bets_file;
   std::string data_dir = ".";
   std::string config_file;
+  std::string log_level;       // empty: CLI_LOG_LEVEL, file log.level or info
   std::size_t max_amount = 0;  // 0: from MINGA_BATCH_MAX_AMOUNT, batch.max_amount or the default
   std::size_t window = 16;
   int batch_interval_ms = 0;
@@ -78,11 +79,20 @@ struct AgencyFlags {
 
 const char* const kSingleBetEnv[] = {"NOMBRE", "APELLIDO", "DOCUMENTO", "NACIMIENTO", "NUMERO"};
 
-bool single_bet_env() {
+// The single-bet variables that are not set: all five set, or none, is a
+// choice; some of them is a mistake worth naming.
+std::vector<std::string> unset_single_bet_env() {
+  std::vector<std::string> unset;
   for (const char* k : kSingleBetEnv) {
-    if (std::getenv(k) == nullptr) return false;
+    if (std::getenv(k) == nullptr) unset.emplace_back(k);
   }
-  return true;
+  return unset;
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
 }
 
 Result<pb::Bet> single_bet_from_env() {
@@ -99,8 +109,8 @@ Result<pb::Bet> single_bet_from_env() {
   return bet;
 }
 
-Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
-  if (f.max_amount > 0) return f.max_amount;
+// The environment over the TOML file of --config or MINGA_CONFIG.
+Result<cluster::SourceSettings> agency_settings(const AgencyFlags& f) {
   cluster::ConfigSources sources;
   sources.env = cluster::process_env();
   std::string file = f.config_file;
@@ -113,9 +123,12 @@ Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
     sources.file_text = std::move(text).value();
     sources.file_name = file;
   }
-  auto settings = cluster::SourceSettings::parse(sources);
-  if (!settings.ok()) return settings.error();
-  auto v = settings->get_int("batch.max_amount", "MINGA_BATCH_MAX_AMOUNT", kDefaultBatchMaxAmount);
+  return cluster::SourceSettings::parse(sources);
+}
+
+Result<std::size_t> batch_max_amount(const AgencyFlags& f, const apps::Settings& settings) {
+  if (f.max_amount > 0) return f.max_amount;
+  auto v = settings.get_int("batch.max_amount", "MINGA_BATCH_MAX_AMOUNT", kDefaultBatchMaxAmount);
   if (!v.ok()) return v.error();
   if (v.value() < 1 || v.value() > 100000) {
     return Error{Errc::invalid_argument, "batch.max_amount: expected 1-100000, got " + std::to_string(v.value())};
@@ -127,20 +140,29 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   // From the start: a signal while the bets are read still ends in an orderly stop.
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
-  std::string level = "info";
-  if (const char* env = std::getenv("CLI_LOG_LEVEL"); env != nullptr && *env != '\0') level = env;
+  auto settings = agency_settings(f);
+  if (!settings.ok()) return usage_error(settings.error().message);
+  const std::string level =
+      !f.log_level.empty() ? f.log_level : settings->get_string("log.level", "CLI_LOG_LEVEL", "info");
   std::string lower = level;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!log::init(lower, log::Format::text, "agency-" + std::to_string(f.agency))) {
-    return usage_error("CLI_LOG_LEVEL: expected trace|debug|info|warn|error|off, got '" + level + "'");
+    return usage_error("log level (--log-level, CLI_LOG_LEVEL or log.level): expected "
+                       "trace|debug|info|warn|error|off, got '" + level + "'");
   }
   if (f.agency == 0) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
   auto endpoint = net::parse_endpoint(server_address(root, options));
   if (!endpoint.ok()) return usage_error(endpoint.error().message);
-  auto max_amount = batch_max_amount(f);
+  auto max_amount = batch_max_amount(f, settings.value());
   if (!max_amount.ok()) return usage_error(max_amount.error().message);
 
-  const bool single = !bets_given && single_bet_env();
+  const std::vector<std::string> unset = unset_single_bet_env();
+  if (!bets_given && !unset.empty() && unset.size() < std::size(kSingleBetEnv)) {
+    return usage_error("single bet from the environment: " + join(unset) +
+                       " not set; set all of NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO, or none to read "
+                       "the CSV");
+  }
+  const bool single = !bets_given && unset.empty();
   std::vector<pb::Bet> bets;
   std::string source;
   if (single) {
@@ -203,7 +225,10 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
     return exit_code_for(winners.error());
   }
   log::info("consulta_ganadores", "success", {{"cant_ganadores", std::to_string(winners->size())}});
-  log::info("shutdown", "success", {{"resource", "connection"}, {"agency", std::to_string(f.agency)}});
+  log::info("shutdown", "success",
+            {{"resource", "connection"}, {"agency", std::to_string(f.agency)},
+             {"reconnects", std::to_string(agency.result().reconnects)},
+             {"duplicates", std::to_string(agency.result().duplicates)}});
   return kExitOk;
 }
 
@@ -325,6 +350,8 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
       ->envname("MINGA_BATCH_MAX_AMOUNT")
       ->check(CLI::Range(1, 100000));
   agency->add_option("--config,-c", af->config_file, "TOML configuration file [env MINGA_CONFIG]");
+  agency->add_option("--log-level", af->log_level,
+                     "trace|debug|info|warn|error|off [env CLI_LOG_LEVEL, file log.level, default info]");
   agency->add_option("--window", af->window, "batches in flight at once")->check(CLI::Range(1, 1024))->capture_default_str();
   agency->add_option("--batch-interval-ms", af->batch_interval_ms, "at least this many ms between two batches (spreads load)")
       ->check(CLI::Range(0, 60000))
@@ -337,7 +364,7 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
       ->capture_default_str();
   agency->add_flag("--skip-invalid", af->skip_invalid, "send the valid rows even if some rows are invalid");
   agency->footer(
-      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: CLI_LOG_LEVEL.\n"
+      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: --log-level, CLI_LOG_LEVEL or log.level.\n"
       "Without --bets, when NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO are set, sends that one bet.");
   agency->callback([&action, &root, &options, af, bets_opt] {
     action = [&root, &options, af, bets_opt] { return run_agency(root, options, *af, bets_opt->count() > 0); };
