@@ -79,5 +79,17 @@ TEST_F(LotteryProtocol, BadBytesInADocumentComeBackEscaped) {
   EXPECT_EQ(r.reason(), "bet 1: document must be 1-10 digits, got '12\\xFF'; nothing of the batch was stored");
 }
 
+TEST_F(LotteryProtocol, SameSequenceWithOtherBetsIsRefusedNotAnsweredAsADuplicate) {
+  ASSERT_EQ(send(3, 12, {bet("Ana", "1", 5), bet("Eva", "2", 6)}).outcome(), pb::LotteryResponse::OK);
+  const pb::LotteryResponse again = send(3, 12, {bet("Ana", "1", 5), bet("Eva", "2", 6)});
+  EXPECT_EQ(again.outcome(), pb::LotteryResponse::OK);
+  EXPECT_TRUE(again.duplicate());
+  const pb::LotteryResponse other = send(3, 12, {bet("Ana", "1", 5)});
+  EXPECT_EQ(other.outcome(), pb::LotteryResponse::FAIL);
+  EXPECT_EQ(other.reason(), "sequence 12 of agency 3 was already stored with other bets");
+  EXPECT_TRUE(node_.process().wait_for_output("action: apuesta_recibida | result: fail | cantidad: 1\n", 5s));
+  EXPECT_NE(status_json(node_.address()).find("\"total_bets\":2,"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace minga::testing
