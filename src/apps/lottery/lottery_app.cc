@@ -50,7 +50,8 @@ Result<LotteryConfig> load_config(const apps::Settings& settings) {
 
 struct LotteryApp::Impl {
   LotteryConfig config;
-  std::unique_ptr<CommandLog> log;
+  std::unique_ptr<CommandLog> log;  // set once in start(), closed (never reset) in stop()
+  bool stopped = false;
   std::mutex mu;  // guards state; apply() runs on the log's thread
   LotteryState state;
   metrics::Counter* bets_stored = nullptr;
@@ -411,10 +412,12 @@ Status LotteryApp::start(apps::NodeServices& node) {
   return ok_status();
 }
 
+// Closes the log but keeps it: handlers still running on other I/O threads
+// may append, and a closed log answers them shutting_down.
 void LotteryApp::stop() {
-  if (impl_ && impl_->log) {
+  if (impl_ && impl_->log && !impl_->stopped) {
+    impl_->stopped = true;
     impl_->log->close();
-    impl_->log.reset();
     log::info("shutdown", "success", {{"resource", "lottery_log"}});
   }
 }
