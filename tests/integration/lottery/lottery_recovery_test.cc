@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 
 #include "lottery_helpers.h"
 
@@ -94,6 +95,42 @@ TEST(LotteryRecovery, FinishedAgenciesAndTheDrawSurviveKillNineAndAnotherConfigu
   EXPECT_EQ(node.process().err().find("action: sorteo"), std::string::npos);            // not drawn again
   node.process().signal(SIGTERM);
   EXPECT_EQ(node.process().wait(20s), 0);
+}
+
+// A damaged record with acknowledged records after it: the node refuses to
+// start, says why, and leaves the log as it was.
+TEST(LotteryRecovery, DamageInTheMiddleOfTheLogStopsTheNodeAndKeepsTheLog) {
+  TempDir data, node_dir;
+  gen_data(data.path(), 1, 200, 3);
+  auto node = NodeProcess::start({"--data-dir", node_dir.str()}, {{"MINGA_LOTTERY_AGENCIES", "1"}});
+  Process agency = spawn_agency(node.address(), 1, data.path(), {"--batch-max-amount", "10"});
+  ASSERT_EQ(agency.wait(30s), 0) << agency.err();
+  node.process().signal(SIGTERM);
+  ASSERT_EQ(node.process().wait(20s), 0);
+
+  const auto path = node_dir.path() / "lottery" / "commands.log";
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 1000u);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x55);  // 22 records: one in the middle
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  Process restarted = Process::spawn({minga_binary(), "node", "--host", "127.0.0.1", "--port", "0", "--monitor-port",
+                                      "0", "--data-dir", node_dir.str()});
+  ASSERT_EQ(restarted.wait(15s), 1) << restarted.err();
+  const std::string log = restarted.err();
+  EXPECT_NE(log.find("action: lottery_recover | result: fail | file: " + path.string() + " | reason: " + path.string() +
+                     " is damaged: the record at byte "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("action: node_start | result: fail | app: lottery"), std::string::npos) << log;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), bytes);  // nothing truncated
 }
 
 }  // namespace
