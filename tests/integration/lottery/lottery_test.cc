@@ -200,24 +200,5 @@ TEST(Lottery, BadRowsStopTheAgencyBeforeAnythingIsSent) {
   EXPECT_NE(status.find("\"total_bets\":1,\"agencies\":[{\"agency\":2,\"bets\":1,"), std::string::npos) << status;
 }
 
-TEST(Lottery, ComposeFileForNAgenciesIsValid) {
-  TempDir dir;
-  const std::string out = (dir.path() / "compose.yaml").string();
-  Process gen = Process::spawn({"bash", std::string(MINGA_SOURCE_DIR) + "/deploy/generate-compose.sh", out, "4"});
-  ASSERT_EQ(gen.wait(10s), 0) << gen.err();
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string yaml = ss.str();
-  EXPECT_NE(yaml.find("MINGA_LOTTERY_AGENCIES=4"), std::string::npos);
-  EXPECT_NE(yaml.find("client4:"), std::string::npos);
-  EXPECT_EQ(yaml.find("client5:"), std::string::npos);
-  EXPECT_NE(yaml.find("agency-4.csv:/bets/agency-4.csv:ro"), std::string::npos);
-  Process check = Process::spawn({"bash", "-c", "docker-compose -f \"$0\" config -q", out});
-  ASSERT_EQ(check.wait(60s), 0) << check.err() << check.out();
-  Process bad = Process::spawn({"bash", std::string(MINGA_SOURCE_DIR) + "/deploy/generate-compose.sh", out, "zero"});
-  EXPECT_EQ(bad.wait(10s), 2);
-}
-
 }  // namespace
 }  // namespace minga::testing
