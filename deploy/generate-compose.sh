@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Writes a Docker Compose file for one lottery server and N agencies.
-#   deploy/generate-compose.sh OUTPUT N
-# Agency i reads agency-i.csv from deploy/data/ (create them with
-# `minga lottery gen-data --agencies N --out deploy/data`). Configuration
+#   deploy/generate-compose.sh OUTPUT N [DATA_DIR]
+# Agency i reads agency-i.csv from DATA_DIR (default deploy/data; create the
+# files first with `minga lottery gen-data --agencies N --out deploy/data`):
+# a bind mount of a missing file would make Docker create a directory there,
+# so the script refuses to write the file until they exist. Configuration
 # files and bets are mounted as volumes, so changing them needs no rebuild.
+# The server's service builds the image (deploy/Dockerfile); every service
+# uses that local image and never pulls one.
 set -euo pipefail
 
-if [[ $# -ne 2 ]]; then
-  echo "usage: $0 OUTPUT N   (N agencies, 1-1000)" >&2
+if [[ $# -lt 2 || $# -gt 3 ]]; then
+  echo "usage: $0 OUTPUT N [DATA_DIR]   (N agencies, 1-1000; DATA_DIR holds agency-{1..N}.csv)" >&2
   exit 2
 fi
 out=$1
@@ -18,6 +22,20 @@ if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 1000)); then
 fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+data=${3:-$root/deploy/data}
+if [[ ! -d $data ]]; then
+  echo "error: data directory $data does not exist; run: minga lottery gen-data --agencies $n --out $data" >&2
+  exit 2
+fi
+data=$(cd "$data" && pwd)
+missing=()
+for ((i = 1; i <= n; i++)); do
+  [[ -f $data/agency-$i.csv ]] || missing+=("agency-$i.csv")
+done
+if ((${#missing[@]} > 0)); then
+  echo "error: $data lacks ${missing[*]}; run: minga lottery gen-data --agencies $n --out $data" >&2
+  exit 2
+fi
 
 {
   cat <<YAML
@@ -27,6 +45,7 @@ version: "3.7"
 services:
   server:
     image: minga:latest
+    pull_policy: build
     build:
       context: ${root}
       dockerfile: deploy/Dockerfile
@@ -46,6 +65,7 @@ YAML
 
   client${i}:
     image: minga:latest
+    pull_policy: never
     command: ["lottery", "agency", "--config", "/config/agency.toml", "--data-dir", "/bets"]
     environment:
       - CLI_ID=${i}
@@ -53,7 +73,7 @@ YAML
       - CLI_LOG_LEVEL=INFO
     volumes:
       - ${root}/deploy/config/agency.toml:/config/agency.toml:ro
-      - ${root}/deploy/data/agency-${i}.csv:/bets/agency-${i}.csv:ro
+      - ${data}/agency-${i}.csv:/bets/agency-${i}.csv:ro
     networks:
       - minga
     depends_on:

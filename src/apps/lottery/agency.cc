@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "base/log.h"
@@ -18,11 +19,25 @@ constexpr Millis kConnectTimeout{1000};
 constexpr Millis kFirstBackoff{50};
 constexpr Millis kMaxBackoff{1000};
 
+// "60 s", or "300 ms" when not a whole number of seconds.
+std::string duration_text(Millis d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
+}
+
 Error stopped() { return Error{Errc::shutting_down, "stopped by a signal"}; }
 
+// An answer that is not a LotteryResponse: the server speaks another
+// protocol version or is not a minga node; asking again would not help.
+Error unreadable_answer(std::uint32_t type) {
+  return Error{Errc::bad_frame, "the server answered a frame of type " + std::to_string(type) +
+                                    " that is not a readable LotteryResponse"};
+}
+
+// Errors worth sending the same request again for: the node is restarting,
+// overloaded or slow. A bad_frame is not among them: the node could not read
+// what we sent, and sending the same bytes again gets the same answer.
 bool transient(Errc code) {
-  return code == Errc::unavailable || code == Errc::timeout || code == Errc::busy || code == Errc::shutting_down ||
-         code == Errc::bad_frame;
+  return code == Errc::unavailable || code == Errc::timeout || code == Errc::busy || code == Errc::shutting_down;
 }
 
 }  // namespace
@@ -31,19 +46,28 @@ Agency::Agency(AgencyOptions options, const std::atomic<bool>& stop) : options_(
 
 void Agency::close() { client_.close(); }
 
-Status Agency::ensure_connected(Clock::time_point& last_progress) {
+void Agency::lose_connection(Error why) {
+  client_.close();
+  last_failure_ = std::move(why);
+}
+
+Status Agency::ensure_connected(Clock::time_point last_progress) {
   Millis backoff = kFirstBackoff;
   while (!client_.connected()) {
     if (stopping()) return stopped();
+    // Checked before every attempt, not only after failed connects: a node
+    // that accepts and then answers busy, or drops the connection, over and
+    // over is given up on too.
+    if (Clock::now() - last_progress > options_.retry_for) {
+      return Error{Errc::unavailable,
+                   last_failure_.message + " (gave up after " + duration_text(options_.retry_for) + ")"};
+    }
     auto c = net::Client::connect(options_.server, kConnectTimeout);
     if (c.ok()) {
       client_ = std::move(c.value());
       return ok_status();
     }
-    if (Clock::now() - last_progress > options_.retry_for) {
-      return Error{Errc::unavailable, c.error().message + " (gave up after " +
-                                          std::to_string(options_.retry_for.count() / 1000) + " s)"};
-    }
+    last_failure_ = c.error();
     log::emit(spdlog::level::debug, "reconnect", "in_progress",
               {{"server", options_.server.str()}, {"reason", c.error().message}});
     const auto until = Clock::now() + backoff;
@@ -72,8 +96,8 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
   Clock::time_point last_sent{};
   std::string body;
 
-  auto drop_connection = [&] {
-    client_.close();
+  auto drop_connection = [&](Error why) {
+    lose_connection(std::move(why));
     in_flight.clear();
     cursor = static_cast<std::size_t>(std::find(acked.begin(), acked.end(), false) - acked.begin());
   };
@@ -84,7 +108,7 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
       if (auto st = ensure_connected(last_progress); !st.ok()) return st;
       last_answer = Clock::now();
     }
-    bool send_failed = false;
+    std::optional<Error> send_failed;
     while (in_flight.size() < options_.window && cursor < n) {
       if (acked[cursor]) {
         ++cursor;
@@ -104,7 +128,7 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
       req.SerializeToString(&body);
       const std::uint64_t id = next_request_id_++;
       if (auto st = client_.send(pb::BET_BATCH_REQUEST, id, body, options_.answer_timeout); !st.ok()) {
-        send_failed = true;
+        send_failed = st.error();
         break;
       }
       last_sent = Clock::now();
@@ -112,7 +136,7 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
       in_flight[id] = cursor++;
     }
     if (send_failed) {
-      drop_connection();
+      drop_connection(*send_failed);
       continue;
     }
     if (in_flight.empty()) {  // throttled: wait for the next batch's turn
@@ -122,7 +146,7 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
     auto f = client_.receive(options_.batch_interval.count() > 0 ? std::min<Millis>(kPoll, options_.batch_interval) : kPoll);
     if (!f.ok()) {
       if (f.error().code == Errc::timeout && Clock::now() - last_answer < options_.answer_timeout) continue;
-      drop_connection();
+      drop_connection(f.error());
       continue;
     }
     last_answer = Clock::now();
@@ -133,14 +157,13 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
     if (f->header.type == pb::ERROR) {
       const Error e = net::decode_error(f->body);
       if (!transient(e.code)) return e;
-      drop_connection();  // busy or restarting: back off, then send again
+      drop_connection(e);  // busy or restarting: back off, then send again
       std::this_thread::sleep_for(kFirstBackoff);
       continue;
     }
     pb::LotteryResponse resp;
     if (f->header.type != pb::LOTTERY_RESPONSE || !resp.ParseFromString(f->body)) {
-      drop_connection();
-      continue;
+      return unreadable_answer(f->header.type);
     }
     if (resp.outcome() != pb::LotteryResponse::OK) {
       const BatchRange r = plan.batches[index];
@@ -169,7 +192,7 @@ Result<pb::LotteryResponse> Agency::call(std::uint32_t type, const google::proto
     if (auto st = ensure_connected(last_progress); !st.ok()) return st.error();
     const std::uint64_t id = next_request_id_++;
     if (auto st = client_.send(type, id, body, options_.answer_timeout); !st.ok()) {
-      client_.close();
+      lose_connection(st.error());
       continue;
     }
     const auto sent_at = Clock::now();
@@ -178,21 +201,20 @@ Result<pb::LotteryResponse> Agency::call(std::uint32_t type, const google::proto
       auto f = client_.receive(kPoll);
       if (!f.ok()) {
         if (f.error().code == Errc::timeout && Clock::now() - sent_at < options_.answer_timeout) continue;
-        client_.close();
+        lose_connection(f.error());
         break;
       }
       if (f->header.request_id != id) continue;
       if (f->header.type == pb::ERROR) {
         const Error e = net::decode_error(f->body);
         if (!transient(e.code)) return e;
-        client_.close();
+        lose_connection(e);
         std::this_thread::sleep_for(kFirstBackoff);
         break;
       }
       pb::LotteryResponse resp;
       if (f->header.type != pb::LOTTERY_RESPONSE || !resp.ParseFromString(f->body)) {
-        client_.close();
-        break;
+        return unreadable_answer(f->header.type);
       }
       return resp;
     }
@@ -240,8 +262,7 @@ Result<std::vector<std::string>> Agency::wait_winners() {
       return Error{Errc::invalid_argument, "winners refused: " + r->reason()};
     }
     if (Clock::now() + backoff > deadline) {
-      return Error{Errc::timeout, "the draw did not happen within " +
-                                      std::to_string(options_.wait_winners_for.count() / 1000) + " s"};
+      return Error{Errc::timeout, "the draw did not happen within " + duration_text(options_.wait_winners_for)};
     }
     const auto until = Clock::now() + backoff;
     while (Clock::now() < until) {

@@ -38,8 +38,10 @@ struct AgencyResult {
 };
 
 // Errc::shutting_down when `stop` became true; Errc::unavailable when the
-// server stayed unreachable for `retry_for`; Errc::invalid_argument when the
-// server refused a batch (with its reason).
+// server stayed unreachable, or kept answering busy/restarting, for
+// `retry_for` without progress; Errc::invalid_argument when the server
+// refused a batch (with its reason); the server's own error for any other
+// error answer (bad_frame, ...), at once.
 class Agency {
  public:
   Agency(AgencyOptions options, const std::atomic<bool>& stop);
@@ -57,7 +59,13 @@ class Agency {
   void close();
 
  private:
-  Status ensure_connected(std::chrono::steady_clock::time_point& last_progress);
+  // Reconnects with backoff; Errc::unavailable, with the last failure, once
+  // nothing progressed since `last_progress` for retry_for. That bounds
+  // reconnects and transient error answers (busy, restarting) alike.
+  Status ensure_connected(std::chrono::steady_clock::time_point last_progress);
+  // Closes the connection after a transient failure, remembered for the
+  // error ensure_connected() gives up with.
+  void lose_connection(Error why);
   // One request/answer with reconnects on transient failures.
   Result<pb::LotteryResponse> call(std::uint32_t type, const google::protobuf::MessageLite& request);
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
@@ -67,6 +75,7 @@ class Agency {
   net::Client client_;
   std::uint64_t next_request_id_ = 1;
   AgencyResult result_;
+  Error last_failure_{Errc::unavailable, "not connected yet"};
 };
 
 }  // namespace minga::lottery

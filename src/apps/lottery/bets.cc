@@ -28,6 +28,26 @@ Status validate_name(std::string_view what, const std::string& name) {
   return ok_status();
 }
 
+// `s` as it may appear in a reason: a reason travels in a proto `string` and
+// in log lines, so bytes that are not printable UTF-8 are shown as \xNN.
+std::string printable(std::string_view s) {
+  bool plain = text::valid_utf8(s);
+  for (unsigned char c : s) plain = plain && c >= 0x20 && c != 0x7F;
+  if (plain) return std::string(s);
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -55,10 +75,10 @@ Status validate_bet(const pb::Bet& bet) {
   if (auto st = validate_name("last name", bet.last_name()); !st.ok()) return st;
   const std::string& doc = bet.document();
   if (doc.empty() || doc.size() > kMaxDocumentDigits || !all_digits(doc)) {
-    return invalid("document must be 1-10 digits, got '" + doc + "'");
+    return invalid("document must be 1-10 digits, got '" + printable(doc) + "'");
   }
   if (!valid_date(bet.birth_date())) {
-    return invalid("birth date must be a real date YYYY-MM-DD, got '" + bet.birth_date() + "'");
+    return invalid("birth date must be a real date YYYY-MM-DD, got '" + printable(bet.birth_date()) + "'");
   }
   if (bet.number() > kMaxNumber) return invalid("number must be 0-9999, got " + std::to_string(bet.number()));
   return ok_status();

@@ -1,11 +1,5 @@
 #include "apps/lottery/cli.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -15,11 +9,11 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "apps/lottery/agency.h"
+#include "apps/lottery/bench_cli.h"
 #include "apps/lottery/bets.h"
 #include "apps/lottery/gen.h"
 #include "apps/lottery/lottery_app.h"
@@ -29,8 +23,6 @@
 #include "cli/client_options.h"
 #include "cluster/config.h"
 
-extern char** environ;
-
 namespace minga::lottery {
 namespace {
 
@@ -39,7 +31,6 @@ using cli::kExitOk;
 using cli::kExitServerError;
 using cli::kExitUnreachable;
 using cli::kExitUsage;
-using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 
@@ -77,6 +68,7 @@ struct AgencyFlags {
   std::string bets_file;
   std::string data_dir = ".";
   std::string config_file;
+  std::string log_level;       // empty: CLI_LOG_LEVEL, file log.level or info
   std::size_t max_amount = 0;  // 0: from MINGA_BATCH_MAX_AMOUNT, batch.max_amount or the default
   std::size_t window = 16;
   int batch_interval_ms = 0;
@@ -87,11 +79,20 @@ struct AgencyFlags {
 
 const char* const kSingleBetEnv[] = {"NOMBRE", "APELLIDO", "DOCUMENTO", "NACIMIENTO", "NUMERO"};
 
-bool single_bet_env() {
+// The single-bet variables that are not set: all five set, or none, is a
+// choice; some of them is a mistake worth naming.
+std::vector<std::string> unset_single_bet_env() {
+  std::vector<std::string> unset;
   for (const char* k : kSingleBetEnv) {
-    if (std::getenv(k) == nullptr) return false;
+    if (std::getenv(k) == nullptr) unset.emplace_back(k);
   }
-  return true;
+  return unset;
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
 }
 
 Result<pb::Bet> single_bet_from_env() {
@@ -108,8 +109,8 @@ Result<pb::Bet> single_bet_from_env() {
   return bet;
 }
 
-Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
-  if (f.max_amount > 0) return f.max_amount;
+// The environment over the TOML file of --config or MINGA_CONFIG.
+Result<cluster::SourceSettings> agency_settings(const AgencyFlags& f) {
   cluster::ConfigSources sources;
   sources.env = cluster::process_env();
   std::string file = f.config_file;
@@ -122,9 +123,12 @@ Result<std::size_t> batch_max_amount(const AgencyFlags& f) {
     sources.file_text = std::move(text).value();
     sources.file_name = file;
   }
-  auto settings = cluster::SourceSettings::parse(sources);
-  if (!settings.ok()) return settings.error();
-  auto v = settings->get_int("batch.max_amount", "MINGA_BATCH_MAX_AMOUNT", kDefaultBatchMaxAmount);
+  return cluster::SourceSettings::parse(sources);
+}
+
+Result<std::size_t> batch_max_amount(const AgencyFlags& f, const apps::Settings& settings) {
+  if (f.max_amount > 0) return f.max_amount;
+  auto v = settings.get_int("batch.max_amount", "MINGA_BATCH_MAX_AMOUNT", kDefaultBatchMaxAmount);
   if (!v.ok()) return v.error();
   if (v.value() < 1 || v.value() > 100000) {
     return Error{Errc::invalid_argument, "batch.max_amount: expected 1-100000, got " + std::to_string(v.value())};
@@ -136,20 +140,29 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   // From the start: a signal while the bets are read still ends in an orderly stop.
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
-  std::string level = "info";
-  if (const char* env = std::getenv("CLI_LOG_LEVEL"); env != nullptr && *env != '\0') level = env;
+  auto settings = agency_settings(f);
+  if (!settings.ok()) return usage_error(settings.error().message);
+  const std::string level =
+      !f.log_level.empty() ? f.log_level : settings->get_string("log.level", "CLI_LOG_LEVEL", "info");
   std::string lower = level;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!log::init(lower, log::Format::text, "agency-" + std::to_string(f.agency))) {
-    return usage_error("CLI_LOG_LEVEL: expected trace|debug|info|warn|error|off, got '" + level + "'");
+    return usage_error("log level (--log-level, CLI_LOG_LEVEL or log.level): expected "
+                       "trace|debug|info|warn|error|off, got '" + level + "'");
   }
   if (f.agency == 0) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
   auto endpoint = net::parse_endpoint(server_address(root, options));
   if (!endpoint.ok()) return usage_error(endpoint.error().message);
-  auto max_amount = batch_max_amount(f);
+  auto max_amount = batch_max_amount(f, settings.value());
   if (!max_amount.ok()) return usage_error(max_amount.error().message);
 
-  const bool single = !bets_given && single_bet_env();
+  const std::vector<std::string> unset = unset_single_bet_env();
+  if (!bets_given && !unset.empty() && unset.size() < std::size(kSingleBetEnv)) {
+    return usage_error("single bet from the environment: " + join(unset) +
+                       " not set; set all of NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO, or none to read "
+                       "the CSV");
+  }
+  const bool single = !bets_given && unset.empty();
   std::vector<pb::Bet> bets;
   std::string source;
   if (single) {
@@ -212,7 +225,10 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
     return exit_code_for(winners.error());
   }
   log::info("consulta_ganadores", "success", {{"cant_ganadores", std::to_string(winners->size())}});
-  log::info("shutdown", "success", {{"resource", "connection"}, {"agency", std::to_string(f.agency)}});
+  log::info("shutdown", "success",
+            {{"resource", "connection"}, {"agency", std::to_string(f.agency)},
+             {"reconnects", std::to_string(agency.result().reconnects)},
+             {"duplicates", std::to_string(agency.result().duplicates)}});
   return kExitOk;
 }
 
@@ -317,221 +333,6 @@ int run_gen(const ClientOptions& options, const GenOptions& g, const std::string
   return kExitOk;
 }
 
-// ---------------------------------------------------------------- bench lottery
-
-// A `minga node` child process on 127.0.0.1 with an ephemeral port.
-class ChildNode {
- public:
-  static Result<ChildNode> start(const std::filesystem::path& data_dir, std::uint32_t agencies) {
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error{Errc::internal, "pipe failed"};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    std::vector<std::string> args = {"minga", "node", "--id", "bench-lottery", "--host", "127.0.0.1", "--port", "0",
-                                     "--monitor-port", "0", "--data-dir", data_dir.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).substr(0, 23) != "MINGA_LOTTERY_AGENCIES=") env_strings.emplace_back(*e);
-    }
-    env_strings.push_back("MINGA_LOTTERY_AGENCIES=" + std::to_string(agencies));
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    if (rc != 0) {
-      ::close(pipe_fds[0]);
-      return Error{Errc::internal, "cannot start a node: " + std::string(std::strerror(rc))};
-    }
-    ChildNode node;
-    node.pid_ = pid;
-    node.err_fd_ = pipe_fds[0];
-    // Read stderr until the node says where it listens.
-    std::string buffer;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (Clock::now() < deadline) {
-      char buf[4096];
-      const ssize_t n = ::read(node.err_fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      buffer.append(buf, static_cast<std::size_t>(n));
-      const auto at = buffer.find("action: node_start | result: success");
-      if (at == std::string::npos) continue;
-      const auto addr = buffer.find("address: ", at);
-      const auto end = buffer.find_first_of(" |\n", addr + 9);
-      if (addr == std::string::npos || end == std::string::npos) continue;
-      auto ep = net::parse_endpoint(buffer.substr(addr + 9, end - addr - 9));
-      if (!ep.ok()) return ep.error();
-      node.endpoint_ = ep.value();
-      // Keep draining its log so it never blocks on a full pipe.
-      node.drain_ = std::thread([fd = node.err_fd_] {
-        char sink[4096];
-        while (::read(fd, sink, sizeof sink) > 0) {
-        }
-      });
-      return node;
-    }
-    return Error{Errc::unavailable, "the node did not start: " + buffer};
-  }
-
-  ChildNode() = default;
-  ChildNode(ChildNode&& o) noexcept { *this = std::move(o); }
-  ChildNode& operator=(ChildNode&& o) noexcept {
-    std::swap(pid_, o.pid_);
-    std::swap(err_fd_, o.err_fd_);
-    std::swap(drain_, o.drain_);
-    endpoint_ = o.endpoint_;
-    return *this;
-  }
-  ~ChildNode() { stop(); }
-
-  const net::Endpoint& endpoint() const { return endpoint_; }
-
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-    if (drain_.joinable()) drain_.join();
-    if (err_fd_ >= 0) {
-      ::close(err_fd_);
-      err_fd_ = -1;
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  std::thread drain_;
-  net::Endpoint endpoint_;
-};
-
-struct BenchFlags {
-  std::uint32_t agencies = 5;
-  std::uint64_t bets = 78697;
-  std::uint64_t seed = 1;
-  std::size_t max_amount = kDefaultBatchMaxAmount;
-  std::size_t window = 16;
-  int rounds = 3;
-};
-
-struct RoundFigures {
-  double ingest_seconds = 0;   // first batch sent -> every batch acknowledged (durable)
-  double total_seconds = 0;    // first batch sent -> last agency has its winners
-  bool winners_ok = false;
-};
-
-Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vector<pb::Bet>>& data) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("minga-bench-lottery-" + std::to_string(::getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count()));
-  auto node = ChildNode::start(dir, f.agencies);
-  if (!node.ok()) return node.error();
-  std::vector<AgencyResult> results(f.agencies);
-  std::vector<Clock::time_point> ingested(f.agencies);
-  std::vector<Error> errors;
-  std::mutex mu;
-  std::vector<std::thread> threads;
-  std::atomic<bool> stop{false};
-  for (std::uint32_t a = 0; a < f.agencies; ++a) {
-    threads.emplace_back([&, a] {
-      AgencyOptions o;
-      o.agency = a + 1;
-      o.server = node->endpoint();
-      o.max_amount = f.max_amount;
-      o.window = f.window;
-      Agency agency(o, stop);
-      Status st = agency.send_bets(data[a]);
-      ingested[a] = Clock::now();
-      if (st.ok()) st = agency.notify_finished();
-      if (st.ok()) {
-        auto w = agency.wait_winners();
-        if (!w.ok()) st = w.error();
-      }
-      results[a] = agency.result();
-      if (!st.ok()) {
-        std::lock_guard lock(mu);
-        errors.push_back(st.error());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  node->stop();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (!errors.empty()) return errors.front();
-  RoundFigures r;
-  auto first = results[0].first_sent;
-  auto last_ingest = ingested[0];
-  auto last_winners = results[0].winners_at;
-  r.winners_ok = true;
-  for (std::uint32_t a = 0; a < f.agencies; ++a) {
-    first = std::min(first, results[a].first_sent);
-    last_ingest = std::max(last_ingest, ingested[a]);
-    last_winners = std::max(last_winners, results[a].winners_at);
-    if (results[a].winners != winners_of(data[a], kDefaultWinningNumber)) r.winners_ok = false;
-  }
-  r.ingest_seconds = std::chrono::duration<double>(last_ingest - first).count();
-  r.total_seconds = std::chrono::duration<double>(last_winners - first).count();
-  return r;
-}
-
-int run_bench(const ClientOptions& options, const BenchFlags& f) {
-  log::init("warn", log::Format::text, "bench");
-  GenOptions g;
-  g.agencies = f.agencies;
-  g.total_bets = f.bets;
-  g.seed = f.seed;
-  const auto data = generate_bets(g);
-  std::vector<double> rates, totals;
-  if (!options.json()) {
-    std::cout << "lottery: " << f.agencies << " agencies, " << f.bets << " bets, batch " << f.max_amount
-              << ", window " << f.window << ", " << f.rounds << " round(s), a fresh node per round\n";
-  }
-  for (int i = 0; i < f.rounds; ++i) {
-    auto r = bench_round(f, data);
-    if (!r.ok()) return cli::report(options, r.error());
-    if (!r->winners_ok) return cli::report(options, Error{Errc::internal, "winners differ from the generated data"});
-    const double rate = static_cast<double>(f.bets) / r->ingest_seconds;
-    rates.push_back(rate);
-    totals.push_back(r->total_seconds);
-    if (!options.json()) {
-      char line[256];
-      std::snprintf(line, sizeof line,
-                    "round %d: %.0f bets/s durable (ingest %.3f s), first batch to last winners %.3f s, winners ok\n",
-                    i + 1, rate, r->ingest_seconds, r->total_seconds);
-      std::cout << line;
-    }
-  }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  const double rate = median(rates), total = median(totals);
-  if (options.json()) {
-    json::Object o;
-    o.add("ok", true);
-    o.add("agencies", f.agencies);
-    o.add("bets", static_cast<std::uint64_t>(f.bets));
-    o.add("rounds", f.rounds);
-    o.add("median_bets_per_second", std::round(rate));
-    o.add("median_first_batch_to_last_winners_seconds", total);
-    std::cout << o.str() << std::endl;
-  } else {
-    char line[256];
-    std::snprintf(line, sizeof line, "median: %.0f bets/s durable, %.3f s from first batch to last winners\n", rate,
-                  total);
-    std::cout << line;
-  }
-  return kExitOk;
-}
-
 }  // namespace
 
 void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action) {
@@ -549,6 +350,8 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
       ->envname("MINGA_BATCH_MAX_AMOUNT")
       ->check(CLI::Range(1, 100000));
   agency->add_option("--config,-c", af->config_file, "TOML configuration file [env MINGA_CONFIG]");
+  agency->add_option("--log-level", af->log_level,
+                     "trace|debug|info|warn|error|off [env CLI_LOG_LEVEL, file log.level, default info]");
   agency->add_option("--window", af->window, "batches in flight at once")->check(CLI::Range(1, 1024))->capture_default_str();
   agency->add_option("--batch-interval-ms", af->batch_interval_ms, "at least this many ms between two batches (spreads load)")
       ->check(CLI::Range(0, 60000))
@@ -561,7 +364,7 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
       ->capture_default_str();
   agency->add_flag("--skip-invalid", af->skip_invalid, "send the valid rows even if some rows are invalid");
   agency->footer(
-      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: CLI_LOG_LEVEL.\n"
+      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: --log-level, CLI_LOG_LEVEL or log.level.\n"
       "Without --bets, when NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO are set, sends that one bet.");
   agency->callback([&action, &root, &options, af, bets_opt] {
     action = [&root, &options, af, bets_opt] { return run_agency(root, options, *af, bets_opt->count() > 0); };
@@ -589,15 +392,7 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
     action = [&options, gf, out_dir] { return run_gen(options, *gf, *out_dir); };
   });
 
-  auto bf = std::make_shared<BenchFlags>();
-  auto* b = bench.add_subcommand("lottery", "agencies against a fresh local node: durable bets/s and time to winners");
-  b->add_option("--agencies", bf->agencies, "agencies sending at once")->check(CLI::Range(1, 64))->capture_default_str();
-  b->add_option("--bets", bf->bets, "bets in all")->check(CLI::Range(1, 100000000))->capture_default_str();
-  b->add_option("--seed", bf->seed, "data generator seed")->capture_default_str();
-  b->add_option("--batch-max-amount", bf->max_amount, "bets per batch")->check(CLI::Range(1, 100000))->capture_default_str();
-  b->add_option("--window", bf->window, "batches in flight per agency")->check(CLI::Range(1, 1024))->capture_default_str();
-  b->add_option("--rounds", bf->rounds, "rounds; the median is reported")->check(CLI::Range(1, 100))->capture_default_str();
-  b->callback([&action, &options, bf] { action = [&options, bf] { return run_bench(options, *bf); }; });
+  add_bench_cli(bench, options, action);
 }
 
 }  // namespace minga::lottery

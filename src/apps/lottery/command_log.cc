@@ -41,6 +41,36 @@ Status sync_dir(const std::filesystem::path& dir) {
   return ok_status();
 }
 
+// The size of the whole, valid record at `data[at]` (parsed into `out`), or 0
+// when the bytes there are not one: short, zero or oversized length, bad CRC
+// or an unparsable payload. The writer never writes an empty command, so a
+// zero length (a hole the file system left after a crash) is invalid too.
+std::size_t record_at(std::string_view data, std::size_t at, pb::LotteryCommand& out) {
+  if (at + 8 > data.size()) return 0;
+  const std::uint32_t len = load_u32(data.data() + at);
+  const std::uint32_t crc = load_u32(data.data() + at + 4);
+  if (len == 0 || len > FileCommandLog::kMaxRecordBytes || len > data.size() - at - 8) return 0;
+  const std::string_view payload = data.substr(at + 8, len);
+  if (crc32c(payload) != crc) return 0;
+  if (!out.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return 0;
+  return 8 + static_cast<std::size_t>(len);
+}
+
+// The offset of the first valid record after the bad one at `bad`, or npos.
+// Tried first where the bad record says the next one starts (a flipped
+// payload bit leaves the length intact), then at every byte.
+std::size_t next_valid_record(std::string_view data, std::size_t bad) {
+  pb::LotteryCommand scratch;
+  if (bad + 8 <= data.size()) {
+    const std::size_t claimed = bad + 8 + std::size_t{load_u32(data.data() + bad)};
+    if (record_at(data, claimed, scratch) > 0) return claimed;
+  }
+  for (std::size_t at = bad + 1; at + 8 <= data.size(); ++at) {
+    if (record_at(data, at, scratch) > 0) return at;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 FileCommandLog::FileCommandLog(std::filesystem::path path, std::size_t queue_capacity)
@@ -81,17 +111,14 @@ Status FileCommandLog::open(const Replay& replay) {
     return Error{Errc::internal, path_.string() + " is not a lottery log (bad magic); refusing to touch it"};
   } else {
     good = kMagic.size();
-    while (good + 8 <= data.size()) {
-      const std::uint32_t len = load_u32(data.data() + good);
-      const std::uint32_t crc = load_u32(data.data() + good + 4);
-      if (len > kMaxRecordBytes || good + 8 + len > data.size()) break;
-      const std::string_view payload(data.data() + good + 8, len);
-      if (crc32c(payload) != crc) break;
-      pb::LotteryCommand command;
-      if (!command.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) break;
+    pb::LotteryCommand command;
+    while (const std::size_t n = record_at(data, good, command)) {
       replay(command);
       ++recovery_.records;
-      good += 8 + len;
+      good += n;
+    }
+    if (good < data.size()) {
+      if (auto st = check_torn_tail(data, good); !st.ok()) return st;
     }
   }
   if (good < data.size() || good == 0) {
@@ -105,6 +132,20 @@ Status FileCommandLog::open(const Replay& replay) {
   if (::lseek(fd_, 0, SEEK_END) < 0) return io_error("cannot seek", path_, errno);
   writer_ = std::thread([this] { writer_loop(); });
   return ok_status();
+}
+
+// A bad record with nothing valid after it is a write cut short by a crash:
+// never acknowledged, safe to cut off. A bad record followed by a valid one
+// is damage to acknowledged data; cutting there would silently drop every
+// later batch, so the log is left as it is and the node does not start.
+Status FileCommandLog::check_torn_tail(std::string_view data, std::size_t bad) const {
+  const std::size_t next = next_valid_record(data, bad);
+  if (next == std::string_view::npos) return ok_status();
+  const std::string at = std::to_string(bad);
+  return Error{Errc::internal,
+               path_.string() + " is damaged: the record at byte " + at + " is corrupt but a valid record follows at byte " +
+                   std::to_string(next) + "; nothing was changed. Keep a copy, then restore the file, or cut it with "
+                   "`truncate -s " + at + "` to keep only the " + std::to_string(recovery_.records) + " records before the damage"};
 }
 
 void FileCommandLog::append(const pb::LotteryCommand& command, Committed committed) {

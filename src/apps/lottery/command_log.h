@@ -27,7 +27,9 @@ class CommandLog {
   using Committed = std::function<void(Status)>;
 
   virtual ~CommandLog() = default;
-  // Opens the log and replays every durable command in order.
+  // Opens the log and replays every durable command in order. On an error
+  // (the log is unreadable or damaged) `replay` may have seen a prefix of
+  // the commands; the caller must not serve from that state.
   virtual Status open(const Replay& replay) = 0;
   // Queues `command`; Errc::busy at once (through `committed`) when the
   // queue is full.
@@ -44,7 +46,9 @@ struct RecoveryReport {
 // An append-only file of records `[u32 length][u32 crc32c][protobuf]` after
 // an 8-byte magic. A writer thread takes every queued command, writes them
 // with one write() and makes them durable with one fdatasync (group commit).
-// On open, a torn or corrupt tail is detected, reported and truncated.
+// On open, a torn tail (a bad record with no valid record after it) is
+// detected, reported and truncated; a bad record with a valid one after it is
+// damage, and open() fails without changing the file.
 class FileCommandLog final : public CommandLog {
  public:
   static constexpr std::size_t kDefaultQueueCapacity = 65536;
@@ -66,6 +70,7 @@ class FileCommandLog final : public CommandLog {
     Committed committed;
   };
   void writer_loop();
+  Status check_torn_tail(std::string_view data, std::size_t bad) const;
 
   std::filesystem::path path_;
   std::size_t capacity_;

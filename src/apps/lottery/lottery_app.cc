@@ -1,6 +1,7 @@
 #include "apps/lottery/lottery_app.h"
 
 #include <filesystem>
+#include <future>
 #include <string>
 
 #include "apps/lottery/bets.h"
@@ -49,7 +50,8 @@ Result<LotteryConfig> load_config(const apps::Settings& settings) {
 
 struct LotteryApp::Impl {
   LotteryConfig config;
-  std::unique_ptr<CommandLog> log;
+  std::unique_ptr<CommandLog> log;  // set once in start(), closed (never reset) in stop()
+  bool stopped = false;
   std::mutex mu;  // guards state; apply() runs on the log's thread
   LotteryState state;
   metrics::Counter* bets_stored = nullptr;
@@ -62,6 +64,9 @@ struct LotteryApp::Impl {
   void on_finished(std::string_view body, apps::ResponderPtr responder);
   void on_winners(std::string_view body, apps::ResponderPtr responder);
   std::string status_json();
+  LotteryParams configured() const { return {config.expected_agencies, config.winning_number}; }
+  Status open_log(const std::filesystem::path& path);
+  Status fix_params();
 };
 
 namespace {
@@ -210,10 +215,11 @@ void LotteryApp::Impl::on_finished(std::string_view body, apps::ResponderPtr res
   pb::LotteryCommand command;
   auto* f = command.mutable_finish();
   f->set_agency(req.agency());
-  f->set_expected_agencies(config.expected_agencies);
-  f->set_winning_number(config.winning_number);
   {
     std::lock_guard lock(mu);
+    const LotteryParams p = state.effective_params(configured());
+    f->set_expected_agencies(p.expected_agencies);
+    f->set_winning_number(p.winning_number);
     const Applied pre = state.precheck(command);
     if (pre.kind == Applied::Kind::refused) {
       responder->reply(pb::LOTTERY_RESPONSE, fail(pre.reason));
@@ -312,9 +318,58 @@ std::string LotteryApp::Impl::status_json() {
   pb::LotteryStatusResponse s;
   {
     std::lock_guard lock(mu);
-    s = state.status(config.expected_agencies, config.winning_number);
+    s = state.status(configured());
   }
   return lottery::status_json(s);
+}
+
+Status LotteryApp::Impl::open_log(const std::filesystem::path& path) {
+  auto file_log = std::make_unique<FileCommandLog>(path);
+  if (auto st = file_log->open([this](const pb::LotteryCommand& c) { state.apply(c); }); !st.ok()) {
+    log::warn("lottery_recover", "fail", {{"file", path.string()}, {"reason", st.error().message}});
+    return st;
+  }
+  const RecoveryReport recovered = file_log->recovery();
+  log = std::move(file_log);
+  const LotteryParams p = state.effective_params(configured());
+  log::info("lottery_recover", "success",
+            {{"records", std::to_string(recovered.records)},
+             {"bets", std::to_string(state.total_bets())},
+             {"agencies_finished", std::to_string(state.finished_agencies())},
+             {"draw_done", state.draw_done() ? "true" : "false"},
+             {"torn_tail_bytes", std::to_string(recovered.torn_bytes)},
+             {"expected_agencies", std::to_string(p.expected_agencies)},
+             {"winning_number", std::to_string(p.winning_number)}});
+  return ok_status();
+}
+
+// The expected agency count and the winning number are fixed by the log's
+// first Setup, written here on the first start: a restart with another
+// configuration cannot change the draw, nor leave it waiting for a count that
+// no longer applies (docs/lottery.md, "Durability and recovery").
+Status LotteryApp::Impl::fix_params() {
+  const LotteryParams want = configured();
+  if (state.params()) {
+    const LotteryParams have = state.effective_params(want);
+    if (have.expected_agencies != want.expected_agencies || have.winning_number != want.winning_number) {
+      log::warn("lottery_config", "success",
+                {{"expected_agencies", std::to_string(have.expected_agencies)},
+                 {"winning_number", std::to_string(have.winning_number)},
+                 {"configured_agencies", std::to_string(want.expected_agencies)},
+                 {"configured_winning_number", std::to_string(want.winning_number)},
+                 {"reason", "kept the values recorded when this lottery started; the configuration is ignored"}});
+    }
+    return ok_status();
+  }
+  pb::LotteryCommand command;
+  command.mutable_setup()->set_expected_agencies(want.expected_agencies);
+  command.mutable_setup()->set_winning_number(want.winning_number);
+  std::promise<Status> durable;
+  log->append(command, [&durable](Status st) { durable.set_value(std::move(st)); });
+  if (Status st = durable.get_future().get(); !st.ok()) return st;
+  std::lock_guard lock(mu);
+  state.apply(command);
+  return ok_status();
 }
 
 LotteryApp::LotteryApp() : impl_(std::make_unique<Impl>()) {}
@@ -330,17 +385,8 @@ Status LotteryApp::start(apps::NodeServices& node) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Error{Errc::internal, "cannot create " + dir.string() + ": " + ec.message()};
-  auto file_log = std::make_unique<FileCommandLog>(dir / "commands.log");
-  if (auto st = file_log->open([&m](const pb::LotteryCommand& c) { m.state.apply(c); }); !st.ok()) return st;
-  const RecoveryReport recovered = file_log->recovery();
-  m.log = std::move(file_log);
-  log::info("lottery_recover", "success",
-            {{"records", std::to_string(recovered.records)},
-             {"bets", std::to_string(m.state.total_bets())},
-             {"agencies_finished", std::to_string(m.state.finished_agencies())},
-             {"draw_done", m.state.draw_done() ? "true" : "false"},
-             {"torn_tail_bytes", std::to_string(recovered.torn_bytes)},
-             {"expected_agencies", std::to_string(m.config.expected_agencies)}});
+  if (auto st = m.open_log(dir / "commands.log"); !st.ok()) return st;
+  if (auto st = m.fix_params(); !st.ok()) return st;
 
   auto& reg = metrics::Registry::global();
   m.bets_stored = &reg.counter("minga_lottery_bets_stored_total", "Bets stored durably");
@@ -358,7 +404,7 @@ Status LotteryApp::start(apps::NodeServices& node) {
     pb::LotteryStatusResponse s;
     {
       std::lock_guard lock(m.mu);
-      s = m.state.status(m.config.expected_agencies, m.config.winning_number);
+      s = m.state.status(m.configured());
     }
     r->reply(pb::LOTTERY_STATUS_RESPONSE, s);
   });
@@ -366,10 +412,12 @@ Status LotteryApp::start(apps::NodeServices& node) {
   return ok_status();
 }
 
+// Closes the log but keeps it: handlers still running on other I/O threads
+// may append, and a closed log answers them shutting_down.
 void LotteryApp::stop() {
-  if (impl_ && impl_->log) {
+  if (impl_ && impl_->log && !impl_->stopped) {
+    impl_->stopped = true;
     impl_->log->close();
-    impl_->log.reset();
     log::info("shutdown", "success", {{"resource", "lottery_log"}});
   }
 }

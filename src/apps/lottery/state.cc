@@ -1,67 +1,119 @@
 #include "apps/lottery/state.h"
 
+#include "apps/lottery/bets.h"
 #include "base/assert.h"
+#include "base/crc32c.h"
+#include "base/endian.h"
 
 namespace minga::lottery {
+namespace {
 
-Applied LotteryState::precheck(const pb::LotteryCommand& command) const {
+Applied refused(std::string reason) {
   Applied a;
-  if (command.has_store()) {
-    const auto& s = command.store();
-    if (s.agency() == 0) {
-      a.reason = "agency must be a positive number";
-      return a;
-    }
-    if (s.sequence() == 0) {
-      a.reason = "batch sequence numbers start at 1";
-      return a;
-    }
-    auto it = agencies_.find(s.agency());
-    if (it != agencies_.end() && it->second.sequences.count(s.sequence()) > 0) {
-      a.kind = Applied::Kind::duplicate;
-      return a;
-    }
-    if (draw_done_) {
-      a.reason = "the draw is done; no more bets are taken";
-      return a;
-    }
-    if (it != agencies_.end() && it->second.finished) {
-      a.reason = "agency " + std::to_string(s.agency()) + " already said it finished";
-      return a;
-    }
-    a.kind = Applied::Kind::stored;
-    a.stored = static_cast<std::uint32_t>(s.bets_size());
-    return a;
-  }
-  if (command.has_finish()) {
-    if (command.finish().agency() == 0) {
-      a.reason = "agency must be a positive number";
-      return a;
-    }
-    a.kind = Applied::Kind::finished;
-    return a;
-  }
-  a.reason = "empty lottery command";
+  a.reason = std::move(reason);
   return a;
 }
 
+std::uint32_t extend(std::uint32_t crc, std::uint32_t v) {
+  std::string le;
+  put_u32(le, v);
+  return crc32c(le, crc);
+}
+
+std::uint32_t extend(std::uint32_t crc, const std::string& field) {
+  return crc32c(field, extend(crc, static_cast<std::uint32_t>(field.size())));
+}
+
+}  // namespace
+
+std::uint32_t bets_digest(const pb::LotteryCommand::StoreBets& store) {
+  std::uint32_t crc = 0;
+  for (const auto& bet : store.bets()) {
+    crc = extend(crc, bet.first_name());
+    crc = extend(crc, bet.last_name());
+    crc = extend(crc, bet.document());
+    crc = extend(crc, bet.birth_date());
+    crc = extend(crc, bet.number());
+  }
+  return crc;
+}
+
+Applied LotteryState::check_store(const pb::LotteryCommand::StoreBets& s, std::uint32_t digest) const {
+  if (s.agency() == 0) return refused("agency must be a positive number");
+  if (s.sequence() == 0) return refused("batch sequence numbers start at 1");
+  auto it = agencies_.find(s.agency());
+  if (it != agencies_.end()) {
+    auto seen = it->second.digests.find(s.sequence());
+    if (seen != it->second.digests.end()) {
+      // The same sequence with other bets: the agency was rerun with another
+      // batch size or file. Answering "duplicate" would lose these bets.
+      if (seen->second != digest) {
+        return refused("sequence " + std::to_string(s.sequence()) + " of agency " + std::to_string(s.agency()) +
+                       " was already stored with other bets");
+      }
+      Applied a;
+      a.kind = Applied::Kind::duplicate;
+      return a;
+    }
+  }
+  if (draw_done_) return refused("the draw is done; no more bets are taken");
+  if (it != agencies_.end() && it->second.finished) {
+    return refused("agency " + std::to_string(s.agency()) + " already said it finished");
+  }
+  Applied a;
+  a.kind = Applied::Kind::stored;
+  a.stored = static_cast<std::uint32_t>(s.bets_size());
+  return a;
+}
+
+Applied LotteryState::precheck(const pb::LotteryCommand& command) const {
+  if (command.has_store()) return check_store(command.store(), bets_digest(command.store()));
+  if (command.has_finish()) {
+    if (command.finish().agency() == 0) return refused("agency must be a positive number");
+    Applied a;
+    a.kind = Applied::Kind::finished;
+    return a;
+  }
+  if (command.has_setup()) {
+    const auto& p = command.setup();
+    if (p.expected_agencies() == 0 || p.winning_number() > kMaxNumber) {
+      return refused("a lottery needs at least one agency and a winning number 0-9999");
+    }
+    Applied a;
+    a.kind = Applied::Kind::configured;
+    return a;
+  }
+  return refused("empty lottery command");
+}
+
 Applied LotteryState::apply(const pb::LotteryCommand& command) {
-  Applied a = precheck(command);
-  if (a.kind == Applied::Kind::refused || a.kind == Applied::Kind::duplicate) return a;
   if (command.has_store()) {
     const auto& s = command.store();
+    const std::uint32_t digest = bets_digest(s);
+    Applied a = check_store(s, digest);
+    if (a.kind != Applied::Kind::stored) return a;
     Agency& ag = agencies_[s.agency()];
-    ag.sequences.insert(s.sequence());
+    ag.digests.emplace(s.sequence(), digest);
     for (const auto& bet : s.bets()) ag.stored.push_back({static_cast<std::uint16_t>(bet.number()), bet.document()});
     ag.bets += static_cast<std::uint64_t>(s.bets_size());
     total_bets_ += static_cast<std::uint64_t>(s.bets_size());
     return a;
   }
-  const auto& f = command.finish();
+  Applied a = precheck(command);
+  if (a.kind == Applied::Kind::refused) return a;
+  if (command.has_finish()) return apply_finish(command.finish());
+  if (!params_) params_ = LotteryParams{command.setup().expected_agencies(), command.setup().winning_number()};
+  return a;
+}
+
+Applied LotteryState::apply_finish(const pb::LotteryCommand::Finish& f) {
+  Applied a;
+  a.kind = Applied::Kind::finished;
   agencies_[f.agency()].finished = true;
-  if (!draw_done_ && f.expected_agencies() > 0 && finished_agencies() >= f.expected_agencies()) {
-    draw_expected_ = f.expected_agencies();
-    draw(f.winning_number());
+  const LotteryParams p = params_.value_or(LotteryParams{f.expected_agencies(), f.winning_number()});
+  if (!draw_done_ && p.expected_agencies > 0 && finished_agencies() >= p.expected_agencies) {
+    drawn_ = p;
+    draw(p.winning_number);
     a.drew = true;
   }
   return a;
@@ -70,7 +122,6 @@ Applied LotteryState::apply(const pb::LotteryCommand& command) {
 void LotteryState::draw(std::uint32_t winning_number) {
   MINGA_ASSERT(!draw_done_, "the draw happens once");
   draw_done_ = true;
-  winning_number_ = winning_number;
   for (auto& [id, ag] : agencies_) {
     for (const auto& bet : ag.stored) {
       if (bet.number == winning_number) ag.winners.push_back(bet.document);
@@ -93,17 +144,23 @@ std::size_t LotteryState::finished_agencies() const {
   return n;
 }
 
-pb::LotteryStatusResponse LotteryState::status(std::uint32_t expected_agencies, std::uint32_t configured_number) const {
+LotteryParams LotteryState::effective_params(const LotteryParams& configured) const {
+  if (draw_done_) return drawn_;
+  return params_.value_or(configured);
+}
+
+pb::LotteryStatusResponse LotteryState::status(const LotteryParams& configured) const {
+  const LotteryParams p = effective_params(configured);
   pb::LotteryStatusResponse s;
-  s.set_expected_agencies(draw_done_ ? draw_expected_ : expected_agencies);
+  s.set_expected_agencies(p.expected_agencies);
   s.set_draw_done(draw_done_);
-  s.set_winning_number(draw_done_ ? winning_number_ : configured_number);
+  s.set_winning_number(p.winning_number);
   s.set_total_bets(total_bets_);
   for (const auto& [id, ag] : agencies_) {
     auto* a = s.add_agencies();
     a->set_agency(id);
     a->set_bets(ag.bets);
-    a->set_batches(ag.sequences.size());
+    a->set_batches(ag.digests.size());
     a->set_finished(ag.finished);
     a->set_winners(ag.winners.size());
   }

@@ -7,8 +7,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
@@ -22,11 +23,19 @@ struct Applied {
     duplicate,   // this (agency, sequence) had been stored before: nothing changed
     refused,     // not stored: see reason
     finished,    // the agency is marked finished (or already was)
+    configured,  // a Setup: the lottery's parameters are fixed (or already were)
   };
   Kind kind = Kind::refused;
   std::string reason;
   std::uint32_t stored = 0;
   bool drew = false;  // this command completed the draw
+};
+
+// What the draw depends on: how many agencies must finish, and the number
+// that wins.
+struct LotteryParams {
+  std::uint32_t expected_agencies = 0;
+  std::uint32_t winning_number = 0;
 };
 
 class LotteryState {
@@ -36,15 +45,19 @@ class LotteryState {
   Applied precheck(const pb::LotteryCommand& command) const;
   Applied apply(const pb::LotteryCommand& command);
 
+  // Fixed by the log's first Setup command; nullopt until one is applied.
+  const std::optional<LotteryParams>& params() const { return params_; }
   bool draw_done() const { return draw_done_; }
-  std::uint32_t winning_number() const { return winning_number_; }
+  // The number the draw used; 0 before the draw.
+  std::uint32_t winning_number() const { return drawn_.winning_number; }
   // Documents of the agency's winning bets, in the order they were stored;
   // Errc::not_yet before the draw.
   Result<std::vector<std::string>> winners(std::uint32_t agency) const;
   std::uint64_t total_bets() const { return total_bets_; }
   std::size_t finished_agencies() const;
-  // expected/winning number to report while the draw is pending.
-  pb::LotteryStatusResponse status(std::uint32_t expected_agencies, std::uint32_t configured_number) const;
+  // The draw's parameters once done, else the Setup's, else `configured`.
+  LotteryParams effective_params(const LotteryParams& configured) const;
+  pb::LotteryStatusResponse status(const LotteryParams& configured) const;
 
  private:
   struct StoredBet {
@@ -53,18 +66,26 @@ class LotteryState {
   };
   struct Agency {
     std::uint64_t bets = 0;
-    std::unordered_set<std::uint64_t> sequences;
+    // Digest of each stored batch's bets, by sequence: a batch sent again
+    // is a duplicate only if its bets are the same.
+    std::unordered_map<std::uint64_t, std::uint32_t> digests;
     bool finished = false;
     std::vector<StoredBet> stored;      // until the draw
     std::vector<std::string> winners;   // after the draw
   };
+  Applied check_store(const pb::LotteryCommand::StoreBets& store, std::uint32_t digest) const;
+  Applied apply_finish(const pb::LotteryCommand::Finish& finish);
   void draw(std::uint32_t winning_number);
 
   std::map<std::uint32_t, Agency> agencies_;
+  std::optional<LotteryParams> params_;
   std::uint64_t total_bets_ = 0;
   bool draw_done_ = false;
-  std::uint32_t winning_number_ = 0;
-  std::uint32_t draw_expected_ = 0;
+  LotteryParams drawn_;  // the parameters the draw used
 };
+
+// CRC-32C of a batch's bets, every field with its length: two batches differ
+// in digest when any bet, field or order differs (up to CRC collisions).
+std::uint32_t bets_digest(const pb::LotteryCommand::StoreBets& store);
 
 }  // namespace minga::lottery

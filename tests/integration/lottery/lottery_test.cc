@@ -3,70 +3,14 @@
 
 #include <csignal>
 #include <fstream>
-#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
 
-#include "harness.h"
+#include "lottery_helpers.h"
 
 namespace minga::testing {
 namespace {
-
-constexpr int kWinningNumber = 7574;
-
-struct AgencyData {
-  std::size_t bets = 0;
-  std::vector<std::string> winners;  // documents, in file order
-};
-
-// Reads agency-{i}.csv back: the test's own account of what was generated.
-std::map<int, AgencyData> read_generated(const std::filesystem::path& dir, int agencies) {
-  std::map<int, AgencyData> out;
-  for (int i = 1; i <= agencies; ++i) {
-    std::ifstream in(dir / ("agency-" + std::to_string(i) + ".csv"));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty()) continue;
-      ++out[i].bets;
-      const auto last = line.rfind(',');
-      if (std::stoi(line.substr(last + 1)) == kWinningNumber) {
-        std::vector<std::string> f;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) f.push_back(cell);
-        out[i].winners.push_back(f.at(2));
-      }
-    }
-  }
-  return out;
-}
-
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
-std::uint64_t sum_of(const std::string& log, const std::regex& re) {
-  std::uint64_t total = 0;
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it) {
-    total += std::stoull((*it)[1]);
-  }
-  return total;
-}
-
-void expect_no_fail_lines(const std::string& who, const std::string& log) {
-  EXPECT_EQ(log.find("| result: fail"), std::string::npos) << who << ":\n" << log.substr(0, 4000);
-}
-
-Process spawn_agency(const std::string& server, int id, const std::filesystem::path& data,
-                     const std::vector<std::string>& extra = {}, const Env& env = {}) {
-  std::vector<std::string> argv{minga_binary(), "--server", server, "lottery", "agency", "--agency",
-                                std::to_string(id), "--data-dir", data.string()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return Process::spawn(argv, env);
-}
 
 TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
   TempDir data;
@@ -88,9 +32,7 @@ TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
     // The documents themselves, as `minga lottery winners` shows them.
     auto w = run_minga({"--server", node.address(), "lottery", "winners", "--agency", std::to_string(i)});
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    std::string docs;
-    for (const auto& d : generated.at(i).winners) docs += d + "\n";
-    EXPECT_EQ(w.out, docs) << "agency " << i;
+    EXPECT_EQ(w.out, winners_text(generated.at(i))) << "agency " << i;
   }
   node.process().signal(SIGTERM);
   ASSERT_EQ(node.process().wait(20s), 0);
@@ -98,8 +40,12 @@ TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
   EXPECT_EQ(sum_of(log, std::regex(R"(action: apuesta_recibida \| result: success \| cantidad: (\d+))")), 78697u);
   ASSERT_EQ(count(log, "action: sorteo | result: success"), 1u) << log.substr(0, 3000);
   const auto sorteo = log.find("action: sorteo | result: success");
-  EXPECT_GT(sorteo, log.rfind("action: apuesta_recibida"));
-  EXPECT_LT(sorteo, log.find("action: ganadores | result: success"));
+  const auto last_batch = log.rfind("action: apuesta_recibida");
+  const auto first_winners = log.find("action: ganadores | result: success");
+  ASSERT_NE(last_batch, std::string::npos);
+  ASSERT_NE(first_winners, std::string::npos);
+  EXPECT_GT(sorteo, last_batch);
+  EXPECT_LT(sorteo, first_winners);
   expect_no_fail_lines("node", log);
   EXPECT_NE(log.find("action: shutdown | result: success | resource: lottery_log"), std::string::npos);
 }
@@ -168,16 +114,14 @@ TEST(Lottery, KillNineWhileAgenciesSendLosesAndDuplicatesNothing) {
   for (int i = 1; i <= agencies; ++i) {
     auto w = run_minga({"--server", node.address(), "lottery", "winners", "--agency", std::to_string(i)});
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    std::string docs;
-    for (const auto& d : generated.at(i).winners) docs += d + "\n";
-    EXPECT_EQ(w.out, docs) << "agency " << i;
+    EXPECT_EQ(w.out, winners_text(generated.at(i))) << "agency " << i;
   }
-  auto status = run_minga({"--server", node.address(), "lottery", "status", "--output", "json"});
-  EXPECT_NE(status.out.find("\"total_bets\":16000"), std::string::npos) << status.out;
+  const std::string status = status_json(node.address());
+  EXPECT_NE(status.find("\"total_bets\":16000"), std::string::npos) << status;
   for (int i = 1; i <= agencies; ++i) {
     const std::string row = "{\"agency\":" + std::to_string(i) + ",\"bets\":" + std::to_string(generated.at(i).bets) +
                             ",\"batches\":" + std::to_string(generated.at(i).bets / 10) + ",\"finished\":true";
-    EXPECT_NE(status.out.find(row), std::string::npos) << row << "\n" << status.out;
+    EXPECT_NE(status.find(row), std::string::npos) << row << "\n" << status;
   }
   // Stored once: what the restarted node recovered from disk plus what it
   // stored afterwards is exactly the total. (A batch made durable just before
@@ -187,6 +131,16 @@ TEST(Lottery, KillNineWhileAgenciesSendLosesAndDuplicatesNothing) {
   const std::regex recovered(R"(action: lottery_recover \| result: success \| records: \d+ \| bets: (\d+))");
   EXPECT_EQ(sum_of(restarted.err(), recovered) + sum_of(restarted.err(), stored), 16000u) << restarted.err();
   EXPECT_GE(sum_of(restarted.err(), recovered), sum_of(before, stored));
+  // Every agency lived through the kill: it reconnected, and the batches it
+  // heard were duplicates are exactly those the restarted node recognised.
+  const std::regex reconnects(R"(resource: connection \| agency: \d+ \| reconnects: (\d+))");
+  const std::regex duplicates(R"(resource: connection \| agency: \d+ \| reconnects: \d+ \| duplicates: (\d+))");
+  std::uint64_t agency_duplicates = 0;
+  for (auto& p : procs) {
+    EXPECT_GE(sum_of(p.err(), reconnects), 1u) << p.err();
+    agency_duplicates += sum_of(p.err(), duplicates);
+  }
+  EXPECT_EQ(agency_duplicates, count(restarted.err(), "action: apuesta_duplicada | result: success"));
   restarted.signal(SIGTERM);
   EXPECT_EQ(restarted.wait(20s), 0);
 }
@@ -223,74 +177,27 @@ TEST(Lottery, SigtermStopsAnAgencyAndTheNodeCleanly) {
   expect_no_fail_lines("node", log);
 }
 
-TEST(Lottery, SingleBetFromTheEnvironment) {
-  TempDir data;
-  auto node = NodeProcess::start({}, {{"MINGA_LOTTERY_AGENCIES", "1"}});
-  Process agency = Process::spawn({minga_binary(), "lottery", "agency", "--data-dir", data.str()},
-                                  {{"CLI_ID", "4"},
-                                   {"CLI_SERVER_ADDRESS", node.address()},
-                                   {"CLI_LOG_LEVEL", "INFO"},
-                                   {"NOMBRE", "Santiago Lionel"},
-                                   {"APELLIDO", "Lorca"},
-                                   {"DOCUMENTO", "30904465"},
-                                   {"NACIMIENTO", "1999-03-17"},
-                                   {"NUMERO", "7574"}});
-  ASSERT_EQ(agency.wait(20s), 0) << agency.err();
-  EXPECT_NE(agency.err().find("action: apuesta_enviada | result: success | dni: 30904465 | numero: 7574\n"),
-            std::string::npos)
-      << agency.err();
-  EXPECT_NE(agency.err().find("action: consulta_ganadores | result: success | cant_ganadores: 1\n"), std::string::npos);
-  EXPECT_TRUE(node.process().wait_for_output(
-      "action: apuesta_almacenada | result: success | dni: 30904465 | numero: 7574\n", 5s))
-      << node.process().err();
-}
-
 TEST(Lottery, BadRowsStopTheAgencyBeforeAnythingIsSent) {
   TempDir data;
   {
     std::ofstream f(data.path() / "agency-2.csv");
     f << "Ana,Pérez,123,1990-01-01,5\nLuis,Gómez,12x,1990-01-01,5\nEva,Sosa,9,1990-02-31,1\n";
   }
-  auto node = NodeProcess::start();
+  auto node = NodeProcess::start({}, {{"MINGA_LOTTERY_AGENCIES", "1"}});
   Process agency = spawn_agency(node.address(), 2, data.path());
   ASSERT_EQ(agency.wait(20s), 2);
   EXPECT_NE(agency.err().find("2 invalid row(s), first at line 2: document must be 1-10 digits, got '12x'"),
             std::string::npos)
       << agency.err();
   EXPECT_NE(agency.err().find("line: 3 | reason: birth date must be a real date"), std::string::npos);
-  auto status = run_minga({"--server", node.address(), "lottery", "status", "--output", "json"});
-  EXPECT_NE(status.out.find("\"total_bets\":0"), std::string::npos) << status.out;
-  // --skip-invalid sends the one good row.
-  TempDir none;
-  Process skip = spawn_agency(node.address(), 2, data.path(), {"--skip-invalid", "--wait-for", "1"});
-  skip.wait(20s);
-  status = run_minga({"--server", node.address(), "lottery", "status", "--output", "json"});
-  EXPECT_NE(status.out.find("\"total_bets\":1"), std::string::npos) << status.out;
-}
-
-TEST(Lottery, MissingAgencyIdIsAUsageError) {
-  auto r = run_minga({"lottery", "agency", "--bets", "/nonexistent.csv"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: the agency id is missing: pass --agency N or set CLI_ID\n");
-}
-
-TEST(Lottery, ComposeFileForNAgenciesIsValid) {
-  TempDir dir;
-  const std::string out = (dir.path() / "compose.yaml").string();
-  Process gen = Process::spawn({"bash", std::string(MINGA_SOURCE_DIR) + "/deploy/generate-compose.sh", out, "4"});
-  ASSERT_EQ(gen.wait(10s), 0) << gen.err();
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string yaml = ss.str();
-  EXPECT_NE(yaml.find("MINGA_LOTTERY_AGENCIES=4"), std::string::npos);
-  EXPECT_NE(yaml.find("client4:"), std::string::npos);
-  EXPECT_EQ(yaml.find("client5:"), std::string::npos);
-  EXPECT_NE(yaml.find("agency-4.csv:/bets/agency-4.csv:ro"), std::string::npos);
-  Process check = Process::spawn({"bash", "-c", "docker-compose -f \"$0\" config -q", out});
-  ASSERT_EQ(check.wait(60s), 0) << check.err() << check.out();
-  Process bad = Process::spawn({"bash", std::string(MINGA_SOURCE_DIR) + "/deploy/generate-compose.sh", out, "zero"});
-  EXPECT_EQ(bad.wait(10s), 2);
+  EXPECT_NE(status_json(node.address()).find("\"total_bets\":0"), std::string::npos);
+  // --skip-invalid sends the one good row, and the run completes.
+  Process skip = spawn_agency(node.address(), 2, data.path(), {"--skip-invalid"});
+  ASSERT_EQ(skip.wait(20s), 0) << skip.err();
+  EXPECT_NE(skip.err().find("action: consulta_ganadores | result: success | cant_ganadores: 0\n"), std::string::npos)
+      << skip.err();
+  const std::string status = status_json(node.address());
+  EXPECT_NE(status.find("\"total_bets\":1,\"agencies\":[{\"agency\":2,\"bets\":1,"), std::string::npos) << status;
 }
 
 }  // namespace

@@ -91,5 +91,19 @@ TEST(LotteryValidation, EveryFieldIsChecked) {
   EXPECT_EQ(validate_bet(b).error().message, "first name contains a control character");
 }
 
+// A reason travels in a proto `string` and in log lines: bytes that are not
+// printable UTF-8 are shown escaped, never copied raw.
+TEST(LotteryValidation, ReasonsShowBadBytesEscaped) {
+  auto b = good_bet();
+  b.set_document("12\xFF\n");
+  EXPECT_EQ(validate_bet(b).error().message, "document must be 1-10 digits, got '12\\xFF\\x0A'");
+  b = good_bet();
+  b.set_birth_date("1999-03-1\xC3");
+  EXPECT_EQ(validate_bet(b).error().message, "birth date must be a real date YYYY-MM-DD, got '1999-03-1\\xC3'");
+  b = good_bet();
+  b.set_document("12é");  // valid UTF-8 stays readable
+  EXPECT_EQ(validate_bet(b).error().message, "document must be 1-10 digits, got '12é'");
+}
+
 }  // namespace
 }  // namespace minga::lottery

@@ -52,6 +52,19 @@ class CommandLogTest : public ::testing::Test {
     return seqs;
   }
 
+  void flip_byte(std::uintmax_t at) {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(at));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(c ^ 0x55));
+  }
+
+  std::string contents() const {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
   std::filesystem::path dir_, path_;
 };
 
@@ -83,17 +96,53 @@ TEST_F(CommandLogTest, TornTailIsReportedTruncatedAndNeverApplied) {
   }
 }
 
-TEST_F(CommandLogTest, CorruptRecordStopsReplayThere) {
-  write(1, 10);
-  const auto size = std::filesystem::file_size(path_);
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(size - 3));
-    f.put('\x55');
-  }
+TEST_F(CommandLogTest, CorruptLastRecordIsCutOffAsATornWrite) {
+  write(1, 9);
+  const auto nine = std::filesystem::file_size(path_);
+  write(10, 1);
+  const auto ten = std::filesystem::file_size(path_);
+  flip_byte(ten - 3);
   RecoveryReport r;
   EXPECT_EQ(replay(&r).size(), 9u);
-  EXPECT_GT(r.torn_bytes, 0u);
+  EXPECT_EQ(r.torn_bytes, ten - nine);
+  EXPECT_EQ(std::filesystem::file_size(path_), nine);
+}
+
+TEST_F(CommandLogTest, ZeroFilledTailIsCutOffAsATornWrite) {
+  write(1, 3);
+  const auto size = std::filesystem::file_size(path_);
+  std::filesystem::resize_file(path_, size + 64);  // a hole a crash can leave
+  RecoveryReport r;
+  EXPECT_EQ(replay(&r).size(), 3u);
+  EXPECT_EQ(r.records, 3u);
+  EXPECT_EQ(r.torn_bytes, 64u);
+  EXPECT_EQ(std::filesystem::file_size(path_), size);
+}
+
+// Damage with acknowledged records after it is not a torn write: cutting
+// there would drop those records, so the log refuses to open, unchanged.
+TEST_F(CommandLogTest, CorruptRecordFollowedByValidOnesRefusesToOpenAndKeepsTheFile) {
+  write(1, 4);
+  const auto four = std::filesystem::file_size(path_);
+  write(5, 6);
+  for (const std::uintmax_t at : {four + 10, four + 2}) {  // a payload byte, then a length byte
+    flip_byte(at);
+    const std::string before = contents();
+    FileCommandLog log(path_);
+    std::vector<std::uint64_t> seen;
+    const Status st = log.open([&seen](const pb::LotteryCommand& c) { seen.push_back(c.store().sequence()); });
+    ASSERT_FALSE(st.ok()) << at;
+    EXPECT_NE(st.error().message.find("is damaged: the record at byte " + std::to_string(four) +
+                                      " is corrupt but a valid record follows at byte "),
+              std::string::npos)
+        << st.error().message;
+    EXPECT_NE(st.error().message.find("`truncate -s " + std::to_string(four) + "` to keep only the 4 records"),
+              std::string::npos)
+        << st.error().message;
+    EXPECT_EQ(contents(), before);  // nothing truncated
+    flip_byte(at);                  // undo: the log opens whole again
+    EXPECT_EQ(replay().size(), 10u);
+  }
 }
 
 TEST_F(CommandLogTest, RefusesAFileThatIsNotALotteryLog) {

@@ -22,6 +22,13 @@ pb::LotteryCommand store(std::uint32_t agency, std::uint64_t seq,
   return c;
 }
 
+pb::LotteryCommand setup(std::uint32_t expected, std::uint32_t number) {
+  pb::LotteryCommand c;
+  c.mutable_setup()->set_expected_agencies(expected);
+  c.mutable_setup()->set_winning_number(number);
+  return c;
+}
+
 pb::LotteryCommand finish(std::uint32_t agency, std::uint32_t expected, std::uint32_t number = 7574) {
   pb::LotteryCommand c;
   c.mutable_finish()->set_agency(agency);
@@ -93,8 +100,79 @@ TEST(LotteryState, ReplayingTheSameCommandsGivesTheSameDraw) {
   for (const auto& c : log) b.apply(c);
   EXPECT_EQ(a.winners(2).value(), b.winners(2).value());
   EXPECT_EQ(a.winners(2).value(), (std::vector<std::string>{"8"}));
-  EXPECT_EQ(a.status(5, 7574).SerializeAsString(), b.status(5, 7574).SerializeAsString());
-  EXPECT_EQ(a.status(5, 7574).winning_number(), 42u);  // the draw's, not the configured one
+  EXPECT_EQ(a.status({5, 7574}).SerializeAsString(), b.status({5, 7574}).SerializeAsString());
+  EXPECT_EQ(a.status({5, 7574}).winning_number(), 42u);  // the draw's, not the configured one
+}
+
+// A rerun agency with another batch size or an edited file reuses sequence
+// numbers for other bets; answering "duplicate" would lose them.
+TEST(LotteryState, SameSequenceWithOtherBetsIsRefusedNotTakenForADuplicate) {
+  LotteryState s;
+  ASSERT_EQ(s.apply(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::stored);
+  for (const auto& other : {store(3, 12, {{"1", 5}}),                       // fewer bets
+                            store(3, 12, {{"1", 5}, {"2", 7}}),             // another number
+                            store(3, 12, {{"2", 6}, {"1", 5}}),             // another order
+                            store(3, 12, {{"1", 5}, {"2", 6}, {"3", 1}})}) {  // more bets
+    for (const Applied& a : {s.precheck(other), s.apply(other)}) {
+      EXPECT_EQ(a.kind, Applied::Kind::refused);
+      EXPECT_EQ(a.reason, "sequence 12 of agency 3 was already stored with other bets");
+    }
+  }
+  EXPECT_EQ(s.apply(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::duplicate);
+  EXPECT_EQ(s.total_bets(), 2u);
+  // After finishing, a true duplicate is still recognised, a changed one refused.
+  s.apply(finish(3, 9));
+  EXPECT_EQ(s.precheck(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::duplicate);
+  EXPECT_EQ(s.precheck(store(3, 12, {{"1", 5}})).reason, "sequence 12 of agency 3 was already stored with other bets");
+}
+
+TEST(LotteryState, EveryFieldOfABetCountsInTheDigest) {
+  pb::LotteryCommand base = store(1, 1, {{"123", 5}});
+  const std::uint32_t d = bets_digest(base.store());
+  for (int field = 0; field < 5; ++field) {
+    pb::LotteryCommand c = base;
+    auto* b = c.mutable_store()->mutable_bets(0);
+    if (field == 0) b->set_first_name("Ab");
+    if (field == 1) b->set_last_name("b");
+    if (field == 2) b->set_document("124");
+    if (field == 3) b->set_birth_date("1990-01-02");
+    if (field == 4) b->set_number(6);
+    EXPECT_NE(bets_digest(c.store()), d) << field;
+  }
+  pb::LotteryCommand moved = base;  // "A"+"B" vs "AB"+"": field boundaries count
+  moved.mutable_store()->mutable_bets(0)->set_first_name("AB");
+  moved.mutable_store()->mutable_bets(0)->set_last_name("");
+  EXPECT_NE(bets_digest(moved.store()), d);
+  EXPECT_EQ(bets_digest(store(2, 7, {{"123", 5}}).store()), d);  // agency and sequence are not part of it
+}
+
+// The first Setup fixes the count and the number; Finish commands written
+// under another configuration, and later Setups, change nothing.
+TEST(LotteryState, TheFirstSetupFixesTheDrawWhateverLaterCommandsSay) {
+  LotteryState s;
+  EXPECT_EQ(s.apply(setup(3, 42)).kind, Applied::Kind::configured);
+  EXPECT_EQ(s.apply(setup(1, 7574)).kind, Applied::Kind::configured);  // ignored
+  s.apply(store(1, 1, {{"9", 42}, {"8", 7574}}));
+  EXPECT_FALSE(s.apply(finish(1, 1, 7574)).drew);
+  EXPECT_FALSE(s.apply(finish(2, 1, 7574)).drew);
+  EXPECT_EQ(s.status({1, 7574}).expected_agencies(), 3u);
+  EXPECT_EQ(s.status({1, 7574}).winning_number(), 42u);
+  EXPECT_TRUE(s.apply(finish(3, 1, 7574)).drew);
+  EXPECT_EQ(s.winning_number(), 42u);
+  EXPECT_EQ(s.winners(1).value(), (std::vector<std::string>{"9"}));
+  EXPECT_EQ(s.effective_params({5, 1}).expected_agencies, 3u);
+  EXPECT_EQ(s.apply(setup(0, 1)).reason, "a lottery needs at least one agency and a winning number 0-9999");
+}
+
+// Logs written before Setup existed draw with what the Finish records carry.
+TEST(LotteryState, WithoutSetupTheFinishRecordsDecide) {
+  LotteryState s;
+  EXPECT_FALSE(s.params().has_value());
+  s.apply(store(1, 1, {{"9", 42}}));
+  EXPECT_EQ(s.status({5, 7574}).expected_agencies(), 5u);  // nothing recorded: the configured values
+  EXPECT_TRUE(s.apply(finish(1, 1, 42)).drew);
+  EXPECT_EQ(s.status({5, 7574}).expected_agencies(), 1u);
+  EXPECT_EQ(s.status({5, 7574}).winning_number(), 42u);
 }
 
 }  // namespace
