@@ -222,7 +222,7 @@ Result<pb::WorkerHeartbeatResponse> Coordinator::Impl::on_heartbeat(const pb::Wo
       return Error{Errc::invalid_argument,
                    "worker id '" + id.value + "' is already attached from " + other->second + "; ids must be unique"};
     }
-    scheduler.heartbeat(id, now());
+    scheduler.heartbeat(id, addr, hb.capacity(), now());
     Link& l = links[addr];
     l.endpoint = ep.value();
     if (!l.link) dial(addr, l);
