@@ -42,6 +42,8 @@ struct WorkerMetrics {
 
 double seconds(Time t) { return std::chrono::duration<double>(t).count(); }
 
+Error shutting_down_error() { return Error{Errc::shutting_down, "the node is shutting down"}; }
+
 }  // namespace
 
 struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
@@ -125,7 +127,7 @@ void Coordinator::Impl::dial(const std::string& addr, Link& l) {
 void Coordinator::Impl::on_connected(const std::string& addr, std::uint64_t gen) {
   std::lock_guard lock(mu);
   auto it = links.find(addr);
-  if (it == links.end() || it->second.generation != gen || !it->second.link) return;
+  if (stopped || it == links.end() || it->second.generation != gen || !it->second.link) return;
   pb::WorkerAttachRequest req;
   req.set_coordinator_id(opt.id);
   req.set_coordinator_address(address);
@@ -138,7 +140,7 @@ void Coordinator::Impl::on_frame(const std::string& addr, std::uint64_t gen, con
   {
     std::lock_guard lock(mu);
     auto it = links.find(addr);
-    if (it == links.end() || it->second.generation != gen || !it->second.link) return;
+    if (stopped || it == links.end() || it->second.generation != gen || !it->second.link) return;
     if (h.request_id == kAttachId) {
       on_attach_answer(addr, it->second, h.type, body);
     } else if ((h.request_id & kControlBit) == 0) {
@@ -184,6 +186,10 @@ void Coordinator::Impl::on_closed(const std::string& addr, std::uint64_t gen, co
     std::lock_guard lock(mu);
     auto it = links.find(addr);
     if (it == links.end() || it->second.generation != gen) return;
+    if (stopped) {  // stop() failed every task already; nothing moves now
+      links.erase(it);
+      return;
+    }
     Link& l = it->second;
     l.link.reset();
     if (l.worker) {
@@ -195,7 +201,7 @@ void Coordinator::Impl::on_closed(const std::string& addr, std::uint64_t gen, co
       log::warn("dial_worker", "fail", {{"address", addr}, {"reason", reason}});
       l.last_failure = reason;
     }
-    if (stopped || !l.is_static) {
+    if (!l.is_static) {
       links.erase(it);  // a joined worker's next heartbeat dials again
     } else {
       l.next_dial = now() + opt.redial_interval;
@@ -278,7 +284,7 @@ void Coordinator::Impl::submit(std::string body, Time own_duration, OutcomeCallb
   After after;
   {
     std::lock_guard lock(mu);
-    auto id = scheduler.submit(own_duration, now());
+    auto id = stopped ? Result<TaskId>(shutting_down_error()) : scheduler.submit(own_duration, now());
     if (!id.ok()) {
       after.push_back([done = std::move(done), e = id.error()] { done(e); });
     } else {
@@ -474,6 +480,7 @@ std::size_t Coordinator::stop() {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopped) return 0;
     impl_->stopped = true;
+    impl_->accepting.store(false);
     boost::system::error_code ec;
     impl_->timer.cancel(ec);
     for (auto& [addr, l] : impl_->links) {
@@ -481,7 +488,9 @@ std::size_t Coordinator::stop() {
       l.link->close("the coordinator is shutting down");
       ++closed;
     }
+    // Out of the scheduler too, so no later input can move or answer them.
     for (auto& [id, p] : impl_->pending) {
+      impl_->scheduler.cancel(id);
       after.push_back([done = std::move(p.done)] {
         done(Error{Errc::shutting_down, "the coordinator shut down before the task finished"});
       });
@@ -499,7 +508,7 @@ void Coordinator::run(pb::TaskRequest request, apps::TaskCallback done) {
     return;
   }
   if (!impl_->accepting.load()) {
-    done(Error{Errc::shutting_down, "the node is shutting down"});
+    done(shutting_down_error());
     return;
   }
   // Waiting kinds are checked here (a bad sleep never travels) and their
@@ -528,7 +537,7 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
     return;
   }
   if (!impl_->accepting.load()) {
-    done(Error{Errc::shutting_down, "the node is shutting down"});
+    done(shutting_down_error());
     return;
   }
   if (n == 0) {
@@ -542,7 +551,9 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
   {
     std::lock_guard lock(impl_->mu);
     const std::size_t live = impl_->scheduler.live_workers();
-    if (live == 0) {
+    if (impl_->stopped) {
+      after.push_back([&done] { done(shutting_down_error()); });
+    } else if (live == 0) {
       after.push_back([&done] { done(Error{Errc::no_worker, "no worker available"}); });
     } else {
       auto job = std::make_shared<SumSquaresJob>(split_range(n, live), std::move(done));

@@ -181,5 +181,35 @@ TEST(Failover, SigtermedCoordinatorFinishesWorkInFlightThenClosesItsWorkerLinks)
       c->worker("w1").process().wait_for_output("action: join | result: fail | coordinator: " + c->address(), 5s));
 }
 
+TEST(Failover, SigtermedCoordinatorAnswersTasksThatOutliveTheDrainTimeoutWithShuttingDown) {
+  // Two I/O threads: link closes and answers run concurrently at shutdown.
+  auto c = Cluster::start(2, {"--io-threads", "2", "--drain-timeout", "0.5"});
+  Process a = c->spawn_minga({"sleep", "20"});
+  Process b = c->spawn_minga({"sleep", "20"});
+  const auto deadline = Clock::now() + 5s;
+  unsigned in_flight = 0;
+  while (in_flight < 2 && Clock::now() < deadline) {
+    in_flight = 0;
+    const pb::WorkersResponse table = c->workers();
+    for (const auto& w : table.workers()) in_flight += w.in_flight();
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(in_flight, 2u);
+  Process& coord = c->coordinator().process();
+  coord.signal(SIGTERM);
+  for (Process* job : {&a, &b}) {
+    ASSERT_EQ(job->wait(5s), 1) << job->out();
+    EXPECT_EQ(job->err(), "error: the coordinator shut down before the task finished\n");
+  }
+  ASSERT_EQ(coord.wait(10s), 0) << coord.err();
+  const std::string log = coord.err();
+  EXPECT_EQ(log.find("assertion failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("action: drain | result: fail | abandoned_tasks: 2"), std::string::npos) << log;
+  EXPECT_NE(log.find("action: shutdown | result: success | resource: worker_links | count: 2"), std::string::npos)
+      << log;
+  // The abandoned tasks were not moved between the closing links.
+  EXPECT_EQ(log.find("action: reassign"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace minga::testing
