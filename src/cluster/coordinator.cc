@@ -58,7 +58,6 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
     std::optional<WorkerId> worker;       // known once the worker answered the attach
     bool is_static = false;               // from --workers: redialled until it answers
     Time next_dial{0};
-    std::string last_failure;  // logged once per outage
   };
   struct Pending {
     std::string body;  // the TaskRequest, encoded once, resent on reassignment
@@ -76,6 +75,7 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   void on_connected(const std::string& address, std::uint64_t generation);
   void on_frame(const std::string& address, std::uint64_t generation, const wire::FrameHeader& h, std::string body);
   void on_closed(const std::string& address, std::uint64_t generation, const std::string& reason);
+  void note_failure(const std::string& address, const char* action, const std::string& reason);
   void on_attach_answer(const std::string& address, Link& l, std::uint32_t type, const std::string& body);
   void on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, const std::string& body, After& after);
   Result<pb::WorkerHeartbeatResponse> on_heartbeat(const pb::WorkerHeartbeat& hb);
@@ -97,7 +97,11 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
 
   mutable std::mutex mu;  // guards everything below
   Scheduler scheduler;
-  std::map<std::string, Link> links;        // by worker address
+  std::map<std::string, Link> links;  // by worker address
+  // The last dial or attach failure logged per worker address, until it
+  // attaches: a failure is logged once per outage, not once per redial.
+  // Kept apart from `links`, which forgets a joined worker's address.
+  std::map<std::string, std::string> dial_failures;
   std::map<WorkerId, std::string> link_of;  // attached worker -> its link
   std::map<TaskId, Pending> pending;        // exactly the scheduler's unfinished tasks
   std::map<WorkerId, WorkerMetrics> worker_metrics;
@@ -151,6 +155,12 @@ void Coordinator::Impl::on_frame(const std::string& addr, std::uint64_t gen, con
   run_all(after);
 }
 
+void Coordinator::Impl::note_failure(const std::string& addr, const char* action, const std::string& reason) {
+  std::string& last = dial_failures[addr];
+  if (reason != last) log::warn(action, "fail", {{"address", addr}, {"reason", reason}});
+  last = reason;
+}
+
 void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::uint32_t type,
                                          const std::string& body) {
   if (l.worker) return;  // answered already
@@ -165,14 +175,13 @@ void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::
     refusal = "worker id '" + resp.worker_id() + "' is already attached from " + other->second;
   }
   if (!refusal.empty()) {
-    if (refusal != l.last_failure) log::warn("attach_worker", "fail", {{"address", addr}, {"reason", refusal}});
-    l.last_failure = refusal;
+    note_failure(addr, "attach_worker", refusal);
     l.link->close(refusal);
     return;
   }
   const WorkerId id{resp.worker_id()};
   l.worker = id;
-  l.last_failure.clear();
+  dial_failures.erase(addr);
   link_of[id] = addr;
   metrics_for(id);
   log::info("attach_worker", "success",
@@ -197,9 +206,8 @@ void Coordinator::Impl::on_closed(const std::string& addr, std::uint64_t gen, co
       link_of.erase(*l.worker);
       scheduler.detached(*l.worker, now());
       l.worker.reset();
-    } else if (reason != l.last_failure) {
-      log::warn("dial_worker", "fail", {{"address", addr}, {"reason", reason}});
-      l.last_failure = reason;
+    } else {
+      note_failure(addr, "dial_worker", reason);
     }
     if (!l.is_static) {
       links.erase(it);  // a joined worker's next heartbeat dials again

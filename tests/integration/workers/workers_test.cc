@@ -250,6 +250,22 @@ TEST(WorkersBalance, AWorkerNeverRunsMoreTasksThanItsThreads) {
   EXPECT_LT(answered_ms[3], 2000);
 }
 
+TEST(WorkersStatic, JoiningWorkerShowsItsAddressAndAnUnreachableOneIsLoggedOnce) {
+  auto coord = NodeProcess::start({"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1"});
+  // It heartbeats, but nothing listens where it says it does.
+  auto w = NodeProcess::start(
+      {"--role", "worker", "--id", "ghost", "--threads", "3", "--join", coord.address(), "--advertise", "127.0.0.1:1"});
+  ASSERT_TRUE(w.process().wait_for_output("action: join | result: success", 10s)) << w.process().err();
+  std::this_thread::sleep_for(1500ms);  // about fifteen heartbeats, each redials
+  auto list = run_minga({"--server", coord.address(), "workers"});
+  EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(ghost +127\.0\.0\.1:1 +joining +3 +0 +0\n)"))) << list.out;
+  const std::string log = coord.process().err();
+  const std::string fail = "action: dial_worker | result: fail | address: 127.0.0.1:1";
+  const auto first = log.find(fail);
+  EXPECT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(fail, first + 1), std::string::npos) << "logged once per outage:\n" << log;
+}
+
 TEST(WorkersStatic, CoordinatorDialsItsWorkerListAndWorkersHeartbeatBack) {
   auto w1 = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "1"});
   auto w2 = NodeProcess::start({"--role", "worker", "--id", "s2", "--threads", "3"});
