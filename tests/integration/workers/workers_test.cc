@@ -77,6 +77,12 @@ TEST_F(Workers, SumsqSplitsEdgesAndRefusesBadN) {
       EXPECT_EQ(r.err, std::string("error: n must be a whole number from 0 to 1000000000000, got '") + bad + "'\n");
     }
   }
+  // -o json prints the error as JSON, like every other error.
+  auto json = c().minga({"-o", "json", "sumsq", "-3"});
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.out, R"({"ok":false,"error":"n must be a whole number from 0 to 1000000000000, got '-3'"})"
+                      "\n");
+  EXPECT_EQ(json.err, "");
   // The node refuses it too (other clients do not go through the CLI).
   pb::SumSquaresRequest req;
   req.set_n(1'000'000'000'001);
