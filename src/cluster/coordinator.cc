@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -73,11 +74,11 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
 
   void dial(const std::string& address, Link& l);
   void on_connected(const std::string& address, std::uint64_t generation);
-  void on_frame(const std::string& address, std::uint64_t generation, const wire::FrameHeader& h, std::string body);
+  void on_frames(const std::string& address, std::uint64_t generation, std::span<const net::PeerLink::Frame> frames);
   void on_closed(const std::string& address, std::uint64_t generation, const std::string& reason);
   void note_failure(const std::string& address, const char* action, const std::string& reason);
-  void on_attach_answer(const std::string& address, Link& l, std::uint32_t type, const std::string& body);
-  void on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, const std::string& body, After& after);
+  void on_attach_answer(const std::string& address, Link& l, std::uint32_t type, std::string_view body);
+  void on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, std::string_view body, After& after);
   Result<pb::WorkerHeartbeatResponse> on_heartbeat(const pb::WorkerHeartbeat& hb);
   void schedule_tick();
   void tick();
@@ -119,8 +120,8 @@ void Coordinator::Impl::dial(const std::string& addr, Link& l) {
   h.on_connected = [weak, addr, gen] {
     if (auto self = weak.lock()) self->on_connected(addr, gen);
   };
-  h.on_frame = [weak, addr, gen](const wire::FrameHeader& header, std::string body) {
-    if (auto self = weak.lock()) self->on_frame(addr, gen, header, std::move(body));
+  h.on_frames = [weak, addr, gen](std::span<const net::PeerLink::Frame> frames) {
+    if (auto self = weak.lock()) self->on_frames(addr, gen, frames);
   };
   h.on_closed = [weak, addr, gen](const std::string& reason) {
     if (auto self = weak.lock()) self->on_closed(addr, gen, reason);
@@ -138,18 +139,22 @@ void Coordinator::Impl::on_connected(const std::string& addr, std::uint64_t gen)
   it->second.link->send(pb::WORKER_ATTACH_REQUEST, kAttachId, req.SerializeAsString());
 }
 
-void Coordinator::Impl::on_frame(const std::string& addr, std::uint64_t gen, const wire::FrameHeader& h,
-                                 std::string body) {
+// All the answers of one read under one lock, and one process(): the
+// dispatches they free slots for leave in one write per link.
+void Coordinator::Impl::on_frames(const std::string& addr, std::uint64_t gen,
+                                  std::span<const net::PeerLink::Frame> frames) {
   After after;
   {
     std::lock_guard lock(mu);
     auto it = links.find(addr);
     if (stopped || it == links.end() || it->second.generation != gen || !it->second.link) return;
-    if (h.request_id == kAttachId) {
-      on_attach_answer(addr, it->second, h.type, body);
-    } else if ((h.request_id & kControlBit) == 0) {
-      on_task_answer(it->second, AttemptId{h.request_id}, h.type, body, after);
-    }  // else a keepalive answer
+    for (const auto& [h, body] : frames) {
+      if (h.request_id == kAttachId) {
+        on_attach_answer(addr, it->second, h.type, body);
+      } else if ((h.request_id & kControlBit) == 0) {
+        on_task_answer(it->second, AttemptId{h.request_id}, h.type, body, after);
+      }  // else a keepalive answer
+    }
     process(after);
   }
   run_all(after);
@@ -161,15 +166,14 @@ void Coordinator::Impl::note_failure(const std::string& addr, const char* action
   last = reason;
 }
 
-void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::uint32_t type,
-                                         const std::string& body) {
+void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::uint32_t type, std::string_view body) {
   if (l.worker) return;  // answered already
   pb::WorkerAttachResponse resp;
   std::string refusal;
   if (type == pb::ERROR) {
     refusal = "attach refused: " + net::decode_error(body).message;
-  } else if (type != pb::WORKER_ATTACH_RESPONSE || !resp.ParseFromString(body) || resp.worker_id().empty() ||
-             resp.capacity() == 0) {
+  } else if (type != pb::WORKER_ATTACH_RESPONSE || !resp.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+             resp.worker_id().empty() || resp.capacity() == 0) {
     refusal = "bad attach answer";
   } else if (auto other = link_of.find(WorkerId{resp.worker_id()}); other != link_of.end()) {
     refusal = "worker id '" + resp.worker_id() + "' is already attached from " + other->second;
@@ -311,12 +315,12 @@ void Coordinator::Impl::cancel(const std::vector<TaskId>& tasks) {
   }
 }
 
-void Coordinator::Impl::on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, const std::string& body,
+void Coordinator::Impl::on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, std::string_view body,
                                        After& after) {
   Outcome outcome = Outcome::ok;
   Result<pb::TaskResponse> result = pb::TaskResponse{};
   if (type == pb::TASK_RESPONSE) {
-    if (!result.value().ParseFromString(body)) {
+    if (!result.value().ParseFromArray(body.data(), static_cast<int>(body.size()))) {
       result = Error{Errc::bad_frame, "cannot decode the worker's answer"};
       outcome = Outcome::error;
     }
