@@ -211,5 +211,36 @@ TEST(Failover, SigtermedCoordinatorAnswersTasksThatOutliveTheDrainTimeoutWithShu
   EXPECT_EQ(log.find("action: reassign"), std::string::npos) << log;
 }
 
+TEST(Failover, KilledStaticWorkerIsRedialledWhenItRestartsAndTakesWorkAgain) {
+  auto w = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2"});
+  const std::string port = std::to_string(w.port());
+  auto coord = NodeProcess::start(
+      {"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1", "--workers", w.address()});
+  ASSERT_TRUE(coord.process().wait_for_output("action: attach_worker | result: success | worker: s1", 10s));
+  auto calc = [&] { return run_minga({"--server", coord.address(), "calc", "add", "1", "2"}); };
+  EXPECT_EQ(calc().out, "3\n");
+
+  w.process().signal(SIGKILL);
+  ASSERT_EQ(w.process().wait(5s), 128 + SIGKILL);
+  ASSERT_TRUE(coord.process().wait_for_output("action: worker_link | result: fail | worker: s1", 5s));
+  EXPECT_EQ(calc().err, "error: no worker available\n");
+  std::this_thread::sleep_for(1s);  // about ten redials while it is down
+  const std::string dial_fail = "action: dial_worker | result: fail | address: " + w.address();
+  std::string log = coord.process().err();
+  std::size_t fails = 0;
+  for (auto at = log.find(dial_fail); at != std::string::npos; at = log.find(dial_fail, at + 1)) ++fails;
+  EXPECT_EQ(fails, 1u) << "logged once per outage:\n" << log;
+
+  // Back on the same port: the coordinator dials it again by itself.
+  auto again = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2", "--port", port});
+  ASSERT_EQ(again.address(), w.address());
+  const auto deadline = Clock::now() + 5s;
+  std::string out;
+  while (Clock::now() < deadline && (out = calc().out) != "3\n") std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(out, "3\n");
+  auto table = run_minga({"--server", coord.address(), "workers"});
+  EXPECT_TRUE(std::regex_search(table.out, std::regex("s1 +" + w.address() + " +live +2 +0 +[1-9]"))) << table.out;
+}
+
 }  // namespace
 }  // namespace minga::testing

@@ -256,6 +256,30 @@ TEST(WorkersBalance, AWorkerNeverRunsMoreTasksThanItsThreads) {
   EXPECT_LT(answered_ms[3], 2000);
 }
 
+TEST(WorkersBalance, LeastLoadedSendsQuickTasksAwayFromTheBusyWorker) {
+  auto c = Cluster::start(2, {"--policy", "least-loaded"});
+  Process busy = c->spawn_minga({"sleep", "2"});  // the first task goes to w1
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (c->workers().workers(0).in_flight() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(c->workers().workers(0).in_flight(), 1u);
+  // w1 has 1 of 2 slots busy, w2 none: every quick task goes to w2 (round
+  // robin would alternate).
+  for (int i = 0; i < 6; ++i) {
+    pb::TaskRequest req;
+    req.set_kind("add");
+    req.set_a(i);
+    req.set_b(1);
+    auto r = call<pb::TaskResponse>(c->address(), pb::TASK_REQUEST, req, pb::TASK_RESPONSE);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->number(), i + 1.0);
+    EXPECT_EQ(r->worker(), "w2") << i;
+  }
+  ASSERT_EQ(busy.wait(10s), 0) << busy.err();
+  EXPECT_EQ(busy.out(), "slept 2 s\n");
+}
+
 TEST(WorkersStatic, JoiningWorkerShowsItsAddressAndAnUnreachableOneIsLoggedOnce) {
   auto coord = NodeProcess::start({"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1"});
   // It heartbeats, but nothing listens where it says it does.
