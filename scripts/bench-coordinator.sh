@@ -6,12 +6,16 @@
 # each on 127.0.0.1. Prints requests/s and p50/p99 for both and the ratios.
 # All processes share this machine's cores, so this measures the cost of the
 # extra hop, not the gain of more machines.
-#   scripts/bench-coordinator.sh [SECONDS] [CONNECTIONS] [PIPELINE]
+#   scripts/bench-coordinator.sh [SECONDS] [CONNECTIONS] [PIPELINE] [WORKER_THREADS]
+# WORKER_THREADS (default: the node's default, one per core) is each worker's
+# --threads, so its capacity: the coordinator keeps at most that many tasks
+# on a worker at once. The `both` node keeps its default.
 # Binary: $MINGA, else build/release/minga (make build).
 set -euo pipefail
 seconds=${1:-5}
 conns=${2:-50}
 pipe=${3:-1}
+worker_threads=${4:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 minga=${MINGA:-$root/build/release/minga}
 [ -x "$minga" ] || { echo "no minga binary at $minga (make build, or set MINGA)" >&2; exit 2; }
@@ -45,7 +49,9 @@ start_node both
 both=$addr
 start_node coord --role coordinator
 coord=$addr
-for i in 1 2 3; do start_node "w$i" --role worker --join "$coord"; done
+worker_args=(--role worker --join "$coord")
+[ -n "$worker_threads" ] && worker_args+=(--threads "$worker_threads")
+for i in 1 2 3; do start_node "w$i" "${worker_args[@]}"; done
 for _ in $(seq 100); do
   live=$("$minga" --server "$coord" -o json workers | grep -o '"state":"live"' | wc -l)
   [ "$live" -eq 3 ] && break
@@ -59,7 +65,7 @@ run() {
     --duration "$seconds" --warmup 1
 }
 
-echo "machine: $(nproc) cores; minga $("$minga" --version); uppercase, $conns connections, pipeline $pipe, $seconds s each"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); minga $("$minga" --version); uppercase, $conns connections, pipeline $pipe, worker threads ${worker_threads:-default}, $seconds s each"
 b=$(run "$both")
 c=$(run "$coord")
 printf '%-24s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %s\n' "both node" \

@@ -13,12 +13,16 @@
 namespace minga::cli {
 namespace {
 
+// A bad argument: printed as every error is in the chosen output (a JSON
+// object on stdout with -o json), with the usage exit code.
+int usage_error(const ClientOptions& options, const Error& error) {
+  report(options, error);
+  return kExitUsage;
+}
+
 int run_sumsq(const ClientOptions& options, const std::string& n_text) {
   auto n = cluster::parse_sum_squares_n(n_text);
-  if (!n.ok()) {
-    std::cerr << "error: " << n.error().message << std::endl;
-    return kExitUsage;
-  }
+  if (!n.ok()) return usage_error(options, n.error());
   auto client = connect(options);
   if (!client.ok()) return report(options, client.error());
   pb::SumSquaresRequest req;

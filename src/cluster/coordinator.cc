@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -42,6 +43,8 @@ struct WorkerMetrics {
 
 double seconds(Time t) { return std::chrono::duration<double>(t).count(); }
 
+Error shutting_down_error() { return Error{Errc::shutting_down, "the node is shutting down"}; }
+
 }  // namespace
 
 struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
@@ -56,7 +59,6 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
     std::optional<WorkerId> worker;       // known once the worker answered the attach
     bool is_static = false;               // from --workers: redialled until it answers
     Time next_dial{0};
-    std::string last_failure;  // logged once per outage
   };
   struct Pending {
     std::string body;  // the TaskRequest, encoded once, resent on reassignment
@@ -72,10 +74,11 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
 
   void dial(const std::string& address, Link& l);
   void on_connected(const std::string& address, std::uint64_t generation);
-  void on_frame(const std::string& address, std::uint64_t generation, const wire::FrameHeader& h, std::string body);
+  void on_frames(const std::string& address, std::uint64_t generation, std::span<const net::PeerLink::Frame> frames);
   void on_closed(const std::string& address, std::uint64_t generation, const std::string& reason);
-  void on_attach_answer(const std::string& address, Link& l, std::uint32_t type, const std::string& body);
-  void on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, const std::string& body, After& after);
+  void note_failure(const std::string& address, const char* action, const std::string& reason);
+  void on_attach_answer(const std::string& address, Link& l, std::uint32_t type, std::string_view body);
+  void on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, std::string_view body, After& after);
   Result<pb::WorkerHeartbeatResponse> on_heartbeat(const pb::WorkerHeartbeat& hb);
   void schedule_tick();
   void tick();
@@ -95,7 +98,11 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
 
   mutable std::mutex mu;  // guards everything below
   Scheduler scheduler;
-  std::map<std::string, Link> links;        // by worker address
+  std::map<std::string, Link> links;  // by worker address
+  // The last dial or attach failure logged per worker address, until it
+  // attaches: a failure is logged once per outage, not once per redial.
+  // Kept apart from `links`, which forgets a joined worker's address.
+  std::map<std::string, std::string> dial_failures;
   std::map<WorkerId, std::string> link_of;  // attached worker -> its link
   std::map<TaskId, Pending> pending;        // exactly the scheduler's unfinished tasks
   std::map<WorkerId, WorkerMetrics> worker_metrics;
@@ -113,8 +120,8 @@ void Coordinator::Impl::dial(const std::string& addr, Link& l) {
   h.on_connected = [weak, addr, gen] {
     if (auto self = weak.lock()) self->on_connected(addr, gen);
   };
-  h.on_frame = [weak, addr, gen](const wire::FrameHeader& header, std::string body) {
-    if (auto self = weak.lock()) self->on_frame(addr, gen, header, std::move(body));
+  h.on_frames = [weak, addr, gen](std::span<const net::PeerLink::Frame> frames) {
+    if (auto self = weak.lock()) self->on_frames(addr, gen, frames);
   };
   h.on_closed = [weak, addr, gen](const std::string& reason) {
     if (auto self = weak.lock()) self->on_closed(addr, gen, reason);
@@ -125,52 +132,60 @@ void Coordinator::Impl::dial(const std::string& addr, Link& l) {
 void Coordinator::Impl::on_connected(const std::string& addr, std::uint64_t gen) {
   std::lock_guard lock(mu);
   auto it = links.find(addr);
-  if (it == links.end() || it->second.generation != gen || !it->second.link) return;
+  if (stopped || it == links.end() || it->second.generation != gen || !it->second.link) return;
   pb::WorkerAttachRequest req;
   req.set_coordinator_id(opt.id);
   req.set_coordinator_address(address);
   it->second.link->send(pb::WORKER_ATTACH_REQUEST, kAttachId, req.SerializeAsString());
 }
 
-void Coordinator::Impl::on_frame(const std::string& addr, std::uint64_t gen, const wire::FrameHeader& h,
-                                 std::string body) {
+// All the answers of one read under one lock, and one process(): the
+// dispatches they free slots for leave in one write per link.
+void Coordinator::Impl::on_frames(const std::string& addr, std::uint64_t gen,
+                                  std::span<const net::PeerLink::Frame> frames) {
   After after;
   {
     std::lock_guard lock(mu);
     auto it = links.find(addr);
-    if (it == links.end() || it->second.generation != gen || !it->second.link) return;
-    if (h.request_id == kAttachId) {
-      on_attach_answer(addr, it->second, h.type, body);
-    } else if ((h.request_id & kControlBit) == 0) {
-      on_task_answer(it->second, AttemptId{h.request_id}, h.type, body, after);
-    }  // else a keepalive answer
+    if (stopped || it == links.end() || it->second.generation != gen || !it->second.link) return;
+    for (const auto& [h, body] : frames) {
+      if (h.request_id == kAttachId) {
+        on_attach_answer(addr, it->second, h.type, body);
+      } else if ((h.request_id & kControlBit) == 0) {
+        on_task_answer(it->second, AttemptId{h.request_id}, h.type, body, after);
+      }  // else a keepalive answer
+    }
     process(after);
   }
   run_all(after);
 }
 
-void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::uint32_t type,
-                                         const std::string& body) {
+void Coordinator::Impl::note_failure(const std::string& addr, const char* action, const std::string& reason) {
+  std::string& last = dial_failures[addr];
+  if (reason != last) log::warn(action, "fail", {{"address", addr}, {"reason", reason}});
+  last = reason;
+}
+
+void Coordinator::Impl::on_attach_answer(const std::string& addr, Link& l, std::uint32_t type, std::string_view body) {
   if (l.worker) return;  // answered already
   pb::WorkerAttachResponse resp;
   std::string refusal;
   if (type == pb::ERROR) {
     refusal = "attach refused: " + net::decode_error(body).message;
-  } else if (type != pb::WORKER_ATTACH_RESPONSE || !resp.ParseFromString(body) || resp.worker_id().empty() ||
-             resp.capacity() == 0) {
+  } else if (type != pb::WORKER_ATTACH_RESPONSE || !resp.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+             resp.worker_id().empty() || resp.capacity() == 0) {
     refusal = "bad attach answer";
   } else if (auto other = link_of.find(WorkerId{resp.worker_id()}); other != link_of.end()) {
     refusal = "worker id '" + resp.worker_id() + "' is already attached from " + other->second;
   }
   if (!refusal.empty()) {
-    if (refusal != l.last_failure) log::warn("attach_worker", "fail", {{"address", addr}, {"reason", refusal}});
-    l.last_failure = refusal;
+    note_failure(addr, "attach_worker", refusal);
     l.link->close(refusal);
     return;
   }
   const WorkerId id{resp.worker_id()};
   l.worker = id;
-  l.last_failure.clear();
+  dial_failures.erase(addr);
   link_of[id] = addr;
   metrics_for(id);
   log::info("attach_worker", "success",
@@ -184,6 +199,10 @@ void Coordinator::Impl::on_closed(const std::string& addr, std::uint64_t gen, co
     std::lock_guard lock(mu);
     auto it = links.find(addr);
     if (it == links.end() || it->second.generation != gen) return;
+    if (stopped) {  // stop() failed every task already; nothing moves now
+      links.erase(it);
+      return;
+    }
     Link& l = it->second;
     l.link.reset();
     if (l.worker) {
@@ -191,11 +210,10 @@ void Coordinator::Impl::on_closed(const std::string& addr, std::uint64_t gen, co
       link_of.erase(*l.worker);
       scheduler.detached(*l.worker, now());
       l.worker.reset();
-    } else if (reason != l.last_failure) {
-      log::warn("dial_worker", "fail", {{"address", addr}, {"reason", reason}});
-      l.last_failure = reason;
+    } else {
+      note_failure(addr, "dial_worker", reason);
     }
-    if (stopped || !l.is_static) {
+    if (!l.is_static) {
       links.erase(it);  // a joined worker's next heartbeat dials again
     } else {
       l.next_dial = now() + opt.redial_interval;
@@ -222,7 +240,7 @@ Result<pb::WorkerHeartbeatResponse> Coordinator::Impl::on_heartbeat(const pb::Wo
       return Error{Errc::invalid_argument,
                    "worker id '" + id.value + "' is already attached from " + other->second + "; ids must be unique"};
     }
-    scheduler.heartbeat(id, now());
+    scheduler.heartbeat(id, addr, hb.capacity(), now());
     Link& l = links[addr];
     l.endpoint = ep.value();
     if (!l.link) dial(addr, l);
@@ -278,7 +296,7 @@ void Coordinator::Impl::submit(std::string body, Time own_duration, OutcomeCallb
   After after;
   {
     std::lock_guard lock(mu);
-    auto id = scheduler.submit(own_duration, now());
+    auto id = stopped ? Result<TaskId>(shutting_down_error()) : scheduler.submit(own_duration, now());
     if (!id.ok()) {
       after.push_back([done = std::move(done), e = id.error()] { done(e); });
     } else {
@@ -297,12 +315,12 @@ void Coordinator::Impl::cancel(const std::vector<TaskId>& tasks) {
   }
 }
 
-void Coordinator::Impl::on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, const std::string& body,
+void Coordinator::Impl::on_task_answer(Link& l, AttemptId attempt, std::uint32_t type, std::string_view body,
                                        After& after) {
   Outcome outcome = Outcome::ok;
   Result<pb::TaskResponse> result = pb::TaskResponse{};
   if (type == pb::TASK_RESPONSE) {
-    if (!result.value().ParseFromString(body)) {
+    if (!result.value().ParseFromArray(body.data(), static_cast<int>(body.size()))) {
       result = Error{Errc::bad_frame, "cannot decode the worker's answer"};
       outcome = Outcome::error;
     }
@@ -474,6 +492,7 @@ std::size_t Coordinator::stop() {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopped) return 0;
     impl_->stopped = true;
+    impl_->accepting.store(false);
     boost::system::error_code ec;
     impl_->timer.cancel(ec);
     for (auto& [addr, l] : impl_->links) {
@@ -481,7 +500,9 @@ std::size_t Coordinator::stop() {
       l.link->close("the coordinator is shutting down");
       ++closed;
     }
+    // Out of the scheduler too, so no later input can move or answer them.
     for (auto& [id, p] : impl_->pending) {
+      impl_->scheduler.cancel(id);
       after.push_back([done = std::move(p.done)] {
         done(Error{Errc::shutting_down, "the coordinator shut down before the task finished"});
       });
@@ -499,7 +520,7 @@ void Coordinator::run(pb::TaskRequest request, apps::TaskCallback done) {
     return;
   }
   if (!impl_->accepting.load()) {
-    done(Error{Errc::shutting_down, "the node is shutting down"});
+    done(shutting_down_error());
     return;
   }
   // Waiting kinds are checked here (a bad sleep never travels) and their
@@ -528,7 +549,7 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
     return;
   }
   if (!impl_->accepting.load()) {
-    done(Error{Errc::shutting_down, "the node is shutting down"});
+    done(shutting_down_error());
     return;
   }
   if (n == 0) {
@@ -542,7 +563,9 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
   {
     std::lock_guard lock(impl_->mu);
     const std::size_t live = impl_->scheduler.live_workers();
-    if (live == 0) {
+    if (impl_->stopped) {
+      after.push_back([&done] { done(shutting_down_error()); });
+    } else if (live == 0) {
       after.push_back([&done] { done(Error{Errc::no_worker, "no worker available"}); });
     } else {
       auto job = std::make_shared<SumSquaresJob>(split_range(n, live), std::move(done));

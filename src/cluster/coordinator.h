@@ -51,8 +51,9 @@ class Coordinator final : public apps::TaskRunner {
   void start(std::string address);
   // New work is refused with shutting_down; work in flight goes on.
   void stop_accepting();
-  // Closes every link and fails what is still pending. Returns the number
-  // of links closed.
+  // Closes every link and answers every task still pending with
+  // shutting_down; later link events change nothing. Returns the number of
+  // links closed.
   std::size_t stop();
 
   void run(pb::TaskRequest request, apps::TaskCallback done) override;

@@ -314,6 +314,13 @@ net::awaitable<void> Node::Impl::drain() {
   } else {
     log::info("drain", "success", {{"in_flight_tasks", "0"}});
   }
+  // A coordinator answers what is still pending with shutting_down before
+  // the sessions flush, so those clients get an answer, not a closed
+  // connection.
+  if (coordinator_) {
+    const std::size_t links = coordinator_->stop();
+    log::info("shutdown", "success", {{"resource", "worker_links"}, {"count", std::to_string(links)}});
+  }
   // Let sessions write the answers they hold, then close the stragglers.
   const std::size_t open = server.open_connections();
   server.finish_all();
@@ -324,10 +331,6 @@ net::awaitable<void> Node::Impl::drain() {
   }
   server.close_all();
   log::info("shutdown", "success", {{"resource", "client_sessions"}, {"count", std::to_string(open)}});
-  if (coordinator_) {
-    const std::size_t links = coordinator_->stop();
-    log::info("shutdown", "success", {{"resource", "worker_links"}, {"count", std::to_string(links)}});
-  }
   if (agent_) {
     const std::size_t links = agent_->stop();
     log::info("shutdown", "success", {{"resource", "coordinator_link"}, {"count", std::to_string(links)}});

@@ -1,6 +1,7 @@
 #include "cluster/scheduler.h"
 
 #include <algorithm>
+#include <set>
 
 #include "base/assert.h"
 
@@ -62,10 +63,14 @@ void Scheduler::set_state(const WorkerId& id, Worker& w, WorkerState state, std:
   out_.state_changes.push_back(StateChange{id, state, std::move(reason)});
 }
 
-void Scheduler::heartbeat(const WorkerId& id, Time now) {
+void Scheduler::heartbeat(const WorkerId& id, std::string address, unsigned capacity, Time now) {
   auto [it, inserted] = workers_.try_emplace(id);
   Worker& w = it->second;
   w.last_heartbeat = now;
+  if (!w.attached) {
+    w.address = std::move(address);
+    w.capacity = capacity;
+  }
   if (inserted) {
     out_.state_changes.push_back(StateChange{id, WorkerState::joining, "first heartbeat"});
   } else if (w.state == WorkerState::dead) {
@@ -192,10 +197,46 @@ bool Scheduler::place(TaskId id, Task& task, Time now) {
   return true;
 }
 
+void Scheduler::enqueue_front(TaskId id, Task& task) {
+  task.queued = true;
+  queue_.push_front(id);
+  ++queued_;
+}
+
+void Scheduler::enqueue_back(TaskId id, Task& task) {
+  task.queued = true;
+  queue_.push_back(id);
+  ++queued_;
+}
+
+void Scheduler::drop(std::map<TaskId, Task>::iterator it) {
+  const bool was_queued = it->second.queued;
+  tasks_.erase(it);
+  if (!was_queued) return;
+  --queued_;
+  // Its queue entry is now stale. Sweep once stale entries outnumber the
+  // waiting tasks, so a long run of cancels costs O(1) each, amortised.
+  if (queue_.size() - queued_ > queued_ + 64) {
+    std::erase_if(queue_, [this](TaskId t) { return tasks_.count(t) == 0; });
+  }
+}
+
 void Scheduler::fail(TaskId id, Error error) {
-  tasks_.erase(id);
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+  auto it = tasks_.find(id);
+  MINGA_ASSERT(it != tasks_.end(), "failing a task that is not pending");
+  drop(it);
   out_.failures.push_back(Failure{id, std::move(error)});
+}
+
+void Scheduler::fail_queue(const Error& error) {
+  for (TaskId id : queue_) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;  // stale
+    tasks_.erase(it);
+    out_.failures.push_back(Failure{id, error});
+  }
+  queue_.clear();
+  queued_ = 0;
 }
 
 void Scheduler::reassign(TaskId id, const WorkerId& from, std::string reason, Time now) {
@@ -212,18 +253,23 @@ void Scheduler::reassign(TaskId id, const WorkerId& from, std::string reason, Ti
                                       " workers without an answer (last: " + reason + ")"});
     return;
   }
-  if (!place(id, task, now)) queue_.push_front(id);  // ahead of new work: it waited already
+  if (!place(id, task, now)) enqueue_front(id, task);  // ahead of new work: it waited already
 }
 
 void Scheduler::pump(Time now) {
   if (live_workers() == 0) {
-    // Nothing can run them: tell the requesters now rather than let them hang.
-    while (!queue_.empty()) fail(queue_.front(), Error{Errc::no_worker, "no worker available"});
+    // Nothing can run them: tell the requesters now rather than let them
+    // hang, in one pass however deep the queue.
+    fail_queue(Error{Errc::no_worker, "no worker available"});
     return;
   }
   while (!queue_.empty()) {
-    const TaskId id = queue_.front();
-    if (!place(id, tasks_.at(id), now)) break;
+    auto it = tasks_.find(queue_.front());
+    if (it != tasks_.end()) {
+      if (!place(it->first, it->second, now)) break;
+      it->second.queued = false;
+      --queued_;
+    }
     queue_.pop_front();
   }
 }
@@ -234,17 +280,16 @@ Result<TaskId> Scheduler::submit(Time own_duration, Time now) {
   Task task;
   task.own_duration = own_duration;
   // Queue behind earlier waiting tasks so they keep their order.
-  if (queue_.empty() && place(id, task, now)) {
+  if (queued_ == 0 && place(id, task, now)) {
     next_task_ = next_task_.next();
     tasks_.emplace(id, std::move(task));
     return id;
   }
-  if (queue_.size() >= options_.max_queued) {
+  if (queued_ >= options_.max_queued) {
     return Error{Errc::busy, "every worker is busy and the coordinator's queue is full; retry later"};
   }
   next_task_ = next_task_.next();
-  tasks_.emplace(id, std::move(task));
-  queue_.push_back(id);
+  enqueue_back(id, tasks_.emplace(id, std::move(task)).first->second);
   return id;
 }
 
@@ -277,8 +322,7 @@ Answer Scheduler::answered(AttemptId attempt, Outcome outcome, Time now) {
 }
 
 void Scheduler::cancel(TaskId task) {
-  if (tasks_.erase(task) == 0) return;
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), task), queue_.end());
+  if (auto it = tasks_.find(task); it != tasks_.end()) drop(it);
 }
 
 Output Scheduler::take_output() { return std::exchange(out_, Output{}); }
@@ -310,18 +354,24 @@ void Scheduler::check_invariants() const {
     MINGA_ASSERT(w.in_flight <= w.capacity, "a worker holds more attempts than its capacity");
     MINGA_ASSERT(w.state != WorkerState::live || w.attached, "a live worker without a link");
   }
-  std::size_t queued = 0;
+  std::set<TaskId> waiting;  // the live entries of the queue
+  for (TaskId id : queue_) {
+    auto t = tasks_.find(id);
+    if (t == tasks_.end()) continue;  // stale
+    MINGA_ASSERT(t->second.queued, "a queue entry for a task that is not waiting");
+    MINGA_ASSERT(waiting.insert(id).second, "a task queued twice");
+  }
+  MINGA_ASSERT(waiting.size() == queued_, "the count of waiting tasks is wrong");
   for (const auto& [tid, t] : tasks_) {
     if (t.current.value == 0) {
-      queued++;
-      MINGA_ASSERT(std::find(queue_.begin(), queue_.end(), tid) != queue_.end(), "a task neither queued nor sent");
+      MINGA_ASSERT(t.queued && waiting.count(tid) == 1, "a task neither queued nor sent");
     } else {
+      MINGA_ASSERT(!t.queued, "a sent task is still queued");
       MINGA_ASSERT(attempts_.count(t.current) == 1, "a task's current attempt is not open");
       MINGA_ASSERT(attempts_.at(t.current).task == tid, "a task's current attempt belongs to another task");
       MINGA_ASSERT(t.tried.size() <= options_.max_attempts, "more attempts than allowed");
     }
   }
-  MINGA_ASSERT(queued == queue_.size(), "the queue holds tasks that are not waiting");
 }
 
 }  // namespace minga::cluster

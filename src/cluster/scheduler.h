@@ -132,9 +132,11 @@ class Scheduler {
   explicit Scheduler(SchedulerOptions options);
 
   // --- membership
-  // A heartbeat from `id`; registers it as joining when unknown. Revives a
-  // worker declared dead by timeout while its link stayed up.
-  void heartbeat(const WorkerId& id, Time now);
+  // A heartbeat from `id`, which says where it listens and how many slots
+  // it has; registers it as joining when unknown. Revives a worker declared
+  // dead by timeout while its link stayed up. While the worker is attached,
+  // the address and capacity of its attach answer stay in force.
+  void heartbeat(const WorkerId& id, std::string address, unsigned capacity, Time now);
   // The driver's dispatch link to the worker is up: live with `capacity` slots.
   void attached(const WorkerId& id, std::string address, unsigned capacity, Time now);
   // The link broke: dead at once, its open attempts are lost and their
@@ -150,8 +152,9 @@ class Scheduler {
   // and extends its deadline. Errors: no_worker, busy.
   Result<TaskId> submit(Time own_duration, Time now);
   Answer answered(AttemptId attempt, Outcome outcome, Time now);
-  // The requester gave up (its job failed): drop the task; open attempts
-  // keep their slots until answered.
+  // The requester gave up (its job failed, the driver stops): drop the task;
+  // open attempts keep their slots until answered. O(log n): a queued task's
+  // place in the queue is skipped when it reaches the front.
   void cancel(TaskId task);
 
   // Everything to do since the last call.
@@ -160,7 +163,7 @@ class Scheduler {
   std::vector<WorkerView> workers() const;
   std::size_t live_workers() const;
   std::size_t pending_tasks() const { return tasks_.size(); }
-  std::size_t queued_tasks() const { return queue_.size(); }
+  std::size_t queued_tasks() const { return queued_; }
   const SchedulerOptions& options() const { return options_; }
 
   // Aborts (MINGA_ASSERT) when the internal bookkeeping is inconsistent.
@@ -180,7 +183,8 @@ class Scheduler {
   struct Task {
     Time own_duration{0};
     Time deadline{0};
-    AttemptId current{0};  // 0: queued
+    AttemptId current{0};  // 0: queued, or between attempts
+    bool queued = false;   // waiting in queue_
     std::vector<WorkerId> tried;
   };
   struct Attempt {
@@ -193,6 +197,10 @@ class Scheduler {
   bool place(TaskId id, Task& task, Time now);
   void reassign(TaskId id, const WorkerId& from, std::string reason, Time now);
   void fail(TaskId id, Error error);
+  void drop(std::map<TaskId, Task>::iterator it);
+  void enqueue_front(TaskId id, Task& task);
+  void enqueue_back(TaskId id, Task& task);
+  void fail_queue(const Error& error);
   void set_state(const WorkerId& id, Worker& w, WorkerState state, std::string reason);
   void orphan_current_attempts(const WorkerId& id, std::string reason, Time now);
   void pump(Time now);
@@ -201,8 +209,12 @@ class Scheduler {
   std::map<WorkerId, Worker> workers_;
   std::map<TaskId, Task> tasks_;           // submitted, not yet answered or failed
   std::map<AttemptId, Attempt> attempts_;  // sent, not answered, link still up
-  std::deque<TaskId> queue_;               // tasks waiting for a free slot
-  WorkerId cursor_;                        // round robin: the worker picked last
+  // Tasks waiting for a free slot, in order. Tasks failed or cancelled while
+  // queued leave a stale entry here (their id is no longer in tasks_), skipped
+  // at the front and swept when stale entries outnumber the waiting ones.
+  std::deque<TaskId> queue_;
+  std::size_t queued_ = 0;  // live entries of queue_
+  WorkerId cursor_;         // round robin: the worker picked last
   TaskId next_task_{1};
   AttemptId next_attempt_{1};
   Output out_;

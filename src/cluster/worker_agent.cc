@@ -23,7 +23,7 @@ struct WorkerAgent::Impl : std::enable_shared_from_this<WorkerAgent::Impl> {
   void tick();
   void dial();            // needs mu
   void send_heartbeat();  // needs mu
-  void on_frame(std::uint64_t gen, const wire::FrameHeader& h, const std::string& body);
+  void on_frame(std::uint64_t gen, const wire::FrameHeader& h, std::string_view body);
   void on_closed(std::uint64_t gen, const std::string& reason);
   void note_failure(const std::string& reason);  // needs mu
 
@@ -77,8 +77,10 @@ void WorkerAgent::Impl::dial() {
       if (self->generation == gen && self->link) self->send_heartbeat();  // register at once
     }
   };
-  h.on_frame = [weak, gen](const wire::FrameHeader& header, std::string body) {
-    if (auto self = weak.lock()) self->on_frame(gen, header, body);
+  h.on_frames = [weak, gen](std::span<const net::PeerLink::Frame> frames) {
+    auto self = weak.lock();
+    if (!self) return;
+    for (const auto& f : frames) self->on_frame(gen, f.header, f.body);
   };
   h.on_closed = [weak, gen](const std::string& reason) {
     if (auto self = weak.lock()) self->on_closed(gen, reason);
@@ -102,7 +104,7 @@ void WorkerAgent::Impl::note_failure(const std::string& reason) {
   last_failure = reason;
 }
 
-void WorkerAgent::Impl::on_frame(std::uint64_t gen, const wire::FrameHeader& h, const std::string& body) {
+void WorkerAgent::Impl::on_frame(std::uint64_t gen, const wire::FrameHeader& h, std::string_view body) {
   std::lock_guard lock(mu);
   if (gen != generation || !link) return;
   if (h.type == pb::ERROR) {
@@ -110,7 +112,7 @@ void WorkerAgent::Impl::on_frame(std::uint64_t gen, const wire::FrameHeader& h, 
     return;
   }
   pb::WorkerHeartbeatResponse resp;
-  if (h.type != pb::WORKER_HEARTBEAT_RESPONSE || !resp.ParseFromString(body)) {
+  if (h.type != pb::WORKER_HEARTBEAT_RESPONSE || !resp.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     note_failure("unexpected answer type " + std::to_string(h.type) + " to a heartbeat");
     return;
   }

@@ -3,6 +3,8 @@
 #include "net/peer_link.h"
 
 #include <array>
+#include <mutex>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 
@@ -10,7 +12,7 @@ namespace minga::net {
 
 using Strand = asio::strand<asio::io_context::executor_type>;
 
-// Every member is touched only on `strand`.
+// Every member is touched only on `strand`, except the outbox.
 struct PeerLink::Impl : std::enable_shared_from_this<PeerLink::Impl> {
   Impl(asio::io_context& io, Endpoint p, PeerLinkOptions o, Handlers hs)
       : strand(asio::make_strand(io)),
@@ -22,7 +24,9 @@ struct PeerLink::Impl : std::enable_shared_from_this<PeerLink::Impl> {
         h(std::move(hs)) {}
 
   awaitable<void> run();
-  void queue(std::string frame);
+  void post_frame(std::uint32_t type, std::uint64_t request_id, std::string_view body);  // any thread
+  void take_outbox();
+  void queue(std::string frames);
   void maybe_write();
   void request_close(std::string reason);
   void finish(std::string reason);
@@ -40,6 +44,12 @@ struct PeerLink::Impl : std::enable_shared_from_this<PeerLink::Impl> {
   bool connected = false;
   bool finished = false;
   std::string close_reason;  // set by close(): reported instead of the socket error
+
+  // Frames sent from any thread gather here; one posted handler moves them
+  // to `out`, so a burst of sends costs one hand-off.
+  std::mutex outbox_mu;
+  std::string outbox;
+  bool outbox_posted = false;
 };
 
 awaitable<void> PeerLink::Impl::run() {
@@ -69,6 +79,7 @@ awaitable<void> PeerLink::Impl::run() {
 
   std::array<char, 64 * 1024> buf;
   std::string in;
+  std::vector<Frame> frames;
   while (!finished) {
     const std::size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     if (finished) break;
@@ -78,27 +89,57 @@ awaitable<void> PeerLink::Impl::run() {
     }
     in.append(buf.data(), n);
     std::size_t pos = 0;
-    while (!finished) {
+    std::string bad;
+    frames.clear();
+    for (;;) {
       wire::Decoded d = wire::decode(std::string_view(in).substr(pos), opt.max_frame_bytes);
       if (d.status == wire::Decoded::Status::need_more) break;
       if (d.status == wire::Decoded::Status::error) {
-        finish(std::string("bad frame from the peer: ") + wire::to_string(d.error));
+        bad = std::string("bad frame from the peer: ") + wire::to_string(d.error);
         break;
       }
       pos += d.consumed;
-      if (h.on_frame) h.on_frame(d.header, std::string(d.body));
+      frames.push_back(Frame{d.header, d.body});
     }
+    // The good frames before a bad one still count.
+    if (!frames.empty() && h.on_frames) h.on_frames(frames);
+    if (!bad.empty()) finish(std::move(bad));
     in.erase(0, pos);
   }
 }
 
-void PeerLink::Impl::queue(std::string frame) {
+void PeerLink::Impl::post_frame(std::uint32_t type, std::uint64_t request_id, std::string_view body) {
+  bool post = false;
+  {
+    std::lock_guard lock(outbox_mu);
+    wire::encode(outbox, type, request_id, body);
+    post = !outbox_posted;
+    outbox_posted = true;
+  }
+  if (post) asio::post(strand, [self = shared_from_this()] { self->take_outbox(); });
+}
+
+void PeerLink::Impl::take_outbox() {
+  std::string frames;
+  {
+    std::lock_guard lock(outbox_mu);
+    frames.swap(outbox);
+    outbox_posted = false;
+  }
+  queue(std::move(frames));
+}
+
+void PeerLink::Impl::queue(std::string frames) {
   if (finished) return;
-  if (out.size() + writing.size() + frame.size() > opt.max_queued_bytes) {
+  if (out.size() + writing.size() + frames.size() > opt.max_queued_bytes) {
     finish("the peer does not read: write queue above " + std::to_string(opt.max_queued_bytes) + " bytes");
     return;
   }
-  out += frame;
+  if (out.empty()) {
+    out.swap(frames);
+  } else {
+    out += frames;
+  }
   maybe_write();
 }
 
@@ -156,10 +197,7 @@ std::shared_ptr<PeerLink> PeerLink::start(asio::io_context& io, Endpoint peer, P
 PeerLink::~PeerLink() = default;
 
 void PeerLink::send(std::uint32_t type, std::uint64_t request_id, std::string_view body) {
-  std::string frame;
-  frame.reserve(wire::kHeaderBytes + body.size());
-  wire::encode(frame, type, request_id, body);
-  asio::post(impl_->strand, [impl = impl_, f = std::move(frame)]() mutable { impl->queue(std::move(f)); });
+  impl_->post_frame(type, request_id, body);
 }
 
 void PeerLink::close(std::string reason) {

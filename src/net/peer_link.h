@@ -2,8 +2,11 @@
 // link to a worker, and a worker's heartbeat link to its coordinator.
 //
 // Asynchronous (Asio coroutines on the link's own strand): it resolves and
-// connects within connect_timeout, then hands every decoded frame to
-// on_frame. send() queues a frame from any thread and never blocks. The link
+// connects within connect_timeout, then hands the frames decoded from each
+// read to on_frames, all at once, so a burst of answers costs its owner one
+// call. send() queues a frame from any thread and never blocks; frames sent
+// while a write is in progress, or from several threads at once, leave in
+// one write. The link
 // never reconnects by itself: when connecting fails, the peer closes, a frame
 // is bad, the write queue passes max_queued_bytes or close() is called, it
 // calls on_closed once with the reason and is finished. Its owner decides
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,9 +41,14 @@ struct PeerLinkOptions {
 
 class PeerLink {
  public:
+  struct Frame {
+    wire::FrameHeader header;
+    std::string_view body;  // valid only during the on_frames call
+  };
   struct Handlers {
     std::function<void()> on_connected;
-    std::function<void(const wire::FrameHeader& header, std::string body)> on_frame;
+    // Every complete frame of one read, in arrival order (never empty).
+    std::function<void(std::span<const Frame> frames)> on_frames;
     std::function<void(const std::string& reason)> on_closed;
   };
 

@@ -151,9 +151,13 @@ RunResult run_minga(const std::vector<std::string>& args, const Env& env, const 
 NodeProcess NodeProcess::start(const std::vector<std::string>& args, const Env& env) {
   NodeProcess n;
   n.dir_ = std::make_unique<TempDir>();
-  std::vector<std::string> argv{minga_binary(), "node", "--host", "127.0.0.1", "--port", "0", "--monitor-port", "0"};
-  bool has_data_dir = false;
-  for (const auto& a : args) has_data_dir = has_data_dir || a == "--data-dir";
+  std::vector<std::string> argv{minga_binary(), "node", "--host", "127.0.0.1", "--monitor-port", "0"};
+  bool has_data_dir = false, has_port = false;
+  for (const auto& a : args) {
+    has_data_dir = has_data_dir || a == "--data-dir";
+    has_port = has_port || a == "--port";
+  }
+  if (!has_port) argv.insert(argv.end(), {"--port", "0"});
   if (!has_data_dir) {
     n.data_dir_ = (n.dir_->path() / "data").string();
     argv.insert(argv.end(), {"--data-dir", n.data_dir_});

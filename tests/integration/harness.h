@@ -70,7 +70,8 @@ RunResult run_minga(const std::vector<std::string>& args, const Env& env = {}, c
                     std::chrono::milliseconds timeout = 30s);
 
 // A `minga node` on 127.0.0.1 with ephemeral client and monitor ports and a
-// fresh data dir (unless --data-dir is among `args`).
+// fresh data dir (unless --port or --data-dir is among `args`: a restarted
+// node can take its old port).
 class NodeProcess {
  public:
   static NodeProcess start(const std::vector<std::string>& args = {}, const Env& env = {});

@@ -181,5 +181,66 @@ TEST(Failover, SigtermedCoordinatorFinishesWorkInFlightThenClosesItsWorkerLinks)
       c->worker("w1").process().wait_for_output("action: join | result: fail | coordinator: " + c->address(), 5s));
 }
 
+TEST(Failover, SigtermedCoordinatorAnswersTasksThatOutliveTheDrainTimeoutWithShuttingDown) {
+  // Two I/O threads: link closes and answers run concurrently at shutdown.
+  auto c = Cluster::start(2, {"--io-threads", "2", "--drain-timeout", "0.5"});
+  Process a = c->spawn_minga({"sleep", "20"});
+  Process b = c->spawn_minga({"sleep", "20"});
+  const auto deadline = Clock::now() + 5s;
+  unsigned in_flight = 0;
+  while (in_flight < 2 && Clock::now() < deadline) {
+    in_flight = 0;
+    const pb::WorkersResponse table = c->workers();
+    for (const auto& w : table.workers()) in_flight += w.in_flight();
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(in_flight, 2u);
+  Process& coord = c->coordinator().process();
+  coord.signal(SIGTERM);
+  for (Process* job : {&a, &b}) {
+    ASSERT_EQ(job->wait(5s), 1) << job->out();
+    EXPECT_EQ(job->err(), "error: the coordinator shut down before the task finished\n");
+  }
+  ASSERT_EQ(coord.wait(10s), 0) << coord.err();
+  const std::string log = coord.err();
+  EXPECT_EQ(log.find("assertion failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("action: drain | result: fail | abandoned_tasks: 2"), std::string::npos) << log;
+  EXPECT_NE(log.find("action: shutdown | result: success | resource: worker_links | count: 2"), std::string::npos)
+      << log;
+  // The abandoned tasks were not moved between the closing links.
+  EXPECT_EQ(log.find("action: reassign"), std::string::npos) << log;
+}
+
+TEST(Failover, KilledStaticWorkerIsRedialledWhenItRestartsAndTakesWorkAgain) {
+  auto w = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2"});
+  const std::string port = std::to_string(w.port());
+  auto coord = NodeProcess::start(
+      {"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1", "--workers", w.address()});
+  ASSERT_TRUE(coord.process().wait_for_output("action: attach_worker | result: success | worker: s1", 10s));
+  auto calc = [&] { return run_minga({"--server", coord.address(), "calc", "add", "1", "2"}); };
+  EXPECT_EQ(calc().out, "3\n");
+
+  w.process().signal(SIGKILL);
+  ASSERT_EQ(w.process().wait(5s), 128 + SIGKILL);
+  ASSERT_TRUE(coord.process().wait_for_output("action: worker_link | result: fail | worker: s1", 5s));
+  EXPECT_EQ(calc().err, "error: no worker available\n");
+  std::this_thread::sleep_for(1s);  // about ten redials while it is down
+  const std::string dial_fail = "action: dial_worker | result: fail | address: " + w.address();
+  std::string log = coord.process().err();
+  std::size_t fails = 0;
+  for (auto at = log.find(dial_fail); at != std::string::npos; at = log.find(dial_fail, at + 1)) ++fails;
+  EXPECT_EQ(fails, 1u) << "logged once per outage:\n" << log;
+
+  // Back on the same port: the coordinator dials it again by itself.
+  auto again = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2", "--port", port});
+  ASSERT_EQ(again.address(), w.address());
+  const auto deadline = Clock::now() + 5s;
+  std::string out;
+  while (Clock::now() < deadline && (out = calc().out) != "3\n") std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(out, "3\n");
+  auto table = run_minga({"--server", coord.address(), "workers"});
+  EXPECT_TRUE(std::regex_search(table.out, std::regex("s1 +" + w.address() + " +live +2 +0 +[1-9]"))) << table.out;
+}
+
 }  // namespace
 }  // namespace minga::testing

@@ -77,6 +77,12 @@ TEST_F(Workers, SumsqSplitsEdgesAndRefusesBadN) {
       EXPECT_EQ(r.err, std::string("error: n must be a whole number from 0 to 1000000000000, got '") + bad + "'\n");
     }
   }
+  // -o json prints the error as JSON, like every other error.
+  auto json = c().minga({"-o", "json", "sumsq", "-3"});
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.out, R"({"ok":false,"error":"n must be a whole number from 0 to 1000000000000, got '-3'"})"
+                      "\n");
+  EXPECT_EQ(json.err, "");
   // The node refuses it too (other clients do not go through the CLI).
   pb::SumSquaresRequest req;
   req.set_n(1'000'000'000'001);
@@ -248,6 +254,46 @@ TEST(WorkersBalance, AWorkerNeverRunsMoreTasksThanItsThreads) {
   EXPECT_LT(answered_ms[1], 950);  // two at once...
   EXPECT_GE(answered_ms[2], 950);  // ...then the other two
   EXPECT_LT(answered_ms[3], 2000);
+}
+
+TEST(WorkersBalance, LeastLoadedSendsQuickTasksAwayFromTheBusyWorker) {
+  auto c = Cluster::start(2, {"--policy", "least-loaded"});
+  Process busy = c->spawn_minga({"sleep", "2"});  // the first task goes to w1
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (c->workers().workers(0).in_flight() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(c->workers().workers(0).in_flight(), 1u);
+  // w1 has 1 of 2 slots busy, w2 none: every quick task goes to w2 (round
+  // robin would alternate).
+  for (int i = 0; i < 6; ++i) {
+    pb::TaskRequest req;
+    req.set_kind("add");
+    req.set_a(i);
+    req.set_b(1);
+    auto r = call<pb::TaskResponse>(c->address(), pb::TASK_REQUEST, req, pb::TASK_RESPONSE);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->number(), i + 1.0);
+    EXPECT_EQ(r->worker(), "w2") << i;
+  }
+  ASSERT_EQ(busy.wait(10s), 0) << busy.err();
+  EXPECT_EQ(busy.out(), "slept 2 s\n");
+}
+
+TEST(WorkersStatic, JoiningWorkerShowsItsAddressAndAnUnreachableOneIsLoggedOnce) {
+  auto coord = NodeProcess::start({"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1"});
+  // It heartbeats, but nothing listens where it says it does.
+  auto w = NodeProcess::start(
+      {"--role", "worker", "--id", "ghost", "--threads", "3", "--join", coord.address(), "--advertise", "127.0.0.1:1"});
+  ASSERT_TRUE(w.process().wait_for_output("action: join | result: success", 10s)) << w.process().err();
+  std::this_thread::sleep_for(1500ms);  // about fifteen heartbeats, each redials
+  auto list = run_minga({"--server", coord.address(), "workers"});
+  EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(ghost +127\.0\.0\.1:1 +joining +3 +0 +0\n)"))) << list.out;
+  const std::string log = coord.process().err();
+  const std::string fail = "action: dial_worker | result: fail | address: 127.0.0.1:1";
+  const auto first = log.find(fail);
+  EXPECT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(fail, first + 1), std::string::npos) << "logged once per outage:\n" << log;
 }
 
 TEST(WorkersStatic, CoordinatorDialsItsWorkerListAndWorkersHeartbeatBack) {

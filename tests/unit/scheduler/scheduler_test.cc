@@ -22,10 +22,12 @@ class Harness {
   explicit Harness(SchedulerOptions o = {}) : s(o) {}
 
   void add_worker(const char* id, unsigned capacity) {
-    s.heartbeat(W(id), now);
+    beat(id, capacity);
     s.attached(W(id), std::string(id) + ":1", capacity, now);
     step();
   }
+  // A heartbeat from `id`, listening on "<id>:1".
+  void beat(const char* id, unsigned capacity = 2) { s.heartbeat(W(id), std::string(id) + ":1", capacity, now); }
   TaskId submit(Time own = 0ms) {
     auto r = s.submit(own, now);
     EXPECT_TRUE(r.ok()) << r.error().message;
@@ -238,7 +240,7 @@ TEST(Scheduler, NoLiveWorkerIsAnErrorAtOnce) {
   EXPECT_EQ(r.error().code, Errc::no_worker);
   EXPECT_EQ(r.error().message, "no worker available");
   // A worker that only sent a heartbeat has no link yet: still none.
-  h.s.heartbeat(W("w1"), h.now);
+  h.beat("w1");
   h.step();
   EXPECT_EQ(h.view("w1").state, WorkerState::joining);
   EXPECT_EQ(h.s.submit(0ms, h.now).error().code, Errc::no_worker);
@@ -321,8 +323,8 @@ TEST(Scheduler, MissedDeadlineMovesTheTaskAndIgnoresTheLateAnswer) {
   ASSERT_EQ(first.worker, W("late"));
   // Keep both workers alive with heartbeats; only the task is late.
   h.now += 1000ms;
-  h.s.heartbeat(W("late"), h.now);
-  h.s.heartbeat(W("other"), h.now);
+  h.beat("late");
+  h.beat("other");
   h.advance(0ms);
   EXPECT_TRUE(h.reassigned.empty()) << "exactly at the deadline is still on time";
   h.advance(1ms);
@@ -369,7 +371,7 @@ TEST(Scheduler, HeartbeatTimeoutKillsTheWorkerAndHeartbeatsRevive) {
   ASSERT_EQ(stalled.worker, W("w2"));
   for (int i = 0; i < 4; ++i) {  // w1 keeps beating, w2 is silent (SIGSTOP)
     h.now += 300ms;
-    h.s.heartbeat(W("w1"), h.now);
+    h.beat("w1");
     h.advance(0ms);
   }
   EXPECT_EQ(h.view("w2").state, WorkerState::dead);
@@ -379,7 +381,7 @@ TEST(Scheduler, HeartbeatTimeoutKillsTheWorkerAndHeartbeatsRevive) {
   // The stalled worker's slot stays taken: its link is up and it may answer.
   EXPECT_EQ(h.view("w2").in_flight, 1u);
   // It wakes up (SIGCONT): live again, and its late answer is ignored.
-  h.s.heartbeat(W("w2"), h.now);
+  h.beat("w2");
   h.step();
   EXPECT_EQ(h.view("w2").state, WorkerState::live);
   EXPECT_EQ(h.answer(stalled.attempt).kind, AnswerKind::duplicate);
@@ -494,7 +496,7 @@ TEST(Scheduler, WorkerComesBackAfterItsConnectionBroke) {
   h.s.detached(W("w1"), h.now);
   h.step();
   EXPECT_EQ(h.s.live_workers(), 0u);
-  h.s.heartbeat(W("w1"), h.now);  // restarted, heartbeats before its link is up
+  h.beat("w1");  // restarted, heartbeats before its link is up
   h.step();
   EXPECT_EQ(h.view("w1").state, WorkerState::joining);
   h.s.attached(W("w1"), "w1:2", 3, h.now);
@@ -504,6 +506,83 @@ TEST(Scheduler, WorkerComesBackAfterItsConnectionBroke) {
   EXPECT_EQ(h.view("w1").capacity, 3u);
   h.submit();
   EXPECT_EQ(h.sent.back().worker, W("w1"));
+}
+
+TEST(Scheduler, HeartbeatOfAJoiningWorkerGivesItsAddressAndCapacity) {
+  Harness h;
+  h.s.heartbeat(W("w1"), "10.0.0.7:7401", 4, h.now);
+  h.step();
+  EXPECT_EQ(h.view("w1").state, WorkerState::joining);
+  EXPECT_EQ(h.view("w1").address, "10.0.0.7:7401");
+  EXPECT_EQ(h.view("w1").capacity, 4u);
+  // Once attached, the attach answer is what counts; later heartbeats keep it.
+  h.s.attached(W("w1"), "10.0.0.7:7402", 3, h.now);
+  h.s.heartbeat(W("w1"), "10.0.0.7:7401", 4, h.now);
+  h.step();
+  EXPECT_EQ(h.view("w1").address, "10.0.0.7:7402");
+  EXPECT_EQ(h.view("w1").capacity, 3u);
+  // After the link broke, a restarted worker's heartbeat says where it is now.
+  h.s.detached(W("w1"), h.now);
+  h.s.heartbeat(W("w1"), "10.0.0.7:7409", 8, h.now);
+  h.step();
+  EXPECT_EQ(h.view("w1").address, "10.0.0.7:7409");
+  EXPECT_EQ(h.view("w1").capacity, 8u);
+}
+
+TEST(Scheduler, LastWorkerGoingFailsADeepQueueInOneStep) {
+  SchedulerOptions o;
+  o.max_queued = 200000;
+  Harness h(o);
+  h.add_worker("w1", 1);
+  constexpr std::size_t kTasks = 100001;  // one sent, the rest queued
+  std::set<TaskId> submitted;
+  for (std::size_t i = 0; i < kTasks; ++i) submitted.insert(h.s.submit(0ms, h.now).value());
+  h.step();
+  ASSERT_EQ(h.s.queued_tasks(), kTasks - 1);
+  ASSERT_EQ(h.sent.size(), 1u);
+  h.s.detached(W("w1"), h.now);
+  h.step();
+  ASSERT_EQ(h.failed.size(), kTasks);
+  std::set<TaskId> failed;
+  for (const Failure& f : h.failed) {
+    EXPECT_EQ(f.error.code, Errc::no_worker);
+    failed.insert(f.task);
+  }
+  EXPECT_EQ(failed, submitted);
+  EXPECT_EQ(h.s.queued_tasks(), 0u);
+  EXPECT_EQ(h.s.pending_tasks(), 0u);
+}
+
+TEST(Scheduler, CancelledQueuedTasksAreSkippedAndTheRestKeepTheirOrder) {
+  SchedulerOptions o;
+  o.max_queued = 1000;
+  Harness h(o);
+  h.add_worker("w1", 1);
+  const TaskId running = h.submit();
+  std::vector<TaskId> kept;
+  for (int i = 0; i < 1000; ++i) {
+    const TaskId t = h.submit();
+    if (i % 3 == 0) {
+      kept.push_back(t);
+    } else {
+      h.s.cancel(t);
+      h.step();
+    }
+  }
+  EXPECT_EQ(h.s.queued_tasks(), kept.size());
+  // The cancelled ones free queue room: the queue is full at 1000 waiting tasks, not entries.
+  for (std::size_t i = kept.size(); i < 1000; ++i) kept.push_back(h.submit());
+  EXPECT_EQ(h.s.submit(0ms, h.now).error().code, Errc::busy);
+  // Answer one at a time: the next dispatch is always the next kept task.
+  AttemptId open = h.current.at(running).attempt;
+  for (TaskId t : kept) {
+    h.answer(open);
+    ASSERT_EQ(h.sent.back().task, t);
+    open = h.sent.back().attempt;
+  }
+  h.answer(open);
+  EXPECT_EQ(h.s.pending_tasks(), 0u);
+  EXPECT_EQ(h.sent.size(), kept.size() + 1);
 }
 
 TEST(Scheduler, SameInputsGiveTheSameOutputs) {
@@ -517,7 +596,7 @@ TEST(Scheduler, SameInputsGiveTheSameOutputs) {
       h.submit();
       if (i % 7 == 3) h.advance(60ms);
       if (i % 11 == 5) h.answer(h.sent[static_cast<std::size_t>(i) / 2].attempt);
-      for (const char* id : {"a", "b", "c"}) h.s.heartbeat(W(id), h.now);
+      for (const char* id : {"a", "b", "c"}) h.beat(id);
     }
     for (const auto& d : h.sent) trace += std::to_string(d.task.value) + d.worker.value + ",";
     return trace;
