@@ -6,7 +6,7 @@ namespace minga::detail {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* msg);
 }
 
-#define MINGA_ASSERT(cond, msg)                                          \
-  do {                                                                   \
+#define MINGA_ASSERT(cond, msg)                                                \
+  do {                                                                         \
     if (!(cond)) ::minga::detail::assert_fail(#cond, __FILE__, __LINE__, msg); \
   } while (0)

@@ -29,8 +29,8 @@ std::uint32_t crc32c(std::string_view data, std::uint32_t crc) {
   std::size_t n = data.size();
   crc = ~crc;
   while (n >= 8) {
-    const std::uint32_t lo = crc ^ (std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 |
-                                    std::uint32_t(p[3]) << 24);
+    const std::uint32_t lo =
+        crc ^ (std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24);
     crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^ t[3][p[4]] ^
           t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
     p += 8;

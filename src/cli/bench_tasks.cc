@@ -69,7 +69,8 @@ asio::awaitable<void> drive(tcp::endpoint ep, std::string request_body, const Be
       out.clear();
       if (ec) break;
     }
-    const std::size_t n = co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     in.append(buf.data(), n);
     std::size_t pos = 0;
@@ -121,10 +122,13 @@ int run_bench(const ClientOptions& options, const BenchOptions& opt) {
   asio::io_context io(1);
   std::vector<ConnStats> stats(opt.connections);
   const auto start = Clock::now();
-  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.warmup_seconds));
-  const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.duration_seconds));
+  const auto measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.warmup_seconds));
+  const auto stop_at =
+      measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.duration_seconds));
   for (unsigned i = 0; i < opt.connections; ++i) {
-    asio::co_spawn(io, drive(tcp::endpoint(address, ep->port), body, opt, measure_from, stop_at, stats[i]), asio::detached);
+    asio::co_spawn(io, drive(tcp::endpoint(address, ep->port), body, opt, measure_from, stop_at, stats[i]),
+                   asio::detached);
   }
   io.run();
   const double measured_s = std::chrono::duration<double>(Clock::now() - measure_from).count();

@@ -49,8 +49,10 @@ int report(const ClientOptions& options, const Error& error) {
     std::cerr << "error: " << error.message << std::endl;
   }
   switch (error.code) {
-    case Errc::unavailable: return kExitUnreachable;
-    default: return kExitServerError;
+    case Errc::unavailable:
+      return kExitUnreachable;
+    default:
+      return kExitServerError;
   }
 }
 

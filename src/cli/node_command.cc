@@ -62,16 +62,18 @@ int run_node(const NodeFlags& flags, const std::map<std::string, CLI::Option*>& 
 
 void add_node_command(CLI::App& root, std::function<int()>& action) {
   auto* node = root.add_subcommand("node", "run a node (server and worker) in the foreground");
-  node->footer("Every flag also reads an environment variable and a key of the --config file;\n"
-               "flags win over the environment, which wins over the file. See docs/configuration.md.");
+  node->footer(
+      "Every flag also reads an environment variable and a key of the --config file;\n"
+      "flags win over the environment, which wins over the file. See docs/configuration.md.");
   auto flags = std::make_shared<NodeFlags>();
   auto options = std::make_shared<std::map<std::string, CLI::Option*>>();
   for (const auto& key : cluster::node_keys()) {
     if (key.flag.empty()) continue;
     std::string& slot = flags->values[key.flag];
-    (*options)[key.flag] = node->add_option(key.flag, slot, key.help + " [env " + key.env + ", file " + key.file_key + "]")
-                               ->type_name(key.value_type)
-                               ->default_str(key.show(cluster::NodeConfig{}));
+    (*options)[key.flag] =
+        node->add_option(key.flag, slot, key.help + " [env " + key.env + ", file " + key.file_key + "]")
+            ->type_name(key.value_type)
+            ->default_str(key.show(cluster::NodeConfig{}));
   }
   node->add_option("--config,-c", flags->config_file, "TOML configuration file [env MINGA_CONFIG]")->type_name("FILE");
   node->callback([&action, flags, options] { action = [flags, options] { return run_node(*flags, *options); }; });

@@ -63,8 +63,8 @@ int run_kind(const ClientOptions& options, const std::string& kind, const std::v
 int run_status(const ClientOptions& options) {
   auto client = connect(options);
   if (!client.ok()) return report(options, client.error());
-  auto s = client->call<pb::StatusResponse>(pb::STATUS_REQUEST, pb::StatusRequest{}, pb::STATUS_RESPONSE,
-                                            options.timeout());
+  auto s =
+      client->call<pb::StatusResponse>(pb::STATUS_REQUEST, pb::StatusRequest{}, pb::STATUS_RESPONSE, options.timeout());
   if (!s.ok()) return report(options, s.error());
   if (options.json()) {
     std::cout << apps::status_json(s.value()) << std::endl;
@@ -77,8 +77,9 @@ int run_status(const ClientOptions& options) {
             << "uptime:           " << format_double(v.uptime_seconds()) << " s\n"
             << "open connections: " << v.open_connections() << "\n"
             << "threads:          " << v.threads() << "\n"
-            << "tasks:            queued " << v.tasks().queued() << ", waiting " << v.tasks().waiting() << ", running " << v.tasks().running() << ", done "
-            << v.tasks().done() << ", failed " << v.tasks().failed() << ", rejected " << v.tasks().rejected() << "\n";
+            << "tasks:            queued " << v.tasks().queued() << ", waiting " << v.tasks().waiting() << ", running "
+            << v.tasks().running() << ", done " << v.tasks().done() << ", failed " << v.tasks().failed()
+            << ", rejected " << v.tasks().rejected() << "\n";
   const std::map<std::string, std::string> sections(v.sections().begin(), v.sections().end());
   for (const auto& [name, json] : sections) std::cout << name << ": " << json << "\n";
   std::cout << std::flush;
@@ -158,7 +159,8 @@ void add_task_commands(CLI::App& root, ClientOptions& options, std::function<int
 
   auto task_kind = std::make_shared<std::string>();
   auto task_args = std::make_shared<std::vector<std::string>>();
-  auto* task = root.add_subcommand("task", "run a task by key or code: 1 uppercase, 2 reverse, 3 word_count, 4 sleep, add, sub, mul, div");
+  auto* task = root.add_subcommand(
+      "task", "run a task by key or code: 1 uppercase, 2 reverse, 3 word_count, 4 sleep, add, sub, mul, div");
   task->add_option("kind", *task_kind, "task key or numeric code")->required();
   task->add_option("args", *task_args, "the task's arguments");
   task->callback([&options, &action, task_kind, task_args] {

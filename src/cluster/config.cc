@@ -34,7 +34,8 @@ Status set_count(T& out, std::string_view v, std::uint64_t min, std::uint64_t ma
 
 Status set_seconds(double& out, std::string_view v) {
   auto d = parse_double(v);
-  if (!d.ok() || d.value() <= 0) return Error{Errc::invalid_argument, "expected seconds > 0, got '" + std::string(v) + "'"};
+  if (!d.ok() || d.value() <= 0)
+    return Error{Errc::invalid_argument, "expected seconds > 0, got '" + std::string(v) + "'"};
   out = d.value();
   return ok_status();
 }
@@ -54,7 +55,8 @@ Status set_choice(std::string& out, std::string_view v, std::initializer_list<st
 
 Status set_seconds_or_zero(double& out, std::string_view v) {
   auto d = parse_double(v);
-  if (!d.ok() || d.value() < 0) return Error{Errc::invalid_argument, "expected seconds >= 0, got '" + std::string(v) + "'"};
+  if (!d.ok() || d.value() < 0)
+    return Error{Errc::invalid_argument, "expected seconds >= 0, got '" + std::string(v) + "'"};
   out = d.value();
   return ok_status();
 }
@@ -107,7 +109,8 @@ std::string join_endpoints(const std::vector<std::string>& list) {
 }
 
 // Flattens a TOML table into dotted keys with scalar values as text.
-void flatten(const toml::table& table, const std::string& prefix, std::map<std::string, std::string, std::less<>>& out) {
+void flatten(const toml::table& table, const std::string& prefix,
+             std::map<std::string, std::string, std::less<>>& out) {
   for (const auto& [k, node] : table) {
     const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const auto* t = node.as_table()) {
@@ -157,71 +160,75 @@ Status check_cluster_keys(const NodeConfig& c) {
 const std::vector<KeySpec>& node_keys() {
   static const std::vector<KeySpec> keys = {
       {"node.id", "MINGA_ID", "--id", "node id, unique in the cluster",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.id, v); },
-       "NAME", [](const NodeConfig& c) { return c.id; }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.id, v); }, "NAME",
+       [](const NodeConfig& c) { return c.id; }},
       {"node.host", "MINGA_HOST", "--host", "address to bind the client and monitor ports",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.host, v); },
-       "HOST", [](const NodeConfig& c) { return c.host; }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.host, v); }, "HOST",
+       [](const NodeConfig& c) { return c.host; }},
       {"node.port", "MINGA_PORT", "--port", "client port (binary protocol and text mode); 0 = any free port",
-       [](NodeConfig& c, std::string_view v) { return set_port(c.port, v); },
-       "PORT", [](const NodeConfig& c) { return std::to_string(c.port); }},
+       [](NodeConfig& c, std::string_view v) { return set_port(c.port, v); }, "PORT",
+       [](const NodeConfig& c) { return std::to_string(c.port); }},
       {"node.monitor_port", "MINGA_MONITOR_PORT", "--monitor-port", "HTTP monitor port; 0 = any free port",
-       [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); },
-       "PORT", [](const NodeConfig& c) { return std::to_string(c.monitor_port); }},
+       [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); }, "PORT",
+       [](const NodeConfig& c) { return std::to_string(c.monitor_port); }},
       {"node.data_dir", "MINGA_DATA_DIR", "--data-dir", "where the node keeps its durable state",
-       [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); },
-       "DIR", [](const NodeConfig& c) { return c.data_dir; }},
+       [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); }, "DIR",
+       [](const NodeConfig& c) { return c.data_dir; }},
       {"node.threads", "MINGA_THREADS", "--threads", "task pool threads; 0 = hardware threads",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.threads, v, 0, 1024); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.threads); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.threads, v, 0, 1024); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.threads); }},
       {"node.io_threads", "MINGA_IO_THREADS", "--io-threads", "network event-loop threads",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.io_threads, v, 1, 64); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.io_threads); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.io_threads, v, 1, 64); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.io_threads); }},
       {"node.queue_capacity", "MINGA_QUEUE_CAPACITY", "--queue-capacity",
        "CPU tasks waiting for a thread before new ones get `busy`",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.queue_capacity, v, 1, 10'000'000); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.queue_capacity); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.queue_capacity, v, 1, 10'000'000); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.queue_capacity); }},
       {"node.max_waiting_tasks", "MINGA_MAX_WAITING_TASKS", "--max-waiting-tasks",
        "waiting tasks (sleep) at once before new ones get `busy`",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_waiting_tasks, v, 1, 10'000'000); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.max_waiting_tasks); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_waiting_tasks, v, 1, 10'000'000); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.max_waiting_tasks); }},
       {"node.max_connections", "MINGA_MAX_CONNECTIONS", "--max-connections", "open client connections at most",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_connections, v, 1, 1'000'000); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.max_connections); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_connections, v, 1, 1'000'000); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.max_connections); }},
       {"node.max_frame_bytes", "MINGA_MAX_FRAME_BYTES", "--max-frame-bytes", "largest accepted frame body",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_frame_bytes, v, 1024, 1u << 30); },
-       "BYTES", [](const NodeConfig& c) { return std::to_string(c.max_frame_bytes); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_frame_bytes, v, 1024, 1u << 30); }, "BYTES",
+       [](const NodeConfig& c) { return std::to_string(c.max_frame_bytes); }},
       {"node.read_timeout_seconds", "MINGA_READ_TIMEOUT_SECONDS", "--read-timeout",
        "an idle connection is closed after this many seconds",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.read_timeout_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.read_timeout_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.read_timeout_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.read_timeout_seconds); }},
       {"node.write_timeout_seconds", "MINGA_WRITE_TIMEOUT_SECONDS", "--write-timeout",
        "a write to a client that takes longer closes its connection",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.write_timeout_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.write_timeout_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.write_timeout_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.write_timeout_seconds); }},
       {"node.drain_timeout_seconds", "MINGA_DRAIN_TIMEOUT_SECONDS", "--drain-timeout",
        "on SIGTERM, how long in-flight tasks may take to finish",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.drain_timeout_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.drain_timeout_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.drain_timeout_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.drain_timeout_seconds); }},
       {"log.level", "MINGA_LOG_LEVEL", "--log-level", "trace|debug|info|warn|error|off",
-       [](NodeConfig& c, std::string_view v) { return set_level(c.log_level, v); },
-       "LEVEL", [](const NodeConfig& c) { return c.log_level; }},
+       [](NodeConfig& c, std::string_view v) { return set_level(c.log_level, v); }, "LEVEL",
+       [](const NodeConfig& c) { return c.log_level; }},
       {"log.format", "MINGA_LOG_FORMAT", "--log-format", "text|json",
-       [](NodeConfig& c, std::string_view v) { return set_choice(c.log_format, v, {"text", "json"}); },
+       [](NodeConfig& c, std::string_view v) {
+         return set_choice(c.log_format, v, {"text", "json"});
+       },
        "FORMAT", [](const NodeConfig& c) { return c.log_format; }},
       {"cluster.role", "MINGA_ROLE", "--role", "coordinator|worker|both",
-       [](NodeConfig& c, std::string_view v) { return set_choice(c.role, v, {"coordinator", "worker", "both"}); },
+       [](NodeConfig& c, std::string_view v) {
+         return set_choice(c.role, v, {"coordinator", "worker", "both"});
+       },
        "ROLE", [](const NodeConfig& c) { return c.role; }},
       {"cluster.join", "MINGA_JOIN", "--join", "role worker: the coordinator HOST:PORT to report to",
-       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.join, v); },
-       "HOST:PORT", [](const NodeConfig& c) { return c.join; }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.join, v); }, "HOST:PORT",
+       [](const NodeConfig& c) { return c.join; }},
       {"cluster.workers", "MINGA_WORKERS", "--workers", "role coordinator: worker HOST:PORT,... to dial itself",
-       [](NodeConfig& c, std::string_view v) { return set_endpoints(c.workers, v); },
-       "HOST:PORT,...", [](const NodeConfig& c) { return join_endpoints(c.workers); }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoints(c.workers, v); }, "HOST:PORT,...",
+       [](const NodeConfig& c) { return join_endpoints(c.workers); }},
       {"cluster.advertise", "MINGA_ADVERTISE", "--advertise",
        "HOST:PORT where other nodes reach this one (default: host and bound port)",
-       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.advertise, v); },
-       "HOST:PORT", [](const NodeConfig& c) { return c.advertise; }},
+       [](NodeConfig& c, std::string_view v) { return set_endpoint(c.advertise, v); }, "HOST:PORT",
+       [](const NodeConfig& c) { return c.advertise; }},
       {"cluster.policy", "MINGA_POLICY", "--policy", "how the coordinator spreads tasks: round-robin|least-loaded",
        [](NodeConfig& c, std::string_view v) -> Status {
          auto p = parse_policy(v);
@@ -232,24 +239,24 @@ const std::vector<KeySpec>& node_keys() {
        "POLICY", [](const NodeConfig& c) { return c.policy; }},
       {"cluster.heartbeat_interval_seconds", "MINGA_HEARTBEAT_INTERVAL_SECONDS", "--heartbeat-interval",
        "seconds between worker heartbeats (the coordinator's value wins)",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_interval_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.heartbeat_interval_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_interval_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.heartbeat_interval_seconds); }},
       {"cluster.heartbeat_timeout_seconds", "MINGA_HEARTBEAT_TIMEOUT_SECONDS", "--heartbeat-timeout",
        "a worker silent for this long is dead and its tasks move",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_timeout_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.heartbeat_timeout_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.heartbeat_timeout_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.heartbeat_timeout_seconds); }},
       {"cluster.task_timeout_seconds", "MINGA_TASK_TIMEOUT_SECONDS", "--task-timeout",
        "a task a worker has not answered within this (plus its own sleep) moves to another worker",
-       [](NodeConfig& c, std::string_view v) { return set_seconds(c.task_timeout_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.task_timeout_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds(c.task_timeout_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.task_timeout_seconds); }},
       {"cluster.max_attempts", "MINGA_MAX_ATTEMPTS", "--max-attempts",
        "workers a task is tried on before it fails with timeout",
-       [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); },
-       "N", [](const NodeConfig& c) { return std::to_string(c.max_attempts); }},
+       [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.max_attempts); }},
       {"cluster.test_part_delay_seconds", "MINGA_TEST_PART_DELAY_SECONDS", "--test-part-delay",
        "TEST ONLY: a worker waits this long before each sumsq part",
-       [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); },
-       "SECONDS", [](const NodeConfig& c) { return format_double(c.test_part_delay_seconds); }},
+       [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); }, "SECONDS",
+       [](const NodeConfig& c) { return format_double(c.test_part_delay_seconds); }},
   };
   return keys;
 }
@@ -273,8 +280,8 @@ Result<SourceSettings> SourceSettings::parse(const ConfigSources& sources) {
     } catch (const toml::parse_error& e) {
       const auto& where = e.source().begin;
       return Error{Errc::invalid_argument, "configuration file " + sources.file_name + ":" +
-                                               std::to_string(where.line) + ":" + std::to_string(where.column) +
-                                               ": " + std::string(e.description())};
+                                               std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                                               std::string(e.description())};
     }
   }
   return s;

@@ -29,11 +29,12 @@ const KindMetrics& metrics_for(const apps::TaskDef& def) {
   auto it = cache.find(&def);
   if (it != cache.end()) return it->second;
   auto& reg = metrics::Registry::global();
-  KindMetrics m{&reg.histogram("minga_task_duration_seconds", "Time from accepting a task to its answer, by kind",
-                               {{"kind", def.key}}),
-                &reg.counter("minga_tasks_total", "Tasks answered, by kind and result", {{"kind", def.key}, {"result", "ok"}}),
-                &reg.counter("minga_tasks_total", "Tasks answered, by kind and result",
-                             {{"kind", def.key}, {"result", "error"}})};
+  KindMetrics m{
+      &reg.histogram("minga_task_duration_seconds", "Time from accepting a task to its answer, by kind",
+                     {{"kind", def.key}}),
+      &reg.counter("minga_tasks_total", "Tasks answered, by kind and result", {{"kind", def.key}, {"result", "ok"}}),
+      &reg.counter("minga_tasks_total", "Tasks answered, by kind and result",
+                   {{"kind", def.key}, {"result", "error"}})};
   return cache.emplace(&def, m).first->second;
 }
 
@@ -81,9 +82,10 @@ void LocalRunner::wait_then_submit(const apps::TaskDef& def, pb::TaskRequest req
   ++in_flight_;
   const auto accepted_at = std::chrono::steady_clock::now();
   auto timer = std::make_shared<boost::asio::steady_timer>(
-      io_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(wait.value())));
-  timer->async_wait([this, timer, def = &def, accepted_at, req = std::move(request), done = std::move(done)](
-                        const boost::system::error_code&) mutable {
+      io_,
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(wait.value())));
+  timer->async_wait([this, timer, def = &def, accepted_at, req = std::move(request),
+                     done = std::move(done)](const boost::system::error_code&) mutable {
     --waiting_;
     --in_flight_;  // submit() counts it again
     submit(*def, std::move(req), std::move(done), accepted_at, true);

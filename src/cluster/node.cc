@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "apps/api/status.h"
-#include "cluster/apps_list.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/number.h"
 #include "base/thread_pool.h"
+#include "cluster/apps_list.h"
 #include "cluster/cluster_ops.h"
 #include "cluster/coordinator.h"
 #include "cluster/local_runner.h"
@@ -63,7 +63,9 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   apps::TaskRegistry& tasks() override { return registry_; }
   apps::TaskRunner& runner() override { return *active_runner_; }
   ThreadPool& pool() override { return pool_; }
-  void add_json_op(std::string op, apps::JsonHandler handler) override { json_ops_[std::move(op)] = std::move(handler); }
+  void add_json_op(std::string op, apps::JsonHandler handler) override {
+    json_ops_[std::move(op)] = std::move(handler);
+  }
   void add_status_section(std::string name, std::function<std::string()> json) override {
     status_sections_[std::move(name)] = std::move(json);
   }
@@ -185,9 +187,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       resp.set_payload(req.payload());
       r->reply(pb::PING_RESPONSE, resp);
     });
-    router_.add(pb::STATUS_REQUEST, [this](std::string_view, apps::ResponderPtr r) {
-      r->reply(pb::STATUS_RESPONSE, status());
-    });
+    router_.add(pb::STATUS_REQUEST,
+                [this](std::string_view, apps::ResponderPtr r) { r->reply(pb::STATUS_RESPONSE, status()); });
     router_.add(pb::TASK_REQUEST, [this](std::string_view body, apps::ResponderPtr r) {
       pb::TaskRequest req;
       if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
@@ -264,9 +265,9 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   apps::Router router_;
   LocalRunner runner_;
   apps::TaskRunner* active_runner_ = &runner_;
-  std::unique_ptr<Coordinator> coordinator_;          // role coordinator
-  std::unique_ptr<WorkerAgent> agent_;                // role worker
-  std::unique_ptr<apps::TaskRunner> slow_parts_;      // role worker with --test-part-delay
+  std::unique_ptr<Coordinator> coordinator_;      // role coordinator
+  std::unique_ptr<WorkerAgent> agent_;            // role worker
+  std::unique_ptr<apps::TaskRunner> slow_parts_;  // role worker with --test-part-delay
   std::map<std::string, apps::JsonHandler, std::less<>> json_ops_;
   std::map<std::string, std::function<std::string()>> status_sections_;
   std::vector<std::function<std::string()>> metric_sources_;
@@ -296,7 +297,8 @@ void Node::Impl::begin_shutdown(int signo) {
             {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
              {"drain_timeout_s", format_double(config.drain_timeout_seconds)}});
   server.stop_accepting();
-  log::info("shutdown", "success", {{"resource", "client_listener"}, {"address", config.host + ":" + std::to_string(config.port)}});
+  log::info("shutdown", "success",
+            {{"resource", "client_listener"}, {"address", config.host + ":" + std::to_string(config.port)}});
   runner_.stop_accepting();
   if (coordinator_) coordinator_->stop_accepting();
   boost::asio::co_spawn(io, drain(), boost::asio::detached);

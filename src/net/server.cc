@@ -49,8 +49,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     auto self = shared_from_this();
-    asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
-    asio::co_spawn(socket_.get_executor(), [self]() { return self->watch(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self]() { return self->watch(); }, asio::detached);
   }
 
   // Thread-safe: queues the encoded answer to request `request_id` for
@@ -228,9 +230,9 @@ bool Session::process_frames() {
     if (d.status == wire::Decoded::Status::need_more) break;
     if (d.status == wire::Decoded::Status::error) {
       const bool too_large = d.error == wire::DecodeError::too_large;
-      const auto code = too_large                                              ? pb::FRAME_TOO_LARGE
+      const auto code = too_large                                           ? pb::FRAME_TOO_LARGE
                         : d.error == wire::DecodeError::unsupported_version ? pb::UNSUPPORTED_VERSION
-                                                                              : pb::BAD_FRAME;
+                                                                            : pb::BAD_FRAME;
       std::string msg = wire::to_string(d.error);
       if (too_large) msg += ": limit is " + std::to_string(srv_.opt.max_frame_bytes) + " bytes";
       protocol_error(d.header.request_id, code, std::move(msg));
@@ -298,7 +300,8 @@ void Session::settle(std::uint64_t request_id) {
 // no client is left waiting on a connection about to close. Answers that come
 // later are dropped (one answer per request).
 void Session::abandon_unanswered() {
-  static constexpr const char* kMessage = "the node is shutting down; the task did not finish before the drain deadline";
+  static constexpr const char* kMessage =
+      "the node is shutting down; the task did not finish before the drain deadline";
   // Answers that are ready go out as they are.
   auto [ready, ids] = take_outbox();
   inflight_ -= std::min(inflight_, ids.size());
@@ -401,13 +404,16 @@ awaitable<void> Session::watch() {
       log::warn("drop_client", "success", {{"peer", peer_}, {"reason", "write deadline"}});
       close();
     } else if (partial_since_ && !paused_ && !reading_done_ && now - *partial_since_ > opt.read_timeout) {
-      log::info("drop_client", "success", {{"peer", peer_}, {"reason", "request not complete within the read deadline"}});
+      log::info("drop_client", "success",
+                {{"peer", peer_}, {"reason", "request not complete within the read deadline"}});
       close();
     } else if (inflight_ == 0 && !write_pending_ && now - last_activity_ > opt.read_timeout) {
-      log::info("drop_client", "success",
-                {{"peer", peer_},
-                 {"reason", "idle"},
-                 {"idle_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count())}});
+      log::info(
+          "drop_client", "success",
+          {{"peer", peer_},
+           {"reason", "idle"},
+           {"idle_ms",
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_).count())}});
       close();
     }
   }
@@ -473,11 +479,12 @@ Result<std::uint16_t> Server::start() {
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     acc.close();
-    return Error{Errc::invalid_argument, "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) +
-                                             ": " + ec.message()};
+    return Error{Errc::invalid_argument,
+                 "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) + ": " + ec.message()};
   }
   const std::uint16_t port = acc.local_endpoint().port();
-  asio::co_spawn(impl_->io, [impl = impl_.get()] { return impl->accept_loop(); }, asio::detached);
+  asio::co_spawn(
+      impl_->io, [impl = impl_.get()] { return impl->accept_loop(); }, asio::detached);
   return port;
 }
 

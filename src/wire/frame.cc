@@ -21,10 +21,14 @@ void store_le(char* p, T v) {
 
 const char* to_string(DecodeError e) {
   switch (e) {
-    case DecodeError::bad_magic: return "bad magic";
-    case DecodeError::unsupported_version: return "unsupported protocol version";
-    case DecodeError::bad_flags: return "reserved flags set";
-    case DecodeError::too_large: return "frame too large";
+    case DecodeError::bad_magic:
+      return "bad magic";
+    case DecodeError::unsupported_version:
+      return "unsupported protocol version";
+    case DecodeError::bad_flags:
+      return "reserved flags set";
+    case DecodeError::too_large:
+      return "frame too large";
   }
   return "unknown";
 }
@@ -39,7 +43,8 @@ Decoded decode(std::string_view input, std::size_t max_body_bytes) {
   // Validate what has arrived so far, byte by byte, so garbage fails early.
   if (!input.empty() && static_cast<unsigned char>(input[0]) != kMagic0) return fail(DecodeError::bad_magic);
   if (input.size() > 1 && static_cast<unsigned char>(input[1]) != kMagic1) return fail(DecodeError::bad_magic);
-  if (input.size() > 2 && static_cast<std::uint8_t>(input[2]) != kVersion) return fail(DecodeError::unsupported_version);
+  if (input.size() > 2 && static_cast<std::uint8_t>(input[2]) != kVersion)
+    return fail(DecodeError::unsupported_version);
   if (input.size() > 3 && input[3] != 0) return fail(DecodeError::bad_flags);
   if (input.size() < kHeaderBytes) return d;  // need_more, wanted unknown
 

@@ -42,8 +42,8 @@ struct Decoded {
   enum class Status : std::uint8_t { frame, need_more, error };
   Status status = Status::need_more;
   FrameHeader header;
-  std::string_view body;      // valid while the input buffer is unchanged
-  std::size_t consumed = 0;   // bytes of input the frame occupies
+  std::string_view body;     // valid while the input buffer is unchanged
+  std::size_t consumed = 0;  // bytes of input the frame occupies
   DecodeError error{};
   // For need_more: the total bytes the frame needs (0 = header unknown yet).
   std::size_t wanted = 0;

@@ -56,7 +56,8 @@ class Reader {
       if (at_end()) return bad("unterminated string");
       const char c = s_[i_++];
       if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) return bad("control character in a string at byte " + std::to_string(i_ - 1));
+      if (static_cast<unsigned char>(c) < 0x20)
+        return bad("control character in a string at byte " + std::to_string(i_ - 1));
       if (c != '\\') {
         out.push_back(c);
         continue;
@@ -97,10 +98,14 @@ class Reader {
     for (int k = 0; k < 4; ++k) {
       const char h = s_[i_++];
       v <<= 4;
-      if (h >= '0' && h <= '9') v |= static_cast<std::uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<std::uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<std::uint32_t>(h - 'A' + 10);
-      else return bad("bad \\u escape");
+      if (h >= '0' && h <= '9')
+        v |= static_cast<std::uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        v |= static_cast<std::uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        v |= static_cast<std::uint32_t>(h - 'A' + 10);
+      else
+        return bad("bad \\u escape");
     }
     return v;
   }
@@ -108,14 +113,30 @@ class Reader {
     if (at_end()) return bad("unterminated string");
     const char e = s_[i_++];
     switch (e) {
-      case '"': case '\\': case '/': out.push_back(e); return ok_status();
-      case 'b': out.push_back('\b'); return ok_status();
-      case 'f': out.push_back('\f'); return ok_status();
-      case 'n': out.push_back('\n'); return ok_status();
-      case 'r': out.push_back('\r'); return ok_status();
-      case 't': out.push_back('\t'); return ok_status();
-      case 'u': break;
-      default: return bad("bad escape \\" + std::string(1, e));
+      case '"':
+      case '\\':
+      case '/':
+        out.push_back(e);
+        return ok_status();
+      case 'b':
+        out.push_back('\b');
+        return ok_status();
+      case 'f':
+        out.push_back('\f');
+        return ok_status();
+      case 'n':
+        out.push_back('\n');
+        return ok_status();
+      case 'r':
+        out.push_back('\r');
+        return ok_status();
+      case 't':
+        out.push_back('\t');
+        return ok_status();
+      case 'u':
+        break;
+      default:
+        return bad("bad escape \\" + std::string(1, e));
     }
     auto hi = hex4();
     if (!hi.ok()) return hi.error();

@@ -167,7 +167,8 @@ NodeProcess NodeProcess::start(const std::vector<std::string>& args, const Env& 
   if (!n.proc_.wait_for_output("action: node_start | result: success", 15s)) {
     throw std::runtime_error("node did not start:\n" + n.proc_.err());
   }
-  static const std::regex re(R"(action: node_start \| result: success .*\| address: 127\.0\.0\.1:(\d+) \| monitor: http://127\.0\.0\.1:(\d+)/)");
+  static const std::regex re(
+      R"(action: node_start \| result: success .*\| address: 127\.0\.0\.1:(\d+) \| monitor: http://127\.0\.0\.1:(\d+)/)");
   std::smatch m;
   const std::string log = n.proc_.err();
   if (!std::regex_search(log, m, re)) throw std::runtime_error("cannot find the node's ports in:\n" + log);
@@ -206,7 +207,8 @@ bool RawConnection::send(const std::string& bytes) {
 std::string RawConnection::read(std::size_t n, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (buffered_.size() < n) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -229,7 +231,8 @@ std::string RawConnection::read_line(std::chrono::milliseconds timeout) {
       buffered_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return {};
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
@@ -243,7 +246,8 @@ std::string RawConnection::read_line(std::chrono::milliseconds timeout) {
 bool RawConnection::closed_by_peer(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

@@ -1,8 +1,8 @@
 // CRC-32C and the binary encodings of entries, hard state and snapshots.
 #include <gtest/gtest.h>
 
-#include "storage/codec.h"
 #include "base/crc32c.h"
+#include "storage/codec.h"
 
 namespace minga::storage {
 namespace {

@@ -21,7 +21,8 @@ Result<double> Settings::get_double(std::string_view file_key, std::string_view 
   auto text = get(file_key, env_key);
   if (!text) return fallback;
   auto v = parse_double(*text);
-  if (!v.ok()) return Error{Errc::invalid_argument, "setting " + std::string(file_key) + ": invalid number '" + *text + "'"};
+  if (!v.ok())
+    return Error{Errc::invalid_argument, "setting " + std::string(file_key) + ": invalid number '" + *text + "'"};
   return v.value();
 }
 

@@ -28,11 +28,16 @@ std::vector<const TaskDef*> TaskRegistry::all() const {
 
 std::string task_value_text(const pb::TaskResponse& r) {
   switch (r.value_case()) {
-    case pb::TaskResponse::kText: return r.text();
-    case pb::TaskResponse::kNumber: return format_double(r.number());
-    case pb::TaskResponse::kInteger: return std::to_string(r.integer());
-    case pb::TaskResponse::kBigInteger: return r.big_integer();
-    case pb::TaskResponse::VALUE_NOT_SET: break;
+    case pb::TaskResponse::kText:
+      return r.text();
+    case pb::TaskResponse::kNumber:
+      return format_double(r.number());
+    case pb::TaskResponse::kInteger:
+      return std::to_string(r.integer());
+    case pb::TaskResponse::kBigInteger:
+      return r.big_integer();
+    case pb::TaskResponse::VALUE_NOT_SET:
+      break;
   }
   return "";
 }

@@ -10,7 +10,11 @@ void register_tasks(apps::TaskRegistry& registry) {
       {"add", "a + b"}, {"sub", "a - b"}, {"mul", "a * b"}, {"div", "a / b (b != 0)"}};
   for (const auto& [key, help] : kOps) {
     const Op op = *find_op(key);
-    registry.add({key, 0, help, nullptr, [op](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
+    registry.add({key,
+                  0,
+                  help,
+                  nullptr,
+                  [op](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
                     auto r = apply(op, req.a(), req.b());
                     if (!r.ok()) return r.error();
                     pb::TaskResponse out;
@@ -19,7 +23,10 @@ void register_tasks(apps::TaskRegistry& registry) {
                   },
                   {"a", "b"}});
   }
-  registry.add({"sum_squares_range", 0, "lo^2 + ... + hi^2, exact (128-bit)", nullptr,
+  registry.add({"sum_squares_range",
+                0,
+                "lo^2 + ... + hi^2, exact (128-bit)",
+                nullptr,
                 [](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
                   auto r = sum_squares_range(req.lo(), req.hi());
                   if (!r.ok()) return r.error();

@@ -17,9 +17,15 @@ const Op* find_op(std::string_view name) {
 Result<double> apply(Op op, double a, double b) {
   double r = 0;
   switch (op) {
-    case Op::add: r = a + b; break;
-    case Op::sub: r = a - b; break;
-    case Op::mul: r = a * b; break;
+    case Op::add:
+      r = a + b;
+      break;
+    case Op::sub:
+      r = a - b;
+      break;
+    case Op::mul:
+      r = a * b;
+      break;
     case Op::div:
       if (b == 0) return Error{Errc::division_by_zero, "division by zero"};
       r = a / b;
@@ -33,8 +39,16 @@ u128 sum_squares_to(std::uint64_t n) {
   // One of n, n+1 is even and one of n, n+1, 2n+1 is divisible by 3; divide
   // those factors first so intermediate products stay exact and small.
   u128 x = n, y = static_cast<u128>(n) + 1, z = 2 * static_cast<u128>(n) + 1;
-  if (x % 2 == 0) x /= 2; else y /= 2;
-  if (x % 3 == 0) x /= 3; else if (y % 3 == 0) y /= 3; else z /= 3;
+  if (x % 2 == 0)
+    x /= 2;
+  else
+    y /= 2;
+  if (x % 3 == 0)
+    x /= 3;
+  else if (y % 3 == 0)
+    y /= 3;
+  else
+    z /= 3;
   return x * y * z;
 }
 

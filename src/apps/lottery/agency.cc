@@ -14,7 +14,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
-constexpr Millis kPoll{100};           // how often a blocked agency looks at its stop flag
+constexpr Millis kPoll{100};  // how often a blocked agency looks at its stop flag
 constexpr Millis kConnectTimeout{1000};
 constexpr Millis kFirstBackoff{50};
 constexpr Millis kMaxBackoff{1000};
@@ -143,7 +143,8 @@ Status Agency::send_bets(const std::vector<pb::Bet>& bets) {
       std::this_thread::sleep_for(std::min<Millis>(kPoll, options_.batch_interval));
       continue;
     }
-    auto f = client_.receive(options_.batch_interval.count() > 0 ? std::min<Millis>(kPoll, options_.batch_interval) : kPoll);
+    auto f =
+        client_.receive(options_.batch_interval.count() > 0 ? std::min<Millis>(kPoll, options_.batch_interval) : kPoll);
     if (!f.ok()) {
       if (f.error().code == Errc::timeout && Clock::now() - last_answer < options_.answer_timeout) continue;
       drop_connection(f.error());
@@ -241,7 +242,8 @@ Status Agency::notify_finished() {
   req.set_agency(options_.agency);
   auto r = call(pb::AGENCY_FINISHED_REQUEST, req);
   if (!r.ok()) return r.error();
-  if (r->outcome() != pb::LotteryResponse::OK) return Error{Errc::invalid_argument, "notification refused: " + r->reason()};
+  if (r->outcome() != pb::LotteryResponse::OK)
+    return Error{Errc::invalid_argument, "notification refused: " + r->reason()};
   return ok_status();
 }
 

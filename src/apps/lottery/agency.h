@@ -20,11 +20,11 @@ struct AgencyOptions {
   std::uint32_t agency = 0;
   net::Endpoint server;
   std::size_t max_amount = kDefaultBatchMaxAmount;
-  std::size_t window = 16;                                 // batches in flight at once
-  std::chrono::milliseconds batch_interval{0};             // at least this long between two batches
-  std::chrono::milliseconds answer_timeout{30000};         // silence before reconnecting
-  std::chrono::milliseconds retry_for{60000};              // keep reconnecting this long without progress
-  std::chrono::milliseconds wait_winners_for{600000};      // wait this long for the draw
+  std::size_t window = 16;                             // batches in flight at once
+  std::chrono::milliseconds batch_interval{0};         // at least this long between two batches
+  std::chrono::milliseconds answer_timeout{30000};     // silence before reconnecting
+  std::chrono::milliseconds retry_for{60000};          // keep reconnecting this long without progress
+  std::chrono::milliseconds wait_winners_for{600000};  // wait this long for the draw
 };
 
 struct AgencyResult {

@@ -18,7 +18,9 @@ std::size_t varint_bytes(std::uint64_t v) {
 
 }  // namespace
 
-std::size_t batch_frame_bytes(const pb::BetBatchRequest& request) { return wire::kHeaderBytes + request.ByteSizeLong(); }
+std::size_t batch_frame_bytes(const pb::BetBatchRequest& request) {
+  return wire::kHeaderBytes + request.ByteSizeLong();
+}
 
 BatchPlan plan_batches(const std::vector<pb::Bet>& bets, std::uint32_t agency, std::size_t max_amount,
                        std::size_t max_frame_bytes) {

@@ -44,8 +44,9 @@ class ChildNode {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    std::vector<std::string> args = {"minga", "node", "--id", "bench-lottery", "--host", "127.0.0.1", "--port", "0",
-                                     "--monitor-port", "0", "--data-dir", data_dir.string()};
+    std::vector<std::string> args = {"minga",          "node",      "--id",       "bench-lottery",
+                                     "--host",         "127.0.0.1", "--port",     "0",
+                                     "--monitor-port", "0",         "--data-dir", data_dir.string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -139,14 +140,14 @@ struct BenchFlags {
 };
 
 struct RoundFigures {
-  double ingest_seconds = 0;   // first batch sent -> every batch acknowledged (durable)
-  double total_seconds = 0;    // first batch sent -> last agency has its winners
+  double ingest_seconds = 0;  // first batch sent -> every batch acknowledged (durable)
+  double total_seconds = 0;   // first batch sent -> last agency has its winners
   bool winners_ok = false;
 };
 
 Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vector<pb::Bet>>& data) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("minga-bench-lottery-" + std::to_string(::getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count()));
+  const auto dir = std::filesystem::temp_directory_path() / ("minga-bench-lottery-" + std::to_string(::getpid()) + "-" +
+                                                             std::to_string(Clock::now().time_since_epoch().count()));
   auto node = ChildNode::start(dir, f.agencies);
   if (!node.ok()) return node.error();
   std::vector<AgencyResult> results(f.agencies);
@@ -207,8 +208,8 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
   const auto data = generate_bets(g);
   std::vector<double> rates, totals;
   if (!options.json()) {
-    std::cout << "lottery: " << f.agencies << " agencies, " << f.bets << " bets, batch " << f.max_amount
-              << ", window " << f.window << ", " << f.rounds << " round(s), a fresh node per round\n";
+    std::cout << "lottery: " << f.agencies << " agencies, " << f.bets << " bets, batch " << f.max_amount << ", window "
+              << f.window << ", " << f.rounds << " round(s), a fresh node per round\n";
   }
   for (int i = 0; i < f.rounds; ++i) {
     auto r = bench_round(f, data);
@@ -253,12 +254,20 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
 void add_bench_cli(CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action) {
   auto bf = std::make_shared<BenchFlags>();
   auto* b = bench.add_subcommand("lottery", "agencies against a fresh local node: durable bets/s and time to winners");
-  b->add_option("--agencies", bf->agencies, "agencies sending at once")->check(CLI::Range(1, 64))->capture_default_str();
+  b->add_option("--agencies", bf->agencies, "agencies sending at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   b->add_option("--bets", bf->bets, "bets in all")->check(CLI::Range(1, 100000000))->capture_default_str();
   b->add_option("--seed", bf->seed, "data generator seed")->capture_default_str();
-  b->add_option("--batch-max-amount", bf->max_amount, "bets per batch")->check(CLI::Range(1, 100000))->capture_default_str();
-  b->add_option("--window", bf->window, "batches in flight per agency")->check(CLI::Range(1, 1024))->capture_default_str();
-  b->add_option("--rounds", bf->rounds, "rounds; the median is reported")->check(CLI::Range(1, 100))->capture_default_str();
+  b->add_option("--batch-max-amount", bf->max_amount, "bets per batch")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  b->add_option("--window", bf->window, "batches in flight per agency")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  b->add_option("--rounds", bf->rounds, "rounds; the median is reported")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   b->callback([&action, &options, bf] { action = [&options, bf] { return run_bench(options, *bf); }; });
 }
 

@@ -107,8 +107,8 @@ CsvBets parse_bets_csv(std::string_view text) {
       rest.remove_prefix(comma + 1);
     }
     if (count != 5) {
-      out.errors.push_back({line_no, "expected 5 fields (first,last,document,birthdate,number), got " +
-                                         std::to_string(count)});
+      out.errors.push_back(
+          {line_no, "expected 5 fields (first,last,document,birthdate,number), got " + std::to_string(count)});
       continue;
     }
     pb::Bet bet;

@@ -103,7 +103,8 @@ Result<pb::Bet> single_bet_from_env() {
   bet.set_birth_date(std::getenv("NACIMIENTO"));
   const std::string number = std::getenv("NUMERO");
   auto n = parse_u64(number);
-  if (!n.ok() || n.value() > kMaxNumber) return Error{Errc::invalid_argument, "NUMERO must be 0-9999, got '" + number + "'"};
+  if (!n.ok() || n.value() > kMaxNumber)
+    return Error{Errc::invalid_argument, "NUMERO must be 0-9999, got '" + number + "'"};
   bet.set_number(static_cast<std::uint32_t>(n.value()));
   if (auto st = validate_bet(bet); !st.ok()) return st.error();
   return bet;
@@ -147,8 +148,10 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   std::string lower = level;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!log::init(lower, log::Format::text, "agency-" + std::to_string(f.agency))) {
-    return usage_error("log level (--log-level, CLI_LOG_LEVEL or log.level): expected "
-                       "trace|debug|info|warn|error|off, got '" + level + "'");
+    return usage_error(
+        "log level (--log-level, CLI_LOG_LEVEL or log.level): expected "
+        "trace|debug|info|warn|error|off, got '" +
+        level + "'");
   }
   if (f.agency == 0) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
   auto endpoint = net::parse_endpoint(server_address(root, options));
@@ -182,8 +185,8 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
                 {{"file", path.string()}, {"line", std::to_string(e.line)}, {"reason", e.reason}});
     }
     if (!csv.errors.empty() && !f.skip_invalid) {
-      std::cerr << "error: " << path.string() << ": " << csv.errors.size()
-                << " invalid row(s), first at line " << csv.errors.front().line << ": " << csv.errors.front().reason
+      std::cerr << "error: " << path.string() << ": " << csv.errors.size() << " invalid row(s), first at line "
+                << csv.errors.front().line << ": " << csv.errors.front().reason
                 << "; nothing was sent (--skip-invalid sends the valid rows)" << std::endl;
       return kExitUsage;
     }
@@ -201,23 +204,30 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   ao.retry_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.retry_for * 1000));
   ao.wait_winners_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_for * 1000));
   log::info("agency_start", "success",
-            {{"agency", std::to_string(f.agency)}, {"server", ao.server.str()}, {"bets", std::to_string(bets.size())},
-             {"source", source}, {"batch_max_amount", std::to_string(ao.max_amount)}});
+            {{"agency", std::to_string(f.agency)},
+             {"server", ao.server.str()},
+             {"bets", std::to_string(bets.size())},
+             {"source", source},
+             {"batch_max_amount", std::to_string(ao.max_amount)}});
 
   Agency agency(ao, g_stop);
   Status st = single ? agency.send_single(bets.front()) : agency.send_bets(bets);
   if (st.ok()) st = agency.notify_finished();
-  Result<std::vector<std::string>> winners = st.ok() ? agency.wait_winners() : Result<std::vector<std::string>>(st.error());
+  Result<std::vector<std::string>> winners =
+      st.ok() ? agency.wait_winners() : Result<std::vector<std::string>>(st.error());
   const bool was_connected = agency.connected();
   agency.close();
   if (!winners.ok()) {
     if (winners.error().code == Errc::shutting_down) {
       log::info("shutdown", "success",
-                {{"resource", "connection"}, {"agency", std::to_string(f.agency)},
+                {{"resource", "connection"},
+                 {"agency", std::to_string(f.agency)},
                  {"was_open", was_connected ? "true" : "false"}});
       log::info("shutdown", "success",
-                {{"resource", "agency"}, {"agency", std::to_string(f.agency)},
-                 {"bets_acknowledged", std::to_string(agency.result().bets)}, {"exit_code", "0"}});
+                {{"resource", "agency"},
+                 {"agency", std::to_string(f.agency)},
+                 {"bets_acknowledged", std::to_string(agency.result().bets)},
+                 {"exit_code", "0"}});
       return kExitOk;
     }
     log::warn("agency", "fail", {{"agency", std::to_string(f.agency)}, {"reason", winners.error().message}});
@@ -226,7 +236,8 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   }
   log::info("consulta_ganadores", "success", {{"cant_ganadores", std::to_string(winners->size())}});
   log::info("shutdown", "success",
-            {{"resource", "connection"}, {"agency", std::to_string(f.agency)},
+            {{"resource", "connection"},
+             {"agency", std::to_string(f.agency)},
              {"reconnects", std::to_string(agency.result().reconnects)},
              {"duplicates", std::to_string(agency.result().duplicates)}});
   return kExitOk;
@@ -345,15 +356,20 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
   auto* bets_opt = agency->add_option("--bets", af->bets_file, "CSV of bets: first,last,document,birthdate,number");
   agency->add_option("--data-dir", af->data_dir, "where agency-{id}.csv is when --bets is not given")
       ->capture_default_str();
-  agency->add_option("--batch-max-amount", af->max_amount,
-                     "bets per batch [env MINGA_BATCH_MAX_AMOUNT, file batch.max_amount, default 100]")
+  agency
+      ->add_option("--batch-max-amount", af->max_amount,
+                   "bets per batch [env MINGA_BATCH_MAX_AMOUNT, file batch.max_amount, default 100]")
       ->envname("MINGA_BATCH_MAX_AMOUNT")
       ->check(CLI::Range(1, 100000));
   agency->add_option("--config,-c", af->config_file, "TOML configuration file [env MINGA_CONFIG]");
   agency->add_option("--log-level", af->log_level,
                      "trace|debug|info|warn|error|off [env CLI_LOG_LEVEL, file log.level, default info]");
-  agency->add_option("--window", af->window, "batches in flight at once")->check(CLI::Range(1, 1024))->capture_default_str();
-  agency->add_option("--batch-interval-ms", af->batch_interval_ms, "at least this many ms between two batches (spreads load)")
+  agency->add_option("--window", af->window, "batches in flight at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  agency
+      ->add_option("--batch-interval-ms", af->batch_interval_ms,
+                   "at least this many ms between two batches (spreads load)")
       ->check(CLI::Range(0, 60000))
       ->capture_default_str();
   agency->add_option("--retry-for", af->retry_for, "seconds to keep reconnecting without progress")
@@ -382,11 +398,16 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
 
   auto gf = std::make_shared<GenOptions>();
   auto out_dir = std::make_shared<std::string>(".");
-  auto* gen = lottery->add_subcommand("gen-data", "write agency-{i}.csv files of generated bets (reproducible by seed)");
+  auto* gen =
+      lottery->add_subcommand("gen-data", "write agency-{i}.csv files of generated bets (reproducible by seed)");
   gen->add_option("--agencies", gf->agencies, "number of agencies")->check(CLI::Range(1, 1000))->capture_default_str();
-  gen->add_option("--bets", gf->total_bets, "bets in all, split evenly")->check(CLI::Range(1, 100000000))->capture_default_str();
+  gen->add_option("--bets", gf->total_bets, "bets in all, split evenly")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
   gen->add_option("--seed", gf->seed, "generator seed")->capture_default_str();
-  gen->add_option("--winning-number", gf->winning_number, "number that wins")->check(CLI::Range(0, 9999))->capture_default_str();
+  gen->add_option("--winning-number", gf->winning_number, "number that wins")
+      ->check(CLI::Range(0, 9999))
+      ->capture_default_str();
   gen->add_option("--out", *out_dir, "output directory")->capture_default_str();
   gen->callback([&action, &options, gf, out_dir] {
     action = [&options, gf, out_dir] { return run_gen(options, *gf, *out_dir); };

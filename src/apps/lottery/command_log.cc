@@ -142,10 +142,12 @@ Status FileCommandLog::check_torn_tail(std::string_view data, std::size_t bad) c
   const std::size_t next = next_valid_record(data, bad);
   if (next == std::string_view::npos) return ok_status();
   const std::string at = std::to_string(bad);
-  return Error{Errc::internal,
-               path_.string() + " is damaged: the record at byte " + at + " is corrupt but a valid record follows at byte " +
-                   std::to_string(next) + "; nothing was changed. Keep a copy, then restore the file, or cut it with "
-                   "`truncate -s " + at + "` to keep only the " + std::to_string(recovery_.records) + " records before the damage"};
+  return Error{Errc::internal, path_.string() + " is damaged: the record at byte " + at +
+                                   " is corrupt but a valid record follows at byte " + std::to_string(next) +
+                                   "; nothing was changed. Keep a copy, then restore the file, or cut it with "
+                                   "`truncate -s " +
+                                   at + "` to keep only the " + std::to_string(recovery_.records) +
+                                   " records before the damage"};
 }
 
 void FileCommandLog::append(const pb::LotteryCommand& command, Committed committed) {

@@ -8,10 +8,11 @@
 namespace minga::lottery {
 namespace {
 
-constexpr const char* kFirst[] = {"María", "José",  "Lucía",  "Martín",  "Sofía",  "Tomás", "Inés",   "Joaquín",
+constexpr const char* kFirst[] = {"María", "José",    "Lucía",  "Martín",  "Sofía", "Tomás", "Inés",   "Joaquín",
                                   "Ana",   "Agustín", "Camila", "Nicolás", "Zoë",   "Ángel", "Begoña", "Iñaki"};
-constexpr const char* kLast[] = {"González", "Rodríguez", "Pérez", "Fernández", "López", "Martínez", "Gómez", "Díaz",
-                                 "Núñez",    "Peña",      "Ibáñez", "Muñoz",    "Sosa",  "Acuña",    "Ruiz",  "Gutiérrez"};
+constexpr const char* kLast[] = {"González", "Rodríguez", "Pérez", "Fernández", "López",  "Martínez",
+                                 "Gómez",    "Díaz",      "Núñez", "Peña",      "Ibáñez", "Muñoz",
+                                 "Sosa",     "Acuña",     "Ruiz",  "Gutiérrez"};
 
 }  // namespace
 

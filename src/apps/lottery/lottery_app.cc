@@ -34,14 +34,15 @@ Result<LotteryConfig> load_config(const apps::Settings& settings) {
   auto agencies = settings.get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", kDefaultAgencies);
   if (!agencies.ok()) return agencies.error();
   if (agencies.value() < 1 || agencies.value() > 100000) {
-    return Error{Errc::invalid_argument,
-                 "lottery.agencies (MINGA_LOTTERY_AGENCIES): expected 1-100000, got " + std::to_string(agencies.value())};
+    return Error{Errc::invalid_argument, "lottery.agencies (MINGA_LOTTERY_AGENCIES): expected 1-100000, got " +
+                                             std::to_string(agencies.value())};
   }
   auto number = settings.get_int("lottery.winning_number", "MINGA_LOTTERY_WINNING_NUMBER", kDefaultWinningNumber);
   if (!number.ok()) return number.error();
   if (number.value() < 0 || number.value() > kMaxNumber) {
-    return Error{Errc::invalid_argument, "lottery.winning_number (MINGA_LOTTERY_WINNING_NUMBER): expected 0-9999, got " +
-                                             std::to_string(number.value())};
+    return Error{Errc::invalid_argument,
+                 "lottery.winning_number (MINGA_LOTTERY_WINNING_NUMBER): expected 0-9999, got " +
+                     std::to_string(number.value())};
   }
   c.expected_agencies = static_cast<std::uint32_t>(agencies.value());
   c.winning_number = static_cast<std::uint32_t>(number.value());
@@ -92,7 +93,8 @@ void LotteryApp::Impl::on_bets(const pb::LotteryCommand& command, std::size_t co
   }
   if (pre.kind == Applied::Kind::duplicate) {
     log::info("apuesta_duplicada", "success",
-              {{"agencia", std::to_string(store.agency())}, {"lote", std::to_string(store.sequence())},
+              {{"agencia", std::to_string(store.agency())},
+               {"lote", std::to_string(store.sequence())},
                {"cantidad", std::to_string(count)}});
     pb::LotteryResponse r;
     r.set_outcome(pb::LotteryResponse::OK);
@@ -141,7 +143,8 @@ void LotteryApp::Impl::on_bets(const pb::LotteryCommand& command, std::size_t co
       }
       case Applied::Kind::duplicate:  // a copy sent again before the first was durable
         log::info("apuesta_duplicada", "success",
-                  {{"agencia", std::to_string(s.agency())}, {"lote", std::to_string(s.sequence())},
+                  {{"agencia", std::to_string(s.agency())},
+                   {"lote", std::to_string(s.sequence())},
                    {"cantidad", std::to_string(count)}});
         r.set_outcome(pb::LotteryResponse::OK);
         r.set_duplicate(true);
@@ -172,8 +175,9 @@ void LotteryApp::Impl::on_batch(std::string_view body, apps::ResponderPtr respon
     if (auto st = validate_bet(req.bets(i)); !st.ok()) {
       log_received("fail", count);
       batches_refused->inc();
-      responder->reply(pb::LOTTERY_RESPONSE,
-                       fail("bet " + std::to_string(i) + ": " + st.error().message + "; nothing of the batch was stored", i));
+      responder->reply(
+          pb::LOTTERY_RESPONSE,
+          fail("bet " + std::to_string(i) + ": " + st.error().message + "; nothing of the batch was stored", i));
       return;
     }
   }

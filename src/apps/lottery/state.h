@@ -70,8 +70,8 @@ class LotteryState {
     // is a duplicate only if its bets are the same.
     std::unordered_map<std::uint64_t, std::uint32_t> digests;
     bool finished = false;
-    std::vector<StoredBet> stored;      // until the draw
-    std::vector<std::string> winners;   // after the draw
+    std::vector<StoredBet> stored;     // until the draw
+    std::vector<std::string> winners;  // after the draw
   };
   Applied check_store(const pb::LotteryCommand::StoreBets& store, std::uint32_t digest) const;
   Applied apply_finish(const pb::LotteryCommand::Finish& finish);

@@ -28,7 +28,10 @@ apps::TaskDef::Body text_task(Fn fn) {
 void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
   registry.add({"uppercase", 1, "upper-case the text (Unicode-aware)", nullptr, text_task(uppercase), {"text"}});
   registry.add({"reverse", 2, "reverse the text by user-perceived characters", nullptr, text_task(reverse), {"text"}});
-  registry.add({"word_count", 3, "count the words, split on white space", nullptr,
+  registry.add({"word_count",
+                3,
+                "count the words, split on white space",
+                nullptr,
                 [](const pb::TaskRequest& req) -> Result<pb::TaskResponse> {
                   auto n = word_count(req.text());
                   if (!n.ok()) return n.error();
@@ -37,16 +40,18 @@ void register_tasks(apps::TaskRegistry& registry, double max_sleep_seconds) {
                   return r;
                 },
                 {"text"}});
-  registry.add({"sleep", 4, "wait the given seconds without holding a thread",
+  registry.add({"sleep",
+                4,
+                "wait the given seconds without holding a thread",
                 [max_sleep_seconds](const pb::TaskRequest& req) -> Result<double> {
                   const double s = req.seconds();
                   if (!std::isfinite(s) || s < 0) {
                     return Error{Errc::invalid_argument, "sleep needs a number of seconds >= 0"};
                   }
                   if (s > max_sleep_seconds) {
-                    return Error{Errc::invalid_argument,
-                                 "sleep of " + format_double(s) + " s is above the maximum of " +
-                                     format_double(max_sleep_seconds) + " s"};
+                    return Error{Errc::invalid_argument, "sleep of " + format_double(s) +
+                                                             " s is above the maximum of " +
+                                                             format_double(max_sleep_seconds) + " s"};
                   }
                   return s;
                 },

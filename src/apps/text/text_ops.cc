@@ -94,7 +94,8 @@ Result<std::string> reverse(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t k = bounds.size(); k > 1; --k) {
-    out.append(s.substr(static_cast<std::size_t>(bounds[k - 2]), static_cast<std::size_t>(bounds[k - 1] - bounds[k - 2])));
+    out.append(
+        s.substr(static_cast<std::size_t>(bounds[k - 2]), static_cast<std::size_t>(bounds[k - 1] - bounds[k - 2])));
   }
   return out;
 }

@@ -110,8 +110,8 @@ TEST_F(Cli, MalformedServerAddressIsAUsageError) {
 }
 
 TEST_F(Cli, BenchAgainstAnUnreachableServerExitsThree) {
-  auto r = run_minga({"--server", "127.0.0.1:1", "bench", "tasks", "--connections", "2", "--duration", "0.1",
-                      "--warmup", "0"});
+  auto r = run_minga(
+      {"--server", "127.0.0.1:1", "bench", "tasks", "--connections", "2", "--duration", "0.1", "--warmup", "0"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("cannot reach 127.0.0.1:1"), std::string::npos) << r.err;
 }

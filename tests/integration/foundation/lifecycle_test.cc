@@ -24,7 +24,8 @@ TEST(Lifecycle, SigtermLetsTheInFlightTaskAnswerAndExitsZero) {
   const std::string log = node.process().err();
   for (const char* resource : {"client_listener", "client_sessions", "monitor", "task_pool", "node"}) {
     EXPECT_NE(log.find(std::string("action: shutdown | result: success | resource: ") + resource), std::string::npos)
-        << resource << "\n" << log;
+        << resource << "\n"
+        << log;
   }
   EXPECT_NE(log.find("action: drain | result: success"), std::string::npos) << log;
   // New connections are refused once the listener closed.
@@ -126,8 +127,8 @@ TEST(Lifecycle, UnknownConfigurationKeyIsAUsageError) {
 
 TEST(Lifecycle, PortInUseIsAClearStartupFailure) {
   auto first = NodeProcess::start();
-  auto r = run_minga({"node", "--port", std::to_string(first.port()), "--monitor-port", "0", "--data-dir",
-                      first.data_dir() + "-2"});
+  auto r = run_minga(
+      {"node", "--port", std::to_string(first.port()), "--monitor-port", "0", "--data-dir", first.data_dir() + "-2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("action: node_start | result: fail | reason: cannot listen on 127.0.0.1:"), std::string::npos)
       << r.err;

@@ -41,7 +41,10 @@ TEST(NodeMonitor, LogsReturnsExactlyTheLastNLines) {
   auto node = NodeProcess::start();
   for (int i = 0; i < 6; ++i) {  // each logs a protocol_error line
     RawConnection c(node.port());
-    ASSERT_TRUE(c.send(std::string("\xF9" "Xjunk", 6)));
+    ASSERT_TRUE(
+        c.send(std::string("\xF9"
+                           "Xjunk",
+                           6)));
     ASSERT_TRUE(c.closed_by_peer(2s));
   }
   auto [all_code, all] = http_get(node.monitor_port(), "/logs?n=1000");
@@ -66,7 +69,10 @@ TEST(NodeMonitor, LogsLiveTailStreamsNewEvents) {
   EXPECT_NE(head.find("Content-Type: text/event-stream"), std::string::npos) << head;
   // An event after the tail opened arrives as an SSE data field.
   RawConnection bad(node.port());
-  ASSERT_TRUE(bad.send(std::string("\xF9" "Xlive", 6)));
+  ASSERT_TRUE(
+      bad.send(std::string("\xF9"
+                           "Xlive",
+                           6)));
   bool seen = false;
   for (int i = 0; i < 50 && !seen; ++i) {
     const std::string line = sse.read_line(3s);

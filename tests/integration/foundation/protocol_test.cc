@@ -78,7 +78,10 @@ TEST_F(Protocol, PipelinedRequestsAllAnsweredWithTheirIds) {
 
 TEST_F(Protocol, GarbageBytesGetAnErrorAndAClose) {
   RawConnection c(node_->port());
-  ASSERT_TRUE(c.send(std::string("\xF9" "Xgarbage garbage garbage", 25)));
+  ASSERT_TRUE(
+      c.send(std::string("\xF9"
+                         "Xgarbage garbage garbage",
+                         25)));
   auto f = read_frame(c);
   ASSERT_TRUE(f);
   EXPECT_EQ(as_error(*f).code(), pb::BAD_FRAME);
@@ -148,9 +151,10 @@ TEST_F(Protocol, SilentClientIsDroppedAfterTheReadDeadline) {
 
 TEST_F(Protocol, TextModeForNetcat) {
   RawConnection c(node_->port());
-  ASSERT_TRUE(c.send("PING\nECHO hola mundo\n{\"op\":\"add\",\"a\":10,\"b\":5}\n"
-                     "{\"task\":\"uppercase\",\"text\":\"hola\"}\n{\"op\":\"div\",\"a\":1,\"b\":0}\nNOPE\n"
-                     "{\"task\":\"sleep\",\"seconds\":0.2}\n{\"op\":\"mul\",\"a\":2,\"b\":3}\n"));
+  ASSERT_TRUE(
+      c.send("PING\nECHO hola mundo\n{\"op\":\"add\",\"a\":10,\"b\":5}\n"
+             "{\"task\":\"uppercase\",\"text\":\"hola\"}\n{\"op\":\"div\",\"a\":1,\"b\":0}\nNOPE\n"
+             "{\"task\":\"sleep\",\"seconds\":0.2}\n{\"op\":\"mul\",\"a\":2,\"b\":3}\n"));
   EXPECT_EQ(c.read_line(3s), "PONG");
   EXPECT_EQ(c.read_line(3s), "hola mundo");
   EXPECT_EQ(c.read_line(3s), "{\"ok\":true,\"result\":15}");
@@ -210,8 +214,9 @@ TEST_F(Protocol, SlowDripIsDroppedAtTheReadDeadlineOfItsFirstByte) {
 
 TEST_F(Protocol, TextModeJsonIsStrict) {
   RawConnection c(node_->port());
-  ASSERT_TRUE(c.send("{\"op\":\"add\",\"a\":\"0x10\",\"b\":1}\n{\"op\":\"add\"}\n{\"op\":\"add\",\"a\":0}\n"
-                     "{\"task\":\"sleep\"}\n{\"task\":\"uppercase\"}\n{\"op\":\"add\",\"a\":0,\"b\":-2.5e1}\n"));
+  ASSERT_TRUE(
+      c.send("{\"op\":\"add\",\"a\":\"0x10\",\"b\":1}\n{\"op\":\"add\"}\n{\"op\":\"add\",\"a\":0}\n"
+             "{\"task\":\"sleep\"}\n{\"task\":\"uppercase\"}\n{\"op\":\"add\",\"a\":0,\"b\":-2.5e1}\n"));
   EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"invalid JSON command: field \"a\" must be a number"})");
   EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"a\""})");
   EXPECT_EQ(c.read_line(3s), R"({"ok":false,"error":"missing field \"b\""})");
@@ -230,7 +235,10 @@ TEST_F(Protocol, ClientWithRequestsInFlightIsServedWhileOthersSendGarbage) {
   ASSERT_TRUE(busy.send(batch));
   // While the sleep is in flight: garbage, an oversized length, a truncated frame.
   RawConnection garbage(node_->port());
-  ASSERT_TRUE(garbage.send(std::string("\xF9" "Xnot a frame at all", 20)));
+  ASSERT_TRUE(
+      garbage.send(std::string("\xF9"
+                               "Xnot a frame at all",
+                               20)));
   RawConnection huge(node_->port());
   char header[wire::kHeaderBytes];
   wire::encode_header(header, pb::TASK_REQUEST, 9, 0xFFFFFFF0u);
@@ -259,7 +267,8 @@ TEST_F(Protocol, ValidateEchoScriptSucceeds) {
                               std::to_string(node_->port())});
   ASSERT_EQ(p.wait(10s), 0) << p.out() << p.err();
   EXPECT_EQ(p.out().rfind("action: test_echo_server | result: success", 0), 0u) << p.out();
-  Process bad = Process::spawn({"/bin/bash", std::string(MINGA_SOURCE_DIR) + "/scripts/validate-echo.sh", "127.0.0.1", "1"});
+  Process bad =
+      Process::spawn({"/bin/bash", std::string(MINGA_SOURCE_DIR) + "/scripts/validate-echo.sh", "127.0.0.1", "1"});
   EXPECT_EQ(bad.wait(10s), 1);
   EXPECT_EQ(bad.out().rfind("action: test_echo_server | result: fail", 0), 0u) << bad.out();
 }

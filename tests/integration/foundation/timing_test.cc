@@ -57,7 +57,8 @@ TEST(Timing, TenSleepsOfThreeSecondsFinishTogether) {
   auto node = NodeProcess::start();
   std::vector<Process> clients;
   const auto t0 = Clock::now();
-  for (int i = 0; i < 10; ++i) clients.push_back(Process::spawn({minga_binary(), "--server", node.address(), "sleep", "3"}));
+  for (int i = 0; i < 10; ++i)
+    clients.push_back(Process::spawn({minga_binary(), "--server", node.address(), "sleep", "3"}));
   for (auto& c : clients) {
     ASSERT_EQ(c.wait(10s), 0) << c.err();
     EXPECT_EQ(c.out(), "slept 3 s\n");

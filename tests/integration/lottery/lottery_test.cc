@@ -14,10 +14,10 @@ namespace {
 
 TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
   TempDir data;
-  ASSERT_EQ(run_minga({"lottery", "gen-data", "--agencies", "5", "--bets", "78697", "--seed", "11", "--out",
-                       data.str()})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_minga({"lottery", "gen-data", "--agencies", "5", "--bets", "78697", "--seed", "11", "--out", data.str()})
+          .exit_code,
+      0);
   const auto generated = read_generated(data.path(), 5);
   auto node = NodeProcess::start();
   std::vector<Process> agencies;
@@ -52,8 +52,7 @@ TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
 
 TEST(Lottery, ThreeAgenciesConfiguredDrawAfterThree) {
   TempDir data;
-  ASSERT_EQ(run_minga({"lottery", "gen-data", "--agencies", "3", "--bets", "3000", "--seed", "5", "--out",
-                       data.str()})
+  ASSERT_EQ(run_minga({"lottery", "gen-data", "--agencies", "3", "--bets", "3000", "--seed", "5", "--out", data.str()})
                 .exit_code,
             0);
   auto node = NodeProcess::start({}, {{"MINGA_LOTTERY_AGENCIES", "3"}});
@@ -159,9 +158,9 @@ TEST(Lottery, SigtermStopsAnAgencyAndTheNodeCleanly) {
       << agency.err();
   EXPECT_NE(agency.err().find("action: shutdown | result: success | resource: agency | agency: 1"), std::string::npos);
   // Now the node, while another agency is sending.
-  Process second =
-      spawn_agency(node.address(), 2, data.path(), {"--bets", (data.path() / "agency-1.csv").string(),
-                                                     "--batch-max-amount", "5", "--batch-interval-ms", "2"});
+  Process second = spawn_agency(
+      node.address(), 2, data.path(),
+      {"--bets", (data.path() / "agency-1.csv").string(), "--batch-max-amount", "5", "--batch-interval-ms", "2"});
   ASSERT_TRUE(second.wait_for_output("action: agency_start | result: success", 20s)) << second.err();
   std::this_thread::sleep_for(200ms);  // 20000 bets in batches of 5, 2 ms apart: still sending
   ASSERT_TRUE(second.running()) << second.err();

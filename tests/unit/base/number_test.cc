@@ -15,7 +15,8 @@ TEST(ParseDouble, AcceptsDecimalAndExponentForms) {
 }
 
 TEST(ParseDouble, RejectsEverythingElse) {
-  for (const char* bad : {"", " 1", "1 ", "10abc", "abc", "0x10", "inf", "nan", "-inf", "1e", "--1", "+", "1,5", "1e999"}) {
+  for (const char* bad :
+       {"", " 1", "1 ", "10abc", "abc", "0x10", "inf", "nan", "-inf", "1e", "--1", "+", "1,5", "1e999"}) {
     auto r = parse_double(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

@@ -35,7 +35,8 @@ TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
     EXPECT_TRUE(c == defaults) << key.file_key << " = " << text;
   }
   NodeConfig changed;
-  const auto& port = *std::find_if(node_keys().begin(), node_keys().end(), [](const KeySpec& k) { return k.flag == "--port"; });
+  const auto& port =
+      *std::find_if(node_keys().begin(), node_keys().end(), [](const KeySpec& k) { return k.flag == "--port"; });
   ASSERT_TRUE(port.apply(changed, "7401").ok());
   EXPECT_EQ(port.show(changed), "7401");
 }
@@ -72,8 +73,8 @@ TEST(Config, MalformedFileReportsLineAndColumn) {
 }
 
 TEST(Config, AppSettingsPreferEnvironmentOverFile) {
-  auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_LOTTERY_AGENCIES", "3"}}),
-                                               "[lottery]\nagencies = 7\nwinning_number = 42\n", "x.toml"});
+  auto s = SourceSettings::parse(ConfigSources{
+      {}, env_of({{"MINGA_LOTTERY_AGENCIES", "3"}}), "[lottery]\nagencies = 7\nwinning_number = 42\n", "x.toml"});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", 5).value(), 3);
   EXPECT_EQ(s->get_int("lottery.winning_number", "MINGA_LOTTERY_WINNING_NUMBER", 7574).value(), 42);

@@ -63,9 +63,7 @@ TEST(LotteryBatching, LongNamesCutBatchesAtTheLargestCountThatFits) {
   EXPECT_GT(plan.smallest_cut, 20u);
 }
 
-TEST(LotteryBatching, EmptyInputHasNoBatches) {
-  EXPECT_TRUE(plan_batches({}, 1, 100).batches.empty());
-}
+TEST(LotteryBatching, EmptyInputHasNoBatches) { EXPECT_TRUE(plan_batches({}, 1, 100).batches.empty()); }
 
 }  // namespace
 }  // namespace minga::lottery

@@ -42,12 +42,12 @@ TEST(LotteryCsv, ByteOrderMarkIsNotPartOfTheFirstName) {
 TEST(LotteryCsv, BadRowsAreReportedWithTheirLineNumbers) {
   const std::string text =
       "Ana,Pérez,123,1990-01-01,5\n"
-      "Ana,Pérez,12a,1990-01-01,5\n"       // 2: document
-      "Ana,Pérez,123,1990-02-30,5\n"       // 3: date
-      "Ana,Pérez,123,1990-01-01,10000\n"   // 4: number
-      "Ana,Pérez,123,1990-01-01\n"         // 5: fields
-      ",Pérez,123,1990-01-01,5\n"          // 6: empty name
-      "Ana,P\xC3,123,1990-01-01,5\n"       // 7: bad UTF-8
+      "Ana,Pérez,12a,1990-01-01,5\n"           // 2: document
+      "Ana,Pérez,123,1990-02-30,5\n"           // 3: date
+      "Ana,Pérez,123,1990-01-01,10000\n"       // 4: number
+      "Ana,Pérez,123,1990-01-01\n"             // 5: fields
+      ",Pérez,123,1990-01-01,5\n"              // 6: empty name
+      "Ana,P\xC3,123,1990-01-01,5\n"           // 7: bad UTF-8
       "Ana,Pérez,12345678901,1990-01-01,5\n";  // 8: 11 digits
   const CsvBets csv = parse_bets_csv(text);
   ASSERT_EQ(csv.bets.size(), 1u);

@@ -109,9 +109,9 @@ TEST(LotteryState, ReplayingTheSameCommandsGivesTheSameDraw) {
 TEST(LotteryState, SameSequenceWithOtherBetsIsRefusedNotTakenForADuplicate) {
   LotteryState s;
   ASSERT_EQ(s.apply(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::stored);
-  for (const auto& other : {store(3, 12, {{"1", 5}}),                       // fewer bets
-                            store(3, 12, {{"1", 5}, {"2", 7}}),             // another number
-                            store(3, 12, {{"2", 6}, {"1", 5}}),             // another order
+  for (const auto& other : {store(3, 12, {{"1", 5}}),                         // fewer bets
+                            store(3, 12, {{"1", 5}, {"2", 7}}),               // another number
+                            store(3, 12, {{"2", 6}, {"1", 5}}),               // another order
                             store(3, 12, {{"1", 5}, {"2", 6}, {"3", 1}})}) {  // more bets
     for (const Applied& a : {s.precheck(other), s.apply(other)}) {
       EXPECT_EQ(a.kind, Applied::Kind::refused);

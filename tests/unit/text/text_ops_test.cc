@@ -17,7 +17,9 @@ TEST(TextOps, ReverseKeepsCharactersWhole) {
   EXPECT_EQ(reverse("canción").value(), "nóicnac");
   EXPECT_EQ(reverse("abc").value(), "cba");
   // "é" written as e + combining acute stays one character.
-  EXPECT_EQ(reverse("ae\xCC\x81z").value(), "ze\xCC\x81" "a");
+  EXPECT_EQ(reverse("ae\xCC\x81z").value(),
+            "ze\xCC\x81"
+            "a");
   EXPECT_EQ(reverse("a\r\nb").value(), "b\r\na");
   EXPECT_EQ(reverse("").value(), "");
 }

@@ -30,7 +30,7 @@ TEST(FrameCodec, HeaderLayoutIsLittleEndianAsDocumented) {
   EXPECT_EQ(b[1], 'M');
   EXPECT_EQ(b[2], 1);
   EXPECT_EQ(b[3], 0);
-  EXPECT_EQ(b[4], 2);  // body length
+  EXPECT_EQ(b[4], 2);     // body length
   EXPECT_EQ(b[8], 0x04);  // type, low byte first
   EXPECT_EQ(b[11], 0x01);
   EXPECT_EQ(b[12], 0x05);  // request id

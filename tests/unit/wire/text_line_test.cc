@@ -60,7 +60,8 @@ TEST(TextLine, NumbersMustBeJsonNumbers) {
   EXPECT_EQ(json_error_of(R"({"op":"add","a":1,"b":"2"})"), R"(invalid JSON command: field "b" must be a number)");
   EXPECT_EQ(json_error_of(R"({"task":"sleep","seconds":true})"),
             R"(invalid JSON command: field "seconds" must be a number)");
-  EXPECT_EQ(json_error_of(R"({"task":"uppercase","text":5})"), R"(invalid JSON command: field "text" must be a string)");
+  EXPECT_EQ(json_error_of(R"({"task":"uppercase","text":5})"),
+            R"(invalid JSON command: field "text" must be a string)");
   for (const char* loose : {"0x10", ".5", "+1", "1.", "01", "NaN", "-", "1e", "null", "[1]"}) {
     const std::string line = std::string(R"({"op":"add","a":)") + loose + R"(,"b":1})";
     EXPECT_EQ(json_error_of(line).rfind("invalid JSON command: ", 0), 0u) << line;
