@@ -10,7 +10,7 @@ packages=(
   libboost-dev protobuf-compiler libprotobuf-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   netcat-openbsd docker-compose
 )
 if [[ "${1:-}" == "--bench" ]]; then
