@@ -56,6 +56,11 @@ int report(const ClientOptions& options, const Error& error) {
   }
 }
 
+int report_usage(const ClientOptions& options, const Error& error) {
+  report(options, error);
+  return kExitUsage;
+}
+
 Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request) {
   auto client = connect(options);
   if (!client.ok()) return client.error();

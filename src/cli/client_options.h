@@ -37,6 +37,8 @@ Result<net::Client> connect(const ClientOptions& options);
 // Prints the error (stderr in text mode, a JSON object on stdout in JSON
 // mode) and returns the exit code for it.
 int report(const ClientOptions& options, const Error& error);
+// The same for a bad argument found before anything was sent: exit code 2.
+int report_usage(const ClientOptions& options, const Error& error);
 
 // Runs one task on the server.
 Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request);

@@ -13,16 +13,9 @@
 namespace minga::cli {
 namespace {
 
-// A bad argument: printed as every error is in the chosen output (a JSON
-// object on stdout with -o json), with the usage exit code.
-int usage_error(const ClientOptions& options, const Error& error) {
-  report(options, error);
-  return kExitUsage;
-}
-
 int run_sumsq(const ClientOptions& options, const std::string& n_text) {
   auto n = cluster::parse_sum_squares_n(n_text);
-  if (!n.ok()) return usage_error(options, n.error());
+  if (!n.ok()) return report_usage(options, n.error());
   auto client = connect(options);
   if (!client.ok()) return report(options, client.error());
   pb::SumSquaresRequest req;

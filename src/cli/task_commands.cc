@@ -53,10 +53,7 @@ Result<pb::TaskRequest> make_request(std::string kind, const std::vector<std::st
 
 int run_kind(const ClientOptions& options, const std::string& kind, const std::vector<std::string>& args) {
   auto req = make_request(kind, args);
-  if (!req.ok()) {
-    std::cerr << "error: " << req.error().message << std::endl;
-    return kExitUsage;
-  }
+  if (!req.ok()) return report_usage(options, req.error());
   return print_task(options, run_task(options, req.value()));
 }
 

@@ -80,6 +80,11 @@ TEST_F(Cli, InvalidNumbersAreUsageErrors) {
   EXPECT_EQ(r.err, "error: invalid number: '10abc'\n");
   EXPECT_EQ(minga({"calc", "add", "1"}).exit_code, 2);
   EXPECT_EQ(minga({"frobnicate"}).exit_code, 2);
+  // With -o json the error is the JSON object on stdout, like every error.
+  auto j = minga({"-o", "json", "calc", "add", "x", "1"});
+  EXPECT_EQ(j.exit_code, 2);
+  EXPECT_EQ(j.out, "{\"ok\":false,\"error\":\"invalid number: 'x'\"}\n");
+  EXPECT_EQ(j.err, "");
 }
 
 TEST_F(Cli, ServerSideErrorsAreClear) {
