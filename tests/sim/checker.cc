@@ -90,6 +90,11 @@ void Checker::on_install(std::uint64_t node, const raft::SnapshotMeta& meta, std
   }
 }
 
+void Checker::on_replace(std::uint64_t node) {
+  nodes_[node - 1] = PerNode{};
+  std::erase_if(votes_, [node](const auto& v) { return v.first.first == node; });
+}
+
 void Checker::on_restart(std::uint64_t node, const raft::Core& core, std::uint64_t state_hash) {
   PerNode& p = nodes_[node - 1];
   const raft::Index snap = core.log().snapshot().index;

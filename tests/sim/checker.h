@@ -58,6 +58,9 @@ class Checker {
   void on_apply(std::uint64_t node, const raft::Entry& e, std::uint64_t state_hash);
   void on_install(std::uint64_t node, const raft::SnapshotMeta& meta, std::uint64_t state_hash);
   void on_restart(std::uint64_t node, const raft::Core& core, std::uint64_t state_hash);
+  // `node` is now a new server with an empty disk: what the old one did
+  // (its votes, its applied prefix) no longer binds it.
+  void on_replace(std::uint64_t node);
   // Every message a node sends.
   void on_send(const raft::Message& m);
   // `nodes[i]` describes node i+1.

@@ -102,6 +102,21 @@ Status SimNode::restart(std::uint64_t seed) {
   return ok_status();
 }
 
+Status SimNode::replace_with_new_server(std::uint64_t seed) {
+  core_.reset();
+  store_.reset();
+  pending_.reset();
+  appends_.clear();
+  reads_.clear();
+  sm_ = ListMachine{};
+  fs_.wipe();
+  bootstrap_ = raft::Membership{};
+  durable_ = LogView{};
+  durable_hs_ = raft::HardState{};
+  recovered_hs_ = raft::HardState{};
+  return restart(seed);
+}
+
 bool SimNode::pending_vote_change() const {
   if (!pending_ || !pending_->rd.hard_state) return false;
   const raft::HardState& hs = *pending_->rd.hard_state;

@@ -69,6 +69,9 @@ class SimNode {
   Status crash(Random& rng);
   // Recovers from the disk; fails (the node stays down) on a read error.
   Status restart(std::uint64_t seed);
+  // The server is replaced by a brand-new one with the same id: an empty
+  // disk and no membership of its own, waiting to be added as a learner.
+  Status replace_with_new_server(std::uint64_t seed);
 
   void tick(std::uint64_t now, Random& rng);
   void deliver(std::uint64_t now, Random& rng, const raft::Message& m);

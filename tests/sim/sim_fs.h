@@ -36,6 +36,13 @@ class SimFs final : public storage::FileSystem {
   // The next `count` operations of this kind fail.
   void inject(Fault f, std::uint64_t count = 1) { faults_[f] += count; }
   void clear_faults() { faults_.clear(); }
+  // A new, empty disk (a server replaced by a new one); counters stay.
+  void wipe() {
+    names_.clear();
+    durable_names_.clear();
+    dirs_.clear();
+    faults_.clear();
+  }
   std::uint64_t syncs() const { return syncs_; }
   std::uint64_t torn_writes() const { return torn_; }
   // Test access to raw bytes (e.g. to corrupt them).

@@ -78,6 +78,7 @@ TEST(Simulation, RunsExerciseTheFaultsTheyClaim) {
     all.snapshots_installed += r.stats.snapshots_installed;
     all.transfers += r.stats.transfers;
     all.membership_changes += r.stats.membership_changes;
+    all.replacements += r.stats.replacements;
     all.ops_done += r.stats.ops_done;
   }
   EXPECT_GT(all.crashes, 20u);
@@ -90,6 +91,7 @@ TEST(Simulation, RunsExerciseTheFaultsTheyClaim) {
   EXPECT_GT(all.snapshots_installed, 0u);
   EXPECT_GT(all.transfers, 0u);
   EXPECT_GT(all.membership_changes, 10u);
+  EXPECT_GT(all.replacements, 0u);
   EXPECT_GT(all.ops_done, 1000u);
 }
 

@@ -120,6 +120,7 @@ class World final : public NodeHooks {
   void start_partition();
   void change_membership();
   void crash(std::uint64_t id);
+  void replace_server(std::uint64_t id);
   void after_crash(std::uint64_t id, const Status& recovered);
   void restart(std::uint64_t id);
   void run_clients();
@@ -224,6 +225,19 @@ void World::crash(std::uint64_t id) {
   log("crash node " + num(id));
   ++stats_.crashes;
   after_crash(id, n.crash(rng_));
+}
+
+void World::replace_server(std::uint64_t id) {
+  SimNode& n = node(id);
+  log("replace node " + num(id) + " with a new server (empty disk)");
+  ++stats_.replacements;
+  restart_at_[id - 1] = 0;
+  checker_.on_replace(id);
+  if (auto st = n.replace_with_new_server(rng_.next()); !st) {
+    violation_ = "node " + num(id) + " cannot start on an empty disk: " + st.error().message;
+    return;
+  }
+  checker_.on_restart(id, *n.core(), n.machine().hash());
 }
 
 void World::after_crash(std::uint64_t id, const Status& recovered) {
@@ -336,6 +350,11 @@ void World::change_membership() {
     what = "promote " + num(id.value);
   } else if (!outside.empty() && rng_.chance(2, 3)) {
     const raft::NodeId id = outside[rng_.uniform(0, outside.size() - 1)];
+    // Only once its removal is committed may a server's disk be thrown away:
+    // until then some leader may still count it as a voter.
+    if (rng_.chance(1, 3) && id != raft::NodeId{l->id()} && c.log().membership_index() <= c.log().committed()) {
+      replace_server(id.value);
+    }
     r = c.add_learner(id);
     what = "add learner " + num(id.value);
   } else if (m.voters.size() > 2) {

@@ -43,6 +43,7 @@ struct SimStats {
   std::uint64_t snapshots_installed = 0;  // sent by a leader to a follower that fell behind
   std::uint64_t transfers = 0;            // leadership transfers requested
   std::uint64_t membership_changes = 0;
+  std::uint64_t replacements = 0;  // a removed server came back as a new one, empty disk
   std::uint64_t ops_done = 0;
   std::uint64_t ops_unknown = 0;
   std::uint64_t messages = 0;
