@@ -28,6 +28,38 @@ std::uint32_t frame_crc(std::uint32_t length, std::string_view payload) {
   return crc32c(payload, crc32c(w.out()));
 }
 
+// Why the bytes at `at` are not one whole record, or nullptr when they are
+// (then `payload` is its payload).
+const char* check_frame(std::string_view bytes, std::size_t at, std::string_view& payload) {
+  if (bytes.size() - at < kFrameBytes) return "partial record header";
+  Reader r(bytes.substr(at, kFrameBytes));
+  std::uint32_t length = 0, crc = 0;
+  (void)r.u32(length);
+  (void)r.u32(crc);
+  if (length > bytes.size() - at - kFrameBytes) return "record longer than the file";
+  payload = bytes.substr(at + kFrameBytes, length);
+  if (frame_crc(length, payload) != crc) return "checksum mismatch";
+  return nullptr;
+}
+
+// The offset of the first whole record after the bad one at `bad`, or npos.
+// Tried first where the bad record's length says the next one starts (a
+// flipped payload bit leaves the length intact), then at every byte.
+std::size_t next_whole_frame(std::string_view bytes, std::size_t bad) {
+  std::string_view payload;
+  if (bytes.size() - bad >= kFrameBytes) {
+    Reader r(bytes.substr(bad, 4));
+    std::uint32_t length = 0;
+    (void)r.u32(length);
+    const std::uint64_t claimed = bad + kFrameBytes + std::uint64_t{length};
+    if (claimed < bytes.size() && check_frame(bytes, claimed, payload) == nullptr) return claimed;
+  }
+  for (std::size_t at = bad + 1; at < bytes.size(); ++at) {
+    if (check_frame(bytes, at, payload) == nullptr) return at;
+  }
+  return std::string_view::npos;
+}
+
 bool parse_name(const std::string& name, std::uint64_t& seq) {
   if (name.size() != 24 || name.rfind("wal-", 0) != 0 || name.substr(20) != ".log") return false;
   seq = 0;
@@ -96,9 +128,20 @@ Status Wal::replay_segment(std::uint64_t seq, bool last, const Visit& visit, Wal
   if (!data) return data.error();
   const std::string_view bytes = data.value();
   auto torn = [&](std::uint64_t offset, const std::string& why) -> Status {
-    if (!last)
+    auto corrupt = [&](const std::string& more) {
       return Status::fail(Errc::internal,
-                          "corrupt WAL segment " + p + " at offset " + std::to_string(offset) + ": " + why);
+                          "corrupt WAL segment " + p + " at offset " + std::to_string(offset) + ": " + why + more);
+    };
+    if (!last) return corrupt("");
+    // A crash tears only the unsynced tail, after which nothing whole can
+    // follow. A whole record after the bad one means synced data is
+    // damaged: cutting there could drop acknowledged entries or votes.
+    if (offset >= kHeaderBytes) {
+      if (auto next = next_whole_frame(bytes, offset); next != std::string_view::npos) {
+        return corrupt(", and a whole record follows at offset " + std::to_string(next) +
+                       ": the damage is in synced data, not a torn write; the segment is left as it is");
+      }
+    }
     report.torn.push_back(TornTail{wal_segment_name(seq), offset, bytes.size() - offset, why});
     if (offset < kHeaderBytes) {
       // Not even the header made it: the segment was being created, and
@@ -118,17 +161,11 @@ Status Wal::replay_segment(std::uint64_t seq, bool last, const Visit& visit, Wal
   segments_.push_back(seq);
   std::uint64_t off = kHeaderBytes;
   while (off < bytes.size()) {
-    if (bytes.size() - off < kFrameBytes) return torn(off, "partial record header");
-    Reader r(bytes.substr(off, kFrameBytes));
-    std::uint32_t length = 0, crc = 0;
-    (void)r.u32(length);
-    (void)r.u32(crc);
-    if (length > bytes.size() - off - kFrameBytes) return torn(off, "record longer than the file");
-    const std::string_view payload = bytes.substr(off + kFrameBytes, length);
-    if (frame_crc(length, payload) != crc) return torn(off, "checksum mismatch");
+    std::string_view payload;
+    if (const char* why = check_frame(bytes, off, payload)) return torn(off, why);
     if (auto st = visit(seq, payload); !st) return st;
     ++report.records;
-    off += kFrameBytes + length;
+    off += kFrameBytes + payload.size();
   }
   active_bytes_ = bytes.size();  // the last segment replayed becomes the active one
   return ok_status();

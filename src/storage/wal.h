@@ -5,9 +5,10 @@
 // (length bytes + payload), payload. Appends are buffered by the OS; sync()
 // makes every record appended so far durable with one fsync (group commit).
 // A segment is made durable (fsync) before the next one is created, so a
-// torn or corrupt record can only be found at the end of the last segment:
-// recovery reports it and truncates the file there. Anything bad elsewhere
-// is corruption and fails the open.
+// torn record can only be found at the end of the last segment, with
+// nothing whole after it: recovery reports it and truncates the file there.
+// Anything bad elsewhere, or a bad record followed by a whole one, is
+// corruption of synced data and fails the open (nothing is cut).
 #pragma once
 
 #include <cstdint>

@@ -121,6 +121,23 @@ TEST_F(StorageTest, RecordWithABadChecksumAtTheEndIsCutThere) {
   EXPECT_EQ(again->initial_state().entries.size(), 4u);
 }
 
+TEST_F(StorageTest, DamageBeforeTheLastRecordOfTheLastSegmentFailsTheOpenInsteadOfCuttingSyncedData) {
+  auto s = open();
+  ASSERT_TRUE(s->append(entries(1, 5, 1)));
+  ASSERT_TRUE(s->sync());
+  s.reset();
+  std::string* seg = fs.raw("d/" + wal_segment_name(1));
+  const std::string before = *seg;
+  (*seg)[30] = static_cast<char>((*seg)[30] ^ 0x01);  // inside the first record; four whole ones follow
+  const std::string damaged = *seg;
+  auto again = RaftStorage::open(fs, "d", three());
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("a whole record follows"), std::string::npos) << again.error().message;
+  EXPECT_EQ(*fs.raw("d/" + wal_segment_name(1)), damaged) << "nothing is cut";
+  *seg = before;
+  EXPECT_EQ(open()->initial_state().entries.size(), 5u);
+}
+
 TEST_F(StorageTest, CorruptionInAnOlderSegmentFailsTheOpenInsteadOfLosingData) {
   StorageOptions o;
   o.wal.segment_bytes = 200;
