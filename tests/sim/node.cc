@@ -71,13 +71,17 @@ Status SimNode::crash(Random& rng) {
   return ok_status();
 }
 
-Status SimNode::lose_volatile_state(Random& rng) {
+void SimNode::drop_memory() {
   core_.reset();
   store_.reset();
   pending_.reset();
   appends_.clear();
   reads_.clear();
   sm_ = ListMachine{};
+}
+
+Status SimNode::lose_volatile_state(Random& rng) {
+  drop_memory();
   fs_.crash(rng);
   return load_durable_view();
 }
@@ -103,12 +107,7 @@ Status SimNode::restart(std::uint64_t seed) {
 }
 
 Status SimNode::replace_with_new_server(std::uint64_t seed) {
-  core_.reset();
-  store_.reset();
-  pending_.reset();
-  appends_.clear();
-  reads_.clear();
-  sm_ = ListMachine{};
+  drop_memory();
   fs_.wipe();
   bootstrap_ = raft::Membership{};
   durable_ = LogView{};

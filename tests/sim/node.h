@@ -98,6 +98,7 @@ class SimNode {
   void maybe_compact(Random& rng);
   void fail_stop(Random& rng, const Error& e);
   Status load_durable_view();
+  void drop_memory();  // the process is gone: core, storage handle, pending work
   Status lose_volatile_state(Random& rng);
 
   NodeOptions opt_;

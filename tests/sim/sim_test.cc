@@ -68,18 +68,7 @@ TEST(Simulation, RunsExerciseTheFaultsTheyClaim) {
     opt.nodes = 5;
     SimResult r = run_simulation(opt);
     ASSERT_TRUE(r.ok) << r.violation;
-    all.crashes += r.stats.crashes;
-    all.disk_faults += r.stats.disk_faults;
-    all.torn_writes += r.stats.torn_writes;
-    all.partitions += r.stats.partitions;
-    all.one_way_partitions += r.stats.one_way_partitions;
-    all.messages_dropped += r.stats.messages_dropped;
-    all.messages_duplicated += r.stats.messages_duplicated;
-    all.snapshots_installed += r.stats.snapshots_installed;
-    all.transfers += r.stats.transfers;
-    all.membership_changes += r.stats.membership_changes;
-    all.replacements += r.stats.replacements;
-    all.ops_done += r.stats.ops_done;
+    all += r.stats;
   }
   EXPECT_GT(all.crashes, 20u);
   EXPECT_GT(all.disk_faults, 0u);

@@ -1,5 +1,6 @@
 #include "sim/simulation.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -538,6 +539,26 @@ SimResult World::run() {
 }
 
 }  // namespace
+
+SimStats& SimStats::operator+=(const SimStats& o) {
+  committed += o.committed;
+  max_term = std::max(max_term, o.max_term);
+  crashes += o.crashes;
+  disk_faults += o.disk_faults;
+  torn_writes += o.torn_writes;
+  partitions += o.partitions;
+  one_way_partitions += o.one_way_partitions;
+  messages_dropped += o.messages_dropped;
+  messages_duplicated += o.messages_duplicated;
+  snapshots_installed += o.snapshots_installed;
+  transfers += o.transfers;
+  membership_changes += o.membership_changes;
+  replacements += o.replacements;
+  ops_done += o.ops_done;
+  ops_unknown += o.ops_unknown;
+  messages += o.messages;
+  return *this;
+}
 
 SimResult run_simulation(const SimOptions& options, std::ostream* trace) {
   World w(options, trace);

@@ -47,6 +47,9 @@ struct SimStats {
   std::uint64_t ops_done = 0;
   std::uint64_t ops_unknown = 0;
   std::uint64_t messages = 0;
+
+  // Totals over several runs (max_term: the highest).
+  SimStats& operator+=(const SimStats& o);
 };
 
 struct SimResult {
