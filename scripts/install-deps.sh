@@ -11,7 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
-  netcat-openbsd docker-compose
+  libssl-dev netcat-openbsd docker-compose
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools python3)

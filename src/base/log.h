@@ -55,6 +55,14 @@ std::string event(std::string_view action, std::string_view result, std::initial
 void emit(spdlog::level::level_enum level, std::string_view action, std::string_view result,
           std::initializer_list<Field> fields);
 
+inline void debug(std::string_view action, std::string_view result, std::initializer_list<Field> fields) {
+  emit(spdlog::level::debug, action, result, fields);
+}
+
+inline void error(std::string_view action, std::string_view result, std::initializer_list<Field> fields) {
+  emit(spdlog::level::err, action, result, fields);
+}
+
 inline void info(std::string_view action, std::string_view result, std::initializer_list<Field> fields) {
   emit(spdlog::level::info, action, result, fields);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -19,14 +20,20 @@ void add_client_flags(CLI::App& app, ClientOptions& options) {
   // A malformed address is a usage error (exit 2), found before any command runs.
   const CLI::Validator endpoint(
       [](const std::string& text) {
-        auto ep = net::parse_endpoint(text);
-        return ep.ok() ? std::string() : ep.error().message;
+        std::string_view rest = text;
+        do {
+          const auto comma = rest.find(',');
+          auto ep = net::parse_endpoint(rest.substr(0, comma));
+          if (!ep.ok()) return ep.error().message;
+          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        } while (!rest.empty());
+        return std::string();
       },
       "");
-  app.add_option("--server,-s", options.server, "server address HOST:PORT")
+  app.add_option("--server,-s", options.server, "node address HOST:PORT, or several: HOST:PORT,HOST:PORT,...")
       ->envname("MINGA_SERVER")
       ->check(endpoint)
-      ->type_name("HOST:PORT")
+      ->type_name("HOST:PORT[,...]")
       ->capture_default_str();
   app.add_option("--output,-o", options.output, "output format")
       ->check(CLI::IsMember({"text", "json"}))
@@ -36,10 +43,70 @@ void add_client_flags(CLI::App& app, ClientOptions& options) {
       ->capture_default_str();
 }
 
+std::vector<net::Endpoint> servers(const ClientOptions& options) {
+  std::vector<net::Endpoint> out;
+  std::string_view rest = options.server;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    if (auto ep = net::parse_endpoint(rest.substr(0, comma)); ep.ok()) out.push_back(ep.value());
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return out;
+}
+
 Result<net::Client> connect(const ClientOptions& options) {
-  auto ep = net::parse_endpoint(options.server);
-  if (!ep.ok()) return ep.error();
-  return net::Client::connect(ep.value(), options.timeout());
+  const auto list = servers(options);
+  if (list.empty()) return Error{Errc::invalid_argument, "no server address in '" + options.server + "'"};
+  // With several addresses each gets a share of the wait.
+  const auto each = std::max(net::Client::Millis(200), options.timeout() / static_cast<int>(list.size()));
+  Error last{Errc::unavailable, ""};
+  for (const auto& ep : list) {
+    auto c = net::Client::connect(ep, list.size() == 1 ? options.timeout() : each);
+    if (c.ok()) return c;
+    last = c.error();
+  }
+  if (list.size() > 1) last.message = "no node of " + options.server + " answers (last: " + last.message + ")";
+  return last;
+}
+
+Result<std::string> call_cluster(const ClientOptions& options, std::uint32_t type,
+                                 const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                                 bool idempotent) {
+  using Clock = std::chrono::steady_clock;
+  const auto list = servers(options);
+  if (list.empty()) return Error{Errc::invalid_argument, "no server address in '" + options.server + "'"};
+  const auto deadline = Clock::now() + options.timeout();
+  auto backoff = std::chrono::milliseconds(50);
+  Error last{Errc::unavailable, "no attempt"};
+  for (std::size_t attempt = 0;; ++attempt) {
+    const auto left = std::chrono::duration_cast<net::Client::Millis>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    const net::Endpoint& ep = list[attempt % list.size()];
+    auto c = net::Client::connect(ep, std::min(left, net::Client::Millis(1000)));
+    if (c.ok()) {
+      auto r = c->call(type, request, expected_type, left);
+      if (r.ok()) return r;
+      last = r.error();
+      const Errc code = r.error().code;
+      // A connection lost after the request left: the outcome is unknown,
+      // so only a request that may run twice is sent again.
+      const bool retry = code == Errc::not_leader || code == Errc::busy || code == Errc::shutting_down ||
+                         (idempotent && code == Errc::unavailable);
+      if (!retry) return r;
+    } else {
+      last = c.error();
+    }
+    // After a full round of addresses, wait before the next.
+    if ((attempt + 1) % list.size() == 0) {
+      const auto wait = std::min<Clock::duration>(backoff, deadline - Clock::now());
+      if (wait.count() > 0) std::this_thread::sleep_for(wait);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
+  }
+  if (last.code == Errc::not_leader) {
+    return Error{Errc::timeout, "no leader within --timeout (" + last.message + ")"};
+  }
+  return last;
 }
 
 int report(const ClientOptions& options, const Error& error) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "net/client.h"
@@ -21,7 +22,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnreachable = 3;
 
 struct ClientOptions {
-  std::string server = "127.0.0.1:7400";  // --server, MINGA_SERVER
+  std::string server = "127.0.0.1:7400";  // --server, MINGA_SERVER: HOST:PORT, or several: a:1,b:2,c:3
   std::string output = "text";            // --output text|json
   double timeout_seconds = 30;            // --timeout
   net::Client::Millis timeout() const;
@@ -32,7 +33,31 @@ struct ClientOptions {
 // through to it, so the flags work before or after the subcommand).
 void add_client_flags(CLI::App& app, ClientOptions& options);
 
+// The addresses of --server, in order.
+std::vector<net::Endpoint> servers(const ClientOptions& options);
+
+// Connects to the first address of --server that answers.
 Result<net::Client> connect(const ClientOptions& options);
+
+// One request to the cluster, retried until --timeout: when a node cannot be
+// reached, has no leader (an election), is busy or shutting down, the next
+// address of --server is tried, with backoff (50 ms doubling to 1 s). An
+// answer, a refusal of the request itself, or a timeout after the request
+// left (the outcome is unknown) ends it, unless the request is `idempotent`
+// (a read): then a lost connection is retried too.
+Result<std::string> call_cluster(const ClientOptions& options, std::uint32_t type,
+                                 const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                                 bool idempotent = false);
+template <class Response>
+Result<Response> call_cluster(const ClientOptions& options, std::uint32_t type,
+                              const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                              bool idempotent = false) {
+  auto body = call_cluster(options, type, request, expected_type, idempotent);
+  if (!body.ok()) return body.error();
+  Response r;
+  if (!r.ParseFromString(body.value())) return Error{Errc::bad_frame, "cannot decode the server's answer"};
+  return r;
+}
 
 // Prints the error (stderr in text mode, a JSON object on stdout in JSON
 // mode) and returns the exit code for it.

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/lottery/cli.h"
+#include "apps/records/cli.h"
 #include "cli/bench_commands.h"
+#include "cli/cluster_admin.h"
 #include "cli/cluster_commands.h"
 #include "cli/node_command.h"
 #include "cli/task_commands.h"
@@ -14,10 +16,12 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   add_node_command(root, action);
   add_task_commands(root, options, action);
   add_cluster_commands(root, options, action);
+  add_cluster_admin_commands(root, options, action);
   auto* bench = root.add_subcommand("bench", "load generators that print throughput and latency");
   bench->require_subcommand(1);
   add_bench_tasks_command(*bench, options, action);
   lottery::add_cli(root, *bench, options, action);
+  records::add_cli(root, options, action);
 }
 
 }  // namespace minga::cli

@@ -4,6 +4,7 @@
 
 #include "apps/calc/calc_app.h"
 #include "apps/lottery/lottery_app.h"
+#include "apps/records/records_app.h"
 #include "apps/text/text_app.h"
 
 namespace minga::cluster {
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<apps::App>> make_apps() {
   list.push_back(std::make_unique<text::TextApp>());
   list.push_back(std::make_unique<calc::CalcApp>());
   list.push_back(std::make_unique<lottery::LotteryApp>());
+  list.push_back(std::make_unique<records::RecordsApp>());
   return list;
 }
 

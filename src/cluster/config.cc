@@ -102,6 +102,38 @@ Status set_level(std::string& out, std::string_view v) {
   return ok_status();
 }
 
+// "n2=127.0.0.1:7502,n3=127.0.0.1:7503"; empty clears it.
+Status set_peers(std::map<std::string, std::string>& out, std::string_view v) {
+  std::map<std::string, std::string> peers;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        return Error{Errc::invalid_argument, "expected ID=HOST:PORT, got '" + std::string(item) + "'"};
+      }
+      auto ep = net::parse_endpoint(item.substr(eq + 1));
+      if (!ep.ok())
+        return Error{Errc::invalid_argument, "peer " + std::string(item.substr(0, eq)) + ": " + ep.error().message};
+      if (!peers.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1))).second) {
+        return Error{Errc::invalid_argument, "peer " + std::string(item.substr(0, eq)) + " is listed twice"};
+      }
+    }
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  out = std::move(peers);
+  return ok_status();
+}
+
+std::string join_peers(const std::map<std::string, std::string>& peers) {
+  std::string out;
+  for (const auto& [id, address] : peers) out += (out.empty() ? "" : ",") + id + "=" + address;
+  return out;
+}
+
 std::string join_endpoints(const std::vector<std::string>& list) {
   std::string out;
   for (const auto& e : list) out += (out.empty() ? "" : ",") + e;
@@ -147,6 +179,10 @@ Status check_cluster_keys(const NodeConfig& c) {
     return bad("cluster.heartbeat_timeout_seconds (" + format_double(c.heartbeat_timeout_seconds) +
                ") must be longer than cluster.heartbeat_interval_seconds (" +
                format_double(c.heartbeat_interval_seconds) + ")");
+  }
+  if (c.raft_election_timeout_ms < 2 * c.raft_heartbeat_ms) {
+    return bad("raft.election_timeout_ms (" + std::to_string(c.raft_election_timeout_ms) +
+               ") must be at least twice raft.heartbeat_ms (" + std::to_string(c.raft_heartbeat_ms) + ")");
   }
   const bool wildcard = c.host == "0.0.0.0" || c.host == "::" || c.host == "[::]";
   if (wildcard && c.role != "both" && c.advertise.empty()) {
@@ -253,6 +289,35 @@ const std::vector<KeySpec>& node_keys() {
        "workers a task is tried on before it fails with timeout",
        [](NodeConfig& c, std::string_view v) { return set_count(c.max_attempts, v, 1, 100); }, "N",
        [](const NodeConfig& c) { return std::to_string(c.max_attempts); }},
+      {"cluster.raft_port", "MINGA_RAFT_PORT", "--raft-port",
+       "Raft port (peer links); default the client port + 100, 0 = any free port",
+       [](NodeConfig& c, std::string_view v) -> Status {
+         std::uint16_t p = 0;
+         if (auto st = set_port(p, v); !st.ok()) return st;
+         c.raft_port = p;
+         return ok_status();
+       },
+       "PORT", [](const NodeConfig& c) { return c.raft_port < 0 ? std::string() : std::to_string(c.raft_port); }},
+      {"cluster.peers", "MINGA_PEERS", "--peers",
+       "the other voters of a new cluster, ID=HOST:RAFT_PORT,... (read on the first start)",
+       [](NodeConfig& c, std::string_view v) { return set_peers(c.peers, v); }, "ID=HOST:PORT,...",
+       [](const NodeConfig& c) { return join_peers(c.peers); }},
+      {"cluster.secret_file", "MINGA_CLUSTER_SECRET_FILE", "--cluster-secret-file",
+       "file holding the secret peers prove to each other; without one the Raft port binds to 127.0.0.1",
+       [](NodeConfig& c, std::string_view v) { return set_text(c.cluster_secret_file, v); }, "FILE",
+       [](const NodeConfig& c) { return c.cluster_secret_file; }},
+      {"raft.heartbeat_ms", "MINGA_RAFT_HEARTBEAT_MS", "--raft-heartbeat-ms",
+       "leader heartbeat interval (also the tick of Raft's clock)",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.raft_heartbeat_ms, v, 5, 10000); }, "MS",
+       [](const NodeConfig& c) { return std::to_string(c.raft_heartbeat_ms); }},
+      {"raft.election_timeout_ms", "MINGA_RAFT_ELECTION_TIMEOUT_MS", "--raft-election-timeout-ms",
+       "a follower that hears no leader for a random time in [t, 2t) starts an election",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.raft_election_timeout_ms, v, 20, 60000); }, "MS",
+       [](const NodeConfig& c) { return std::to_string(c.raft_election_timeout_ms); }},
+      {"raft.snapshot_entries", "MINGA_RAFT_SNAPSHOT_ENTRIES", "--raft-snapshot-entries",
+       "snapshot the apps' state and compact the log every this many applied entries",
+       [](NodeConfig& c, std::string_view v) { return set_count(c.raft_snapshot_entries, v, 2, 1'000'000'000); }, "N",
+       [](const NodeConfig& c) { return std::to_string(c.raft_snapshot_entries); }},
       {"cluster.test_part_delay_seconds", "MINGA_TEST_PART_DELAY_SECONDS", "--test-part-delay",
        "TEST ONLY: a worker waits this long before each sumsq part",
        [](NodeConfig& c, std::string_view v) { return set_seconds_or_zero(c.test_part_delay_seconds, v); }, "SECONDS",

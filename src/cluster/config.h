@@ -21,7 +21,7 @@
 namespace minga::cluster {
 
 struct NodeConfig {
-  std::string id = "node-1";
+  std::string id;  // "": the id kept in the data dir, generated on the first start
   std::string host = "127.0.0.1";
   std::uint16_t port = 7400;
   std::uint16_t monitor_port = 7480;
@@ -48,6 +48,13 @@ struct NodeConfig {
   double task_timeout_seconds = 30;
   unsigned max_attempts = 3;
   double test_part_delay_seconds = 0;  // TEST ONLY: sumsq parts wait this long on a worker
+  // The replicated log (docs/cluster.md).
+  int raft_port = -1;                        // -1: the client port + 100 (0 when the client port is 0)
+  std::map<std::string, std::string> peers;  // the other voters, id -> Raft HOST:PORT, for the first start
+  std::string cluster_secret_file;           // "": no peer authentication, Raft port on loopback only
+  unsigned raft_heartbeat_ms = 50;
+  unsigned raft_election_timeout_ms = 300;  // randomized in [t, 2t)
+  std::uint64_t raft_snapshot_entries = 10000;
   std::string config_file;
 
   bool operator==(const NodeConfig&) const = default;

@@ -5,7 +5,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "cluster/worker_agent.h"
 #include "http/monitor.h"
 #include "net/server.h"
+#include "replication/replicator.h"
 #include "wire/json_command.h"
 #include "wire/text_line.h"
 
@@ -32,6 +35,43 @@
 namespace minga::cluster {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The node's id: `wanted` when set, else the one kept in the data dir, else
+// a new one kept there. A data dir that belongs to another id is refused.
+Result<std::string> resolve_node_id(const std::string& wanted, const std::filesystem::path& data_dir) {
+  const auto file = data_dir / "node-id";
+  std::string kept;
+  if (std::ifstream in(file); in) std::getline(in, kept);
+  if (!kept.empty()) {
+    if (!wanted.empty() && wanted != kept) {
+      return Error{Errc::invalid_argument, "the data dir " + data_dir.string() + " belongs to node '" + kept +
+                                               "', not '" + wanted + "' (use another --data-dir, or --id " + kept +
+                                               ")"};
+    }
+    return kept;
+  }
+  std::string id = wanted;
+  if (id.empty()) {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "node-%08x", static_cast<unsigned>(rd()));
+    id = buf;
+  }
+  const auto tmp = data_dir / "node-id.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << id << "\n";
+    if (!out.flush()) return Error{Errc::internal, "cannot write " + tmp.string()};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return Error{Errc::internal, "cannot write " + file.string() + ": " + ec.message()};
+  return id;
+}
+
+}  // namespace
 
 struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   Impl(NodeConfig c, SourceSettings s)
@@ -70,6 +110,12 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     status_sections_[std::move(name)] = std::move(json);
   }
   void add_metrics(std::function<std::string()> text) override { metric_sources_.push_back(std::move(text)); }
+  void add_monitor_json(std::string path, std::function<std::string(std::string_view)> json) override {
+    monitor.add_route(std::move(path), [json = std::move(json)](const http::Request& req) {
+      return http::Response{200, "application/json", json(req.query) + "\n"};
+    });
+  }
+  apps::Replication& replication() override { return *replicator_; }
 
   // --- net::Dispatcher
   void on_frame(const wire::FrameHeader& header, std::string_view body, apps::ResponderPtr responder) override {
@@ -175,6 +221,42 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
 
   std::uint64_t in_flight() const { return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0); }
 
+  Result<replication::ReplicatorOptions> replicator_options() const {
+    replication::ReplicatorOptions o;
+    o.id = config.id;
+    o.data_dir = config.data_dir;
+    o.peers = config.peers;
+    o.peers.erase(config.id);  // a list that holds this node too is accepted
+    if (!config.cluster_secret_file.empty()) {
+      std::ifstream in(config.cluster_secret_file, std::ios::binary);
+      if (!in)
+        return Error{Errc::invalid_argument, "cannot read the cluster secret file " + config.cluster_secret_file};
+      std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+      if (secret.size() < 16) {
+        return Error{Errc::invalid_argument,
+                     "the cluster secret in " + config.cluster_secret_file + " is shorter than 16 bytes"};
+      }
+      o.secret = std::move(secret);
+    }
+    // Without a secret anyone who reaches the Raft port could join the
+    // cluster's conversation, so it listens on loopback only.
+    o.raft_host = o.secret.empty() ? "127.0.0.1" : config.host;
+    o.raft_port = static_cast<std::uint16_t>(config.raft_port >= 0 ? config.raft_port
+                                             : config.port == 0    ? 0
+                                                                   : std::min(65535, config.port + 100));
+    if (!config.advertise.empty()) {
+      auto ep = net::parse_endpoint(config.advertise);
+      if (ep.ok()) o.advertise_raft = ep.value().host + ":" + std::to_string(o.raft_port);
+    }
+    o.tick = std::chrono::milliseconds(config.raft_heartbeat_ms);
+    o.heartbeat_ticks = 1;
+    o.election_ticks = std::max(2u, config.raft_election_timeout_ms / config.raft_heartbeat_ms);
+    o.snapshot_entries = config.raft_snapshot_entries;
+    o.max_frame_bytes = config.max_frame_bytes;
+    return o;
+  }
+
   // --- core handlers
   void register_core_handlers() {
     router_.add(pb::PING_REQUEST, [](std::string_view body, apps::ResponderPtr r) {
@@ -248,6 +330,12 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     monitor.add_route("/metrics", [this](const http::Request&) {
       return http::Response{200, "text/plain; version=0.0.4", metrics_text()};
     });
+    // For load balancers: 200 only on a leader that heard from a quorum
+    // within an election timeout.
+    monitor.add_route("/leader", [this](const http::Request&) {
+      if (replicator_->leading_with_quorum()) return http::Response{200, "text/plain; charset=utf-8", "leader\n"};
+      return http::Response{503, "text/plain; charset=utf-8", "not the leader\n"};
+    });
   }
 
   // --- lifecycle
@@ -272,6 +360,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   std::map<std::string, std::function<std::string()>> status_sections_;
   std::vector<std::function<std::string()>> metric_sources_;
   std::vector<std::unique_ptr<apps::App>> apps_;
+  std::unique_ptr<replication::Replicator> replicator_;
   net::Server server;
   http::Monitor monitor;
   boost::asio::signal_set signals;
@@ -338,6 +427,7 @@ net::awaitable<void> Node::Impl::drain() {
     log::info("shutdown", "success", {{"resource", "coordinator_link"}, {"count", std::to_string(links)}});
   }
   monitor.stop();
+  replicator_->stop();
   for (auto it = apps_.rbegin(); it != apps_.rend(); ++it) (*it)->stop();
   boost::system::error_code ec;
   signals.cancel(ec);
@@ -351,6 +441,18 @@ int Node::Impl::run() {
     log::warn("node_start", "fail", {{"reason", "cannot create data dir " + config.data_dir + ": " + fs_ec.message()}});
     return 1;
   }
+  if (auto id = resolve_node_id(config.id, data_dir_); !id.ok()) {
+    log::warn("node_start", "fail", {{"reason", id.error().message}});
+    return 1;
+  } else {
+    config.id = id.value();
+  }
+  auto ropts = replicator_options();
+  if (!ropts.ok()) {
+    log::warn("node_start", "fail", {{"reason", ropts.error().message}});
+    return 2;
+  }
+  replicator_ = std::make_unique<replication::Replicator>(io, std::move(ropts.value()));
   register_core_handlers();
   setup_role();
   apps_ = make_apps();
@@ -379,12 +481,19 @@ int Node::Impl::run() {
     return 1;
   }
   config.monitor_port = mport.value();
+  if (auto st =
+          replicator_->start(router_, advertised_address(), config.host + ":" + std::to_string(config.monitor_port));
+      !st.ok()) {
+    log::warn("node_start", "fail", {{"reason", st.error().message}});
+    return 1;
+  }
   wait_signal();
   log::info("node_start", "success",
             {{"id", config.id},
              {"role", config.role},
              {"address", config.host + ":" + std::to_string(config.port)},
              {"monitor", "http://" + config.host + ":" + std::to_string(config.monitor_port) + "/"},
+             {"raft", replicator_->raft_address()},
              {"threads", std::to_string(pool_.threads())},
              {"data_dir", config.data_dir}});
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "apps/api/handlers.h"
+#include "apps/api/replicated.h"
 #include "apps/api/tasks.h"
 #include "base/result.h"
 
@@ -51,6 +52,11 @@ class NodeServices {
   virtual void add_status_section(std::string name, std::function<std::string()> json) = 0;
   // Extra lines for /metrics in Prometheus text format.
   virtual void add_metrics(std::function<std::string()> prometheus_text) = 0;
+  // A JSON page on the monitor at exactly `path`; `query` is what follows
+  // '?'. Runs on an I/O thread: must not block.
+  virtual void add_monitor_json(std::string path, std::function<std::string(std::string_view query)> json) = 0;
+  // The cluster's replicated log (apps/api/replicated.h).
+  virtual Replication& replication() = 0;
 };
 
 class App {

@@ -1,0 +1,18 @@
+// `minga records add TEXT` and `minga records ls [--stale]`.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace minga::cli {
+struct ClientOptions;
+}
+
+namespace minga::records {
+
+void add_cli(CLI::App& root, cli::ClientOptions& options, std::function<int()>& action);
+
+}  // namespace minga::records

@@ -1,0 +1,16 @@
+// `minga cluster status` and `minga cluster up`.
+#pragma once
+
+#include <functional>
+
+#include "cli/client_options.h"
+
+namespace CLI {
+class App;
+}
+
+namespace minga::cli {
+
+void add_cluster_admin_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
+
+}  // namespace minga::cli

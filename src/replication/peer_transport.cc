@@ -1,0 +1,291 @@
+#include "replication/peer_transport.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "base/log.h"
+#include "proto/raft.pb.h"
+#include "replication/codec.h"
+
+namespace minga::replication {
+
+using Clock = std::chrono::steady_clock;
+
+struct PeerTransport::Peer {
+  std::string id;
+  raft::NodeId number;
+  std::string raft_address;
+  std::string client_address;
+  std::string monitor_address;
+  std::shared_ptr<net::PeerLink> link;
+  bool link_up = false;
+  bool ever_up = false;
+  std::chrono::milliseconds backoff{0};
+  Clock::time_point next_dial{};
+  std::optional<Clock::time_point> last_heard;
+  std::string last_error;  // logged once per outage
+};
+
+std::string hello_mac(const std::string& secret, const std::string& from, const std::string& to,
+                      const std::string& nonce) {
+  if (secret.empty()) return {};
+  const std::string data = "minga-peer-v1|" + from + "|" + to + "|" + nonce;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+PeerTransport::PeerTransport(boost::asio::io_context& io, TransportOptions options, Deliver deliver)
+    : io_(io), opt_(std::move(options)), deliver_(std::move(deliver)) {}
+
+PeerTransport::~PeerTransport() { stop(); }
+
+Result<std::uint16_t> PeerTransport::start() {
+  net::PeerListenerOptions lo;
+  lo.host = opt_.listen_host;
+  lo.port = opt_.listen_port;
+  lo.max_frame_bytes = opt_.max_frame_bytes;
+  lo.read_timeout = opt_.read_timeout;
+  net::PeerListener::Handlers h;
+  h.on_frames = [this](std::uint64_t c, const std::string& remote, std::span<const net::PeerLink::Frame> frames,
+                       std::string& reason) { return on_inbound(c, remote, frames, reason); };
+  h.on_closed = [this](std::uint64_t c, const std::string& remote, const std::string& reason) {
+    on_inbound_closed(c, remote, reason);
+  };
+  listener_ = std::make_unique<net::PeerListener>(io_, lo, std::move(h));
+  return listener_->start();
+}
+
+void PeerTransport::stop() {
+  std::vector<std::shared_ptr<net::PeerLink>> links;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [n, p] : peers_) {
+      if (p->link) links.push_back(std::move(p->link));
+    }
+  }
+  for (auto& l : links) l->close("node stopping");
+  if (listener_) listener_->stop();
+}
+
+void PeerTransport::set_peers(const std::map<std::string, std::string>& peers) {
+  std::vector<std::shared_ptr<net::PeerLink>> dropped;
+  std::lock_guard lock(mu_);
+  std::map<raft::NodeId, std::shared_ptr<Peer>> next;
+  for (const auto& [id, address] : peers) {
+    if (id == opt_.self) continue;
+    const raft::NodeId n = node_number(id);
+    auto it = peers_.find(n);
+    if (it != peers_.end() && it->second->raft_address == address) {
+      next.emplace(n, it->second);
+      continue;
+    }
+    auto p = std::make_shared<Peer>();
+    p->id = id;
+    p->number = n;
+    p->raft_address = address;
+    next.emplace(n, std::move(p));
+  }
+  for (auto& [n, p] : peers_) {
+    if (!next.contains(n) || next[n] != p) {
+      if (p->link) dropped.push_back(std::move(p->link));
+    }
+  }
+  peers_ = std::move(next);
+  for (auto& l : dropped) l->close("no longer a member");
+}
+
+std::string PeerTransport::hello_for(const std::string& to) const {
+  pb::PeerHello hello;
+  hello.set_from(opt_.self);
+  hello.set_to(to);
+  hello.set_client_address(opt_.client_address);
+  hello.set_monitor_address(opt_.monitor_address);
+  hello.set_raft_address(opt_.raft_address);
+  std::string nonce(16, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size()));
+  hello.set_nonce(nonce);
+  hello.set_mac(hello_mac(opt_.secret, opt_.self, to, nonce));
+  return hello.SerializeAsString();
+}
+
+void PeerTransport::dial(const std::shared_ptr<Peer>& p) {
+  auto ep = net::parse_endpoint(p->raft_address);
+  if (!ep.ok()) {
+    p->next_dial = Clock::now() + opt_.redial_max;
+    return;
+  }
+  net::PeerLinkOptions lo;
+  lo.connect_timeout = opt_.connect_timeout;
+  lo.max_frame_bytes = 1024;  // peers send nothing back on this link
+  lo.max_queued_bytes = opt_.max_queued_bytes;
+  net::PeerLink::Handlers h;
+  std::weak_ptr<Peer> weak = p;
+  h.on_connected = [this, weak] {
+    auto peer = weak.lock();
+    if (!peer) return;
+    std::lock_guard lock(mu_);
+    peer->link_up = true;
+    peer->ever_up = true;
+    peer->backoff = std::chrono::milliseconds(0);
+    peer->last_error.clear();
+    log::info("peer_connect", "success", {{"peer", peer->id}, {"address", peer->raft_address}});
+  };
+  h.on_frames = [](std::span<const net::PeerLink::Frame>) {};
+  h.on_closed = [this, weak](const std::string& reason) {
+    auto peer = weak.lock();
+    if (!peer) return;
+    std::lock_guard lock(mu_);
+    if (peer->link_up) {
+      log::warn("peer_disconnect", "fail", {{"peer", peer->id}, {"reason", reason}});
+    } else if (peer->last_error != reason) {
+      log::info("peer_connect", "in_progress", {{"peer", peer->id}, {"reason", reason}});
+    }
+    peer->last_error = reason;
+    peer->link_up = false;
+    peer->link.reset();
+    peer->backoff = peer->backoff.count() == 0 ? opt_.redial_min : std::min(peer->backoff * 2, opt_.redial_max);
+    peer->next_dial = Clock::now() + peer->backoff;
+  };
+  p->link = net::PeerLink::start(io_, ep.value(), lo, std::move(h));
+  p->link->send(pb::PEER_HELLO, 0, hello_for(p->id));
+}
+
+void PeerTransport::tick() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  const auto now = Clock::now();
+  for (auto& [n, p] : peers_) {
+    if (!p->link && now >= p->next_dial) dial(p);
+  }
+}
+
+void PeerTransport::send(std::vector<raft::Message> messages) {
+  if (messages.empty()) return;
+  std::map<raft::NodeId, std::vector<raft::Message>> by_peer;
+  for (auto& m : messages) by_peer[m.to].push_back(std::move(m));
+  std::vector<std::pair<std::shared_ptr<net::PeerLink>, std::vector<raft::Message>>> out;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    for (auto& [to, list] : by_peer) {
+      auto it = peers_.find(to);
+      if (it == peers_.end() || !it->second->link || !it->second->link_up) continue;
+      out.emplace_back(it->second->link, std::move(list));
+    }
+  }
+  for (auto& [link, list] : out) link->send(pb::PEER_MESSAGES, 0, encode_messages(list));
+}
+
+bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
+                               std::span<const net::PeerLink::Frame> frames, std::string& reason) {
+  std::vector<raft::Message> got;
+  raft::NodeId from;
+  for (const auto& f : frames) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = inbound_.find(conn);
+      if (it != inbound_.end()) from = it->second;
+    }
+    if (from == raft::kNoNode) {
+      // The first frame must be a hello that names this node and proves the secret.
+      pb::PeerHello hello;
+      if (f.header.type != pb::PEER_HELLO || !hello.ParseFromArray(f.body.data(), static_cast<int>(f.body.size()))) {
+        reason = "the first frame is not a peer hello";
+      } else if (hello.to() != opt_.self) {
+        reason = "the hello is for node '" + hello.to() + "', this is '" + opt_.self + "'";
+      } else if (hello.nonce().size() != 16) {
+        reason = "the hello has no nonce";
+      } else {
+        const std::string want = hello_mac(opt_.secret, hello.from(), hello.to(), hello.nonce());
+        if (want.size() != hello.mac().size() ||
+            (!want.empty() && CRYPTO_memcmp(want.data(), hello.mac().data(), want.size()) != 0)) {
+          reason = opt_.secret.empty() ? "the peer sent a secret but this node has none"
+                                       : "the hello does not prove the cluster secret";
+        }
+      }
+      if (!reason.empty()) {
+        log::warn("peer_handshake", "fail", {{"remote", remote}, {"reason", reason}});
+        return false;
+      }
+      from = node_number(hello.from());
+      std::lock_guard lock(mu_);
+      inbound_[conn] = from;
+      if (auto it = peers_.find(from); it != peers_.end()) {
+        it->second->client_address = hello.client_address();
+        it->second->monitor_address = hello.monitor_address();
+        it->second->last_heard = Clock::now();
+      }
+      log::info("peer_accept", "success", {{"peer", hello.from()}, {"remote", remote}});
+      continue;
+    }
+    if (f.header.type != pb::PEER_MESSAGES) {
+      reason = "unexpected frame type " + std::to_string(f.header.type) + " on a peer link";
+      log::warn("peer_link", "fail", {{"remote", remote}, {"reason", reason}});
+      return false;
+    }
+    auto msgs = decode_messages(f.body);
+    if (!msgs.ok()) {
+      reason = msgs.error().message;
+      log::warn("peer_link", "fail", {{"remote", remote}, {"reason", reason}});
+      return false;
+    }
+    for (auto& m : msgs.value()) {
+      if (m.from != from || m.to != node_number(opt_.self)) {
+        reason = "a message whose sender or recipient is not this link's";
+        log::warn("peer_link", "fail", {{"remote", remote}, {"reason", reason}});
+        return false;
+      }
+      got.push_back(std::move(m));
+    }
+  }
+  if (!got.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = peers_.find(from); it != peers_.end()) it->second->last_heard = Clock::now();
+    }
+    deliver_(std::move(got));
+  }
+  return true;
+}
+
+void PeerTransport::on_inbound_closed(std::uint64_t conn, const std::string& remote, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  auto it = inbound_.find(conn);
+  if (it == inbound_.end()) return;
+  std::string name = remote;
+  if (auto p = peers_.find(it->second); p != peers_.end()) name = p->second->id;
+  inbound_.erase(it);
+  if (!stopped_) log::info("peer_accept", "fail", {{"peer", name}, {"reason", reason}});
+}
+
+std::vector<PeerView> PeerTransport::peers() const {
+  std::lock_guard lock(mu_);
+  std::vector<PeerView> out;
+  for (const auto& [n, p] : peers_) {
+    out.push_back(PeerView{p->id, p->raft_address, p->client_address, p->monitor_address, p->link_up, p->last_heard});
+  }
+  return out;
+}
+
+std::string PeerTransport::name_of(raft::NodeId id) const {
+  if (id == node_number(opt_.self)) return opt_.self;
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(id);
+  return it == peers_.end() ? std::string() : it->second->id;
+}
+
+std::string PeerTransport::client_address_of(raft::NodeId id) const {
+  if (id == node_number(opt_.self)) return opt_.client_address;
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(id);
+  return it == peers_.end() ? std::string() : it->second->client_address;
+}
+
+}  // namespace minga::replication

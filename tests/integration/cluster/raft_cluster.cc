@@ -1,0 +1,162 @@
+#include "raft_cluster.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+namespace minga::testing {
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> extra_args) {
+  auto c = std::unique_ptr<RaftCluster>(new RaftCluster());
+  c->extra_ = std::move(extra_args);
+  for (int i = 1; i <= n; ++i) {
+    Member m;
+    m.id = "n" + std::to_string(i);
+    m.client = free_port();
+    m.raft = free_port();
+    m.monitor = free_port();
+    m.data_dir = (c->dir_.path() / m.id).string();
+    c->members_.push_back(std::move(m));
+  }
+  for (std::size_t i = 0; i < c->members_.size(); ++i) c->spawn(i);
+  if (!c->wait_leader(15s)) throw std::runtime_error("the cluster elected no leader");
+  return c;
+}
+
+void RaftCluster::spawn(std::size_t i) {
+  Member& m = members_.at(i);
+  std::string peers;
+  for (const auto& o : members_) {
+    if (o.id != m.id) peers += (peers.empty() ? "" : ",") + o.id + "=127.0.0.1:" + std::to_string(o.raft);
+  }
+  std::vector<std::string> argv = {minga_binary(),   "node",
+                                   "--id",           m.id,
+                                   "--host",         "127.0.0.1",
+                                   "--port",         std::to_string(m.client),
+                                   "--raft-port",    std::to_string(m.raft),
+                                   "--monitor-port", std::to_string(m.monitor),
+                                   "--data-dir",     m.data_dir,
+                                   "--peers",        peers};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  m.proc = Process::spawn(argv);
+  if (!m.proc.wait_for_output("action: node_start | result: success", 15s)) {
+    throw std::runtime_error("node " + m.id + " did not start:\n" + m.proc.err());
+  }
+  m.up = true;
+}
+
+std::string RaftCluster::all_addresses() const {
+  std::string out;
+  for (std::size_t i = 0; i < members_.size(); ++i) out += (out.empty() ? "" : ",") + address(i);
+  return out;
+}
+
+void RaftCluster::kill(std::size_t i) {
+  members_.at(i).proc.signal(SIGKILL);
+  members_.at(i).proc.wait(5s);
+  members_.at(i).up = false;
+}
+void RaftCluster::pause(std::size_t i) { members_.at(i).proc.signal(SIGSTOP); }
+void RaftCluster::resume(std::size_t i) { members_.at(i).proc.signal(SIGCONT); }
+void RaftCluster::restart(std::size_t i) {
+  if (members_.at(i).up) kill(i);
+  spawn(i);
+}
+
+Result<pb::ClusterStatusResponse> RaftCluster::status(std::size_t i) const {
+  auto c = net::Client::connect(net::parse_endpoint(address(i)).value(), 1s);
+  if (!c.ok()) return c.error();
+  return c->call<pb::ClusterStatusResponse>(pb::CLUSTER_STATUS_REQUEST, pb::ClusterStatusRequest{},
+                                            pb::CLUSTER_STATUS_RESPONSE, 2s);
+}
+
+std::optional<std::size_t> RaftCluster::wait_leader(std::chrono::milliseconds timeout,
+                                                    std::optional<std::size_t> not_this) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::map<std::string, std::size_t> votes;
+    std::size_t live = 0;
+    std::optional<std::size_t> says_leader;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (!members_[i].up || (not_this && *not_this == i)) continue;
+      ++live;
+      auto s = status(i);
+      if (!s.ok()) continue;
+      if (!s->leader().empty()) ++votes[s->leader()];
+      if (s->role() == "leader") says_leader = i;
+    }
+    if (says_leader) {
+      const std::string& id = members_[*says_leader].id;
+      if (votes[id] * 2 > live || (live == 1 && votes[id] == 1)) return says_leader;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+Result<std::uint64_t> RaftCluster::add(std::size_t i, const std::string& text) const {
+  auto c = net::Client::connect(net::parse_endpoint(address(i)).value(), 2s);
+  if (!c.ok()) return c.error();
+  pb::RecordsAddRequest req;
+  req.set_text(text);
+  auto r = c->call<pb::RecordsAddResponse>(pb::RECORDS_ADD_REQUEST, req, pb::RECORDS_ADD_RESPONSE, 10s);
+  if (!r.ok()) return r.error();
+  return r->index();
+}
+
+Result<std::vector<std::string>> RaftCluster::list(std::size_t i, bool stale) const {
+  auto c = net::Client::connect(net::parse_endpoint(address(i)).value(), 2s);
+  if (!c.ok()) return c.error();
+  std::vector<std::string> out;
+  pb::RecordsListRequest req;
+  req.set_stale(stale);
+  for (;;) {
+    auto r = c->call<pb::RecordsListResponse>(pb::RECORDS_LIST_REQUEST, req, pb::RECORDS_LIST_RESPONSE, 10s);
+    if (!r.ok()) return r.error();
+    for (const auto& rec : r->records()) {
+      if (rec.index() != out.size() + 1) return Error{Errc::internal, "records out of order"};
+      out.push_back(rec.text());
+      req.set_after(rec.index());
+    }
+    if (!r->more()) return out;
+  }
+}
+
+bool RaftCluster::wait_list(std::size_t i, const std::vector<std::string>& want,
+                            std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto l = list(i, true);
+    if (l.ok() && l.value() == want) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+RunResult RaftCluster::minga(std::vector<std::string> args, std::chrono::milliseconds timeout) const {
+  args.insert(args.begin(), {"--server", all_addresses()});
+  return run_minga(args, {}, "", timeout);
+}
+
+}  // namespace minga::testing

@@ -1,0 +1,69 @@
+// A Raft cluster of real `minga node` processes on 127.0.0.1: nodes n1..nN
+// with ports chosen up front (peers must know each other's Raft ports),
+// killed, paused, resumed and restarted by PID, plus binary-protocol helpers.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "net/client.h"
+#include "proto/raft.pb.h"
+#include "proto/records.pb.h"
+
+namespace minga::testing {
+
+// A TCP port nothing listens on right now (the kernel's choice).
+std::uint16_t free_port();
+
+class RaftCluster {
+ public:
+  struct Member {
+    std::string id;
+    std::uint16_t client = 0, raft = 0, monitor = 0;
+    std::string data_dir;
+    Process proc;
+    bool up = false;
+  };
+
+  // Starts n nodes and waits until they agree on a leader.
+  static std::unique_ptr<RaftCluster> start(int n, std::vector<std::string> extra_args = {});
+
+  Member& member(std::size_t i) { return members_.at(i); }
+  std::size_t size() const { return members_.size(); }
+  std::string address(std::size_t i) const { return "127.0.0.1:" + std::to_string(members_.at(i).client); }
+  // Every client address, comma-separated (for --server).
+  std::string all_addresses() const;
+
+  // SIGKILL, SIGSTOP, SIGCONT by PID.
+  void kill(std::size_t i);
+  void pause(std::size_t i);
+  void resume(std::size_t i);
+  // Starts node i again on its data dir and ports.
+  void restart(std::size_t i);
+
+  // The status as node i sees it.
+  Result<pb::ClusterStatusResponse> status(std::size_t i) const;
+  // The member that is leader, as a majority of the live nodes see it, once
+  // that leader says it leads (index into members); nullopt on timeout.
+  std::optional<std::size_t> wait_leader(std::chrono::milliseconds timeout = 10s,
+                                         std::optional<std::size_t> not_this = std::nullopt) const;
+
+  Result<std::uint64_t> add(std::size_t i, const std::string& text) const;
+  Result<std::vector<std::string>> list(std::size_t i, bool stale) const;
+  // Polls node i's own copy until it equals `want`; false on timeout.
+  bool wait_list(std::size_t i, const std::vector<std::string>& want, std::chrono::milliseconds timeout = 10s) const;
+
+  // `minga --server <all> ARGS...`
+  RunResult minga(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) const;
+
+ private:
+  void spawn(std::size_t i);
+  TempDir dir_;
+  std::vector<Member> members_;
+  std::vector<std::string> extra_;
+};
+
+}  // namespace minga::testing
