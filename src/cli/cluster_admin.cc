@@ -91,6 +91,38 @@ int run_status(const ClientOptions& options) {
   return kExitOk;
 }
 
+// add, remove, transfer: sent to the leader, found through --server.
+int run_change(const ClientOptions& options, pb::ClusterChangeRequest::Op op, const std::string& id,
+               const std::string& raft_address) {
+  auto s = call_cluster<pb::ClusterStatusResponse>(options, pb::CLUSTER_STATUS_REQUEST, pb::ClusterStatusRequest{},
+                                                   pb::CLUSTER_STATUS_RESPONSE, true);
+  if (!s.ok()) return report(options, s.error());
+  ClientOptions at_leader = options;
+  if (s->role() != "leader") {
+    if (s->leader_address().empty()) {
+      return report(options, Error{Errc::not_leader, "no leader is known now (an election?); retry"});
+    }
+    at_leader.server = s->leader_address();
+  }
+  pb::ClusterChangeRequest req;
+  req.set_op(op);
+  req.set_id(id);
+  req.set_raft_address(raft_address);
+  auto r =
+      call_cluster<pb::ClusterChangeResponse>(at_leader, pb::CLUSTER_CHANGE_REQUEST, req, pb::CLUSTER_CHANGE_RESPONSE);
+  if (!r.ok()) return report(options, r.error());
+  const char* what = op == pb::ClusterChangeRequest::ADD      ? "added as a learner (promoted to voter once caught up)"
+                     : op == pb::ClusterChangeRequest::REMOVE ? "removed"
+                                                              : "asked to take over the leadership";
+  if (options.json()) {
+    std::cout << R"({"ok":true,"id":")" << id << R"(","index":)" << r->index() << "}" << std::endl;
+  } else {
+    std::cout << id << " " << what << (r->index() > 0 ? " at log index " + std::to_string(r->index()) : "")
+              << std::endl;
+  }
+  return kExitOk;
+}
+
 // --- cluster up: a local cluster of child processes
 volatile sig_atomic_t g_stop_signal = 0;
 void on_stop_signal(int signo) { g_stop_signal = signo; }
@@ -224,6 +256,26 @@ void add_cluster_admin_commands(CLI::App& root, ClientOptions& options, std::fun
                        "per member: role, voter, addresses, match index and lag (on the leader), last contact; "
                        "and how many more voters the cluster can lose")
       ->callback([&options, &action] { action = [&options] { return run_status(options); }; });
+
+  auto id = std::make_shared<std::string>();
+  auto address = std::make_shared<std::string>();
+  auto* add = cluster->add_subcommand(
+      "add", "add a member (started with --cluster-state existing): a learner until it catches up, then a voter");
+  add->add_option("id", *id, "the new member's id (its --id)")->required();
+  add->add_option("raft_address", *address, "HOST:PORT of its Raft port")->required();
+  add->callback([&options, &action, id, address] {
+    action = [&options, id, address] { return run_change(options, pb::ClusterChangeRequest::ADD, *id, *address); };
+  });
+  auto* remove = cluster->add_subcommand("remove", "remove a member (the leader too: it steps down once committed)");
+  remove->add_option("id", *id, "the member's id")->required();
+  remove->callback([&options, &action, id] {
+    action = [&options, id] { return run_change(options, pb::ClusterChangeRequest::REMOVE, *id, ""); };
+  });
+  auto* transfer = cluster->add_subcommand("transfer", "hand the leadership to a voter");
+  transfer->add_option("id", *id, "the voter that should lead")->required();
+  transfer->callback([&options, &action, id] {
+    action = [&options, id] { return run_change(options, pb::ClusterChangeRequest::TRANSFER, *id, ""); };
+  });
 
   auto up = std::make_shared<UpOptions>();
   auto* upc = cluster->add_subcommand(

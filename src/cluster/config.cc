@@ -302,6 +302,13 @@ const std::vector<KeySpec>& node_keys() {
        "the other voters of a new cluster, ID=HOST:RAFT_PORT,... (read on the first start)",
        [](NodeConfig& c, std::string_view v) { return set_peers(c.peers, v); }, "ID=HOST:PORT,...",
        [](const NodeConfig& c) { return join_peers(c.peers); }},
+      {"cluster.state", "MINGA_CLUSTER_STATE", "--cluster-state",
+       "new: the first start bootstraps a cluster from --peers; existing: join a running cluster once "
+       "`minga cluster add` names this node",
+       [](NodeConfig& c, std::string_view v) {
+         return set_choice(c.cluster_state, v, {"new", "existing"});
+       },
+       "STATE", [](const NodeConfig& c) { return c.cluster_state; }},
       {"cluster.secret_file", "MINGA_CLUSTER_SECRET_FILE", "--cluster-secret-file",
        "file holding the secret peers prove to each other; without one the Raft port binds to 127.0.0.1",
        [](NodeConfig& c, std::string_view v) { return set_text(c.cluster_secret_file, v); }, "FILE",

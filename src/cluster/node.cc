@@ -227,6 +227,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     o.data_dir = config.data_dir;
     o.peers = config.peers;
     o.peers.erase(config.id);  // a list that holds this node too is accepted
+    o.join_existing = config.cluster_state == "existing";
     if (!config.cluster_secret_file.empty()) {
       std::ifstream in(config.cluster_secret_file, std::ios::binary);
       if (!in)

@@ -309,7 +309,19 @@ void Driver::refresh_status() {
   status_.commit = core_->log().committed();
   status_.last_index = core_->log().last_index();
   status_.snapshot_index = core_->log().snapshot().index;
-  if (!(status_.membership == core_->membership())) status_.membership = core_->membership();
+  if (!(status_.membership == core_->membership())) {
+    status_.membership = core_->membership();
+    auto names = [this](const std::set<raft::NodeId>& ids) {
+      std::string out;
+      for (raft::NodeId n : ids) {
+        std::string name = opt_.name_of ? opt_.name_of(n) : std::string();
+        out += (out.empty() ? "" : ",") + (name.empty() ? std::to_string(n.value) : name);
+      }
+      return out.empty() ? std::string("none") : out;
+    };
+    log::info("membership", "success",
+              {{"voters", names(status_.membership.voters)}, {"learners", names(status_.membership.learners)}});
+  }
   status_.match.clear();
   status_.quorum_recent = false;
   if (core_->is_leader()) {

@@ -90,6 +90,10 @@ void PeerTransport::set_peers(const std::map<std::string, std::string>& peers) {
     p->id = id;
     p->number = n;
     p->raft_address = address;
+    if (auto h = hellos_.find(n); h != hellos_.end()) {
+      p->client_address = h->second.first;
+      p->monitor_address = h->second.second;
+    }
     next.emplace(n, std::move(p));
   }
   for (auto& [n, p] : peers_) {
@@ -217,6 +221,7 @@ bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
       from = node_number(hello.from());
       std::lock_guard lock(mu_);
       inbound_[conn] = from;
+      hellos_[from] = {hello.client_address(), hello.monitor_address()};
       if (auto it = peers_.find(from); it != peers_.end()) {
         it->second->client_address = hello.client_address();
         it->second->monitor_address = hello.monitor_address();

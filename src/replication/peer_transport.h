@@ -104,6 +104,9 @@ class PeerTransport {
   mutable std::mutex mu_;
   std::map<raft::NodeId, std::shared_ptr<Peer>> peers_;
   std::map<std::uint64_t, raft::NodeId> inbound_;  // connection -> the peer its hello proved
+  // What each proven hello told (client and monitor address), also for
+  // nodes not (yet) dialled, such as a new member before its address commits.
+  std::map<raft::NodeId, std::pair<std::string, std::string>> hellos_;
   bool stopped_ = false;
 };
 

@@ -16,6 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kMembersFile = "members";
+constexpr const char* kMembersApp = "minga.members";
 
 std::string encode_members(const std::map<std::string, std::string>& members) {
   std::string out;
@@ -105,10 +106,15 @@ Status Replicator::start(apps::Router& router, const std::string& client_address
   if (!port.ok()) return port.error();
   raft_port_ = port.value();
   if (auto st = load_members(); !st.ok()) return st;
-  transport_->set_peers(members_);
+  {
+    std::lock_guard lock(members_mu_);
+    transport_->set_peers(members_);
+  }
 
   raft::Membership bootstrap;
-  for (const auto& [id, address] : members_) bootstrap.voters.insert(node_number(id));
+  if (!opt_.join_existing) {
+    for (const auto& [id, address] : members_) bootstrap.voters.insert(node_number(id));
+  }
   static storage::PosixFileSystem fs;
   const std::string dir = (std::filesystem::path(opt_.data_dir) / "raft").string();
   auto storage = storage::RaftStorage::open(fs, dir, bootstrap);
@@ -133,7 +139,7 @@ Status Replicator::start(apps::Router& router, const std::string& client_address
   d.snapshot_entries = opt_.snapshot_entries;
   d.request_timeout = opt_.request_timeout;
   d.seed = std::random_device{}() ^ (static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) << 1);
-  d.name_of = [t = transport_.get()](raft::NodeId n) { return t->name_of(n); };
+  d.name_of = [this](raft::NodeId n) { return name_of(n); };
   driver_ = std::make_unique<Driver>(d, std::move(storage.value()), *this, *this);
   register_handlers(router);
   if (auto st = driver_->start(); !st.ok()) return st;
@@ -216,6 +222,7 @@ std::string Replicator::apply(const raft::Entry& entry) {
     log::warn("apply", "fail", {{"index", std::to_string(entry.index.value)}, {"reason", "not a replicated command"}});
     return {};
   }
+  if (rc.app() == kMembersApp) return apply_members(rc.command());
   auto it = states_.find(rc.app());
   if (it == states_.end()) {
     log::warn("apply", "fail", {{"index", std::to_string(entry.index.value)}, {"reason", "unknown app " + rc.app()}});
@@ -227,12 +234,122 @@ std::string Replicator::apply(const raft::Entry& entry) {
 std::string Replicator::snapshot() {
   pb::StateSnapshot s;
   for (auto& [name, state] : states_) (*s.mutable_apps())[name] = state->snapshot();
+  pb::Members members;
+  {
+    std::lock_guard lock(members_mu_);
+    for (const auto& [id, address] : members_) {
+      auto* m = members.add_members();
+      m->set_id(id);
+      m->set_raft_address(address);
+    }
+  }
+  (*s.mutable_apps())[kMembersApp] = members.SerializeAsString();
   return s.SerializeAsString();
+}
+
+std::string Replicator::apply_members(std::string_view command) {
+  pb::MemberAddress m;
+  if (!m.ParseFromArray(command.data(), static_cast<int>(command.size())) || m.id().empty()) {
+    log::warn("apply", "fail", {{"reason", "a member address that does not decode"}});
+    return {};
+  }
+  std::lock_guard lock(members_mu_);
+  if (m.id() == opt_.id) return {};  // this node knows its own address
+  members_[m.id()] = m.raft_address();
+  save_members_locked();
+  log::info("cluster_members", "success", {{"member", m.id()}, {"raft_address", m.raft_address()}});
+  return {};
+}
+
+void Replicator::save_members_locked() {
+  static storage::PosixFileSystem fs;
+  const std::string dir = (std::filesystem::path(opt_.data_dir) / "raft").string();
+  if (auto st = storage::write_atomically(fs, dir, kMembersFile, encode_members(members_)); !st.ok()) {
+    log::warn("cluster_members", "fail", {{"reason", "cannot save " + dir + "/members: " + st.error().message}});
+  }
+}
+
+// The transport dials the members of the current configuration whose
+// address is known, and for 10 s those just removed, so that they learn of
+// their removal and stay quiet (the raft loop, every tick).
+void Replicator::reconcile_peers() {
+  const raft::Membership m = driver_->status().membership;
+  const auto now = Clock::now();
+  for (raft::NodeId gone : last_membership_.voters) {
+    if (!m.contains(gone)) removed_at_[transport_->name_of(gone)] = now;
+  }
+  for (raft::NodeId gone : last_membership_.learners) {
+    if (!m.contains(gone)) removed_at_[transport_->name_of(gone)] = now;
+  }
+  last_membership_ = m;
+  std::erase_if(removed_at_, [&](const auto& kv) { return now - kv.second > std::chrono::seconds(10); });
+  std::map<std::string, std::string> dial;
+  {
+    std::lock_guard lock(members_mu_);
+    for (const auto& [id, address] : members_) {
+      // A server waiting to join (no membership yet) dials everyone it knows.
+      if (m.contains(node_number(id)) || m.voters.empty() || removed_at_.contains(id)) dial[id] = address;
+    }
+  }
+  if (dial == dialled_) return;
+  dialled_ = dial;
+  transport_->set_peers(dial);
+}
+
+void Replicator::change(const std::string& op, const std::string& id, const std::string& raft_address,
+                        std::function<void(Result<std::uint64_t>)> done) {
+  const raft::NodeId n = node_number(id);
+  auto as_index = [done](Result<raft::Index> r) {
+    if (!r.ok()) {
+      done(r.error());
+    } else {
+      done(r.value().value);
+    }
+  };
+  if (op == "remove") {
+    driver_->change([n](raft::Core& c) { return c.remove(n); }, as_index);
+    return;
+  }
+  if (op == "transfer") {
+    driver_->change(
+        [n](raft::Core& c) -> Result<raft::Index> {
+          auto st = c.transfer_leadership(n);
+          if (!st.ok()) return st.error();
+          return raft::Index(0);
+        },
+        as_index);
+    return;
+  }
+  // add: the address first (so every node can dial it), then the learner.
+  pb::MemberAddress m;
+  m.set_id(id);
+  m.set_raft_address(raft_address);
+  pb::ReplicatedCommand rc;
+  rc.set_app(kMembersApp);
+  rc.set_command(m.SerializeAsString());
+  propose_here(rc.SerializeAsString(),
+               [this, n, as_index](Result<std::string> r) {
+                 if (!r.ok()) {
+                   as_index(r.error());
+                   return;
+                 }
+                 driver_->change([n](raft::Core& c) { return c.add_learner(n); }, as_index);
+               },
+               false, {}, {});
 }
 
 Status Replicator::restore(const std::string& data) {
   pb::StateSnapshot s;
   if (!s.ParseFromString(data)) return Error{Errc::internal, "the snapshot does not decode"};
+  if (auto it = s.apps().find(kMembersApp); it != s.apps().end()) {
+    pb::Members members;
+    if (!members.ParseFromString(it->second)) return Error{Errc::internal, "the members in the snapshot do not decode"};
+    std::lock_guard lock(members_mu_);
+    for (const auto& m : members.members()) {
+      if (m.id() != opt_.id) members_[m.id()] = m.raft_address();
+    }
+    save_members_locked();
+  }
   for (auto& [name, state] : states_) {
     auto it = s.apps().find(name);
     if (auto st = state->restore(it == s.apps().end() ? std::string_view() : std::string_view(it->second)); !st.ok()) {
@@ -242,9 +359,20 @@ Status Replicator::restore(const std::string& data) {
   return ok_status();
 }
 
+std::string Replicator::name_of(raft::NodeId n) const {
+  {
+    std::lock_guard lock(members_mu_);
+    for (const auto& [id, address] : members_) {
+      if (node_number(id) == n) return id;
+    }
+  }
+  return transport_->name_of(n);
+}
+
 void Replicator::send(std::vector<raft::Message> messages) { transport_->send(std::move(messages)); }
 
 void Replicator::tick() {
+  reconcile_peers();
   transport_->tick();
   forwarder_->tick();
 }
@@ -297,7 +425,10 @@ pb::ClusterStatusResponse cluster_status(const std::string& self_id, raft::NodeI
     m->set_client_address(p.client_address);
     m->set_monitor_address(p.monitor_address);
     m->set_voter(s.membership.is_voter(n));
-    m->set_role(s.membership.is_learner(n) ? "learner" : n == s.leader ? "leader" : "follower");
+    m->set_role(!s.membership.contains(n)    ? "removed"
+                : s.membership.is_learner(n) ? "learner"
+                : n == s.leader              ? "leader"
+                                             : "follower");
     if (auto it = s.match.find(n); it != s.match.end()) {
       m->set_match_index(it->second.value);
       m->set_lag_entries(s.last_index.value - std::min(s.last_index.value, it->second.value));
@@ -379,6 +510,68 @@ void Replicator::register_handlers(apps::Router& router) {
                    r->reply(pb::PROPOSE_RESPONSE, resp);
                  },
                  false, {}, {});
+  });
+  router.add(pb::CLUSTER_CHANGE_REQUEST, [this](std::string_view body, apps::ResponderPtr r) {
+    pb::ClusterChangeRequest req;
+    if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      r->fail(Errc::bad_frame, "cannot decode ClusterChangeRequest");
+      return;
+    }
+    const std::string& id = req.id();
+    if (id.empty() || id.size() > 64 ||
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos) {
+      r->fail(Errc::invalid_argument, "a member id is 1 to 64 letters, digits, '-', '_' or '.', got '" + id + "'");
+      return;
+    }
+    const DriverStatus s = driver_->status();
+    if (s.role != raft::RoleKind::leader) {
+      const std::string address = s.leader == raft::kNoNode ? std::string() : transport_->client_address_of(s.leader);
+      r->fail(Errc::not_leader,
+              address.empty() ? "not the leader, and no leader is known now; retry"
+                              : "not the leader; the leader is " + transport_->name_of(s.leader) + " at " + address);
+      return;
+    }
+    std::string op;
+    switch (req.op()) {
+      case pb::ClusterChangeRequest::ADD: {
+        if (s.membership.contains(node_number(id))) {
+          r->fail(Errc::invalid_argument, "'" + id + "' is already a member");
+          return;
+        }
+        if (auto ep = net::parse_endpoint(req.raft_address()); !ep.ok()) {
+          r->fail(Errc::invalid_argument, "the Raft address of '" + id + "': " + ep.error().message);
+          return;
+        }
+        op = "add";
+        break;
+      }
+      case pb::ClusterChangeRequest::REMOVE:
+        op = "remove";
+        break;
+      case pb::ClusterChangeRequest::TRANSFER:
+        op = "transfer";
+        break;
+      default:
+        r->fail(Errc::invalid_argument, "unknown cluster change");
+        return;
+    }
+    if (op != "add" && !s.membership.contains(node_number(id))) {
+      r->fail(Errc::not_found, "'" + id + "' is not a member");
+      return;
+    }
+    log::info("cluster_change", "in_progress", {{"op", op}, {"member", id}});
+    change(op, id, req.raft_address(), [r, op, id](Result<std::uint64_t> res) {
+      if (!res.ok()) {
+        log::warn("cluster_change", "fail", {{"op", op}, {"member", id}, {"reason", res.error().message}});
+        r->fail(res.error());
+        return;
+      }
+      log::info("cluster_change", "success", {{"op", op}, {"member", id}, {"index", std::to_string(res.value())}});
+      pb::ClusterChangeResponse resp;
+      resp.set_index(res.value());
+      r->reply(pb::CLUSTER_CHANGE_RESPONSE, resp);
+    });
   });
   router.add(pb::CLUSTER_STATUS_REQUEST, [this](std::string_view, apps::ResponderPtr r) {
     r->reply(pb::CLUSTER_STATUS_RESPONSE, cluster_status(opt_.id, self_, driver_->status(), *transport_, raft_address(),

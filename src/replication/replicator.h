@@ -30,6 +30,9 @@ struct ReplicatorOptions {
   std::string id;                            // this node
   std::string data_dir;                      // the Raft state goes in data_dir/raft
   std::map<std::string, std::string> peers;  // id -> Raft HOST:PORT, for the first start
+  // A new server joining a running cluster: it starts with no membership of
+  // its own and waits for the leader (after `minga cluster add`).
+  bool join_existing = false;
   std::string raft_host = "127.0.0.1";
   std::uint16_t raft_port = 7500;
   std::string advertise_raft;  // where peers dial this node; "" = raft_host:bound port
@@ -83,12 +86,25 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
                     std::string command);
   void register_handlers(apps::Router& router);
   Status load_members();
+  void change(const std::string& op, const std::string& id, const std::string& raft_address,
+              std::function<void(Result<std::uint64_t>)> done);
+  // The members' addresses: applied from the log, kept in data_dir/raft/members.
+  std::string apply_members(std::string_view command);
+  void save_members_locked();
+  void reconcile_peers();
+  std::string name_of(raft::NodeId n) const;
 
   boost::asio::io_context& io_;
   ReplicatorOptions opt_;
   raft::NodeId self_;
   std::map<std::string, apps::ReplicatedState*> states_;
+  mutable std::mutex members_mu_;
   std::map<std::string, std::string> members_;  // id -> Raft address, this node included
+  // raft loop: what the transport dials, and members removed lately (they
+  // keep hearing from the leader for a while, to learn of their removal).
+  std::map<std::string, std::string> dialled_;
+  std::map<std::string, std::chrono::steady_clock::time_point> removed_at_;
+  raft::Membership last_membership_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<Driver> driver_;

@@ -230,6 +230,65 @@ TEST(Cluster, FarBehindNodeCatchesUpFromASnapshot) {
       << c->member(follower).proc.err();
 }
 
+// One server at a time: a fourth node joins under write load as a learner
+// and becomes a voter; leadership moves to it on request; the leader then
+// removes itself and the rest go on committing.
+TEST(Cluster, MembershipAddUnderLoadTransferAndRemoveTheLeader) {
+  auto c = RaftCluster::start(3);
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 1; !stop; ++i) {
+      if (c->add(static_cast<std::size_t>(i) % 3, "w" + std::to_string(i)).ok()) ++written;
+    }
+  });
+  const std::size_t n4 = c->start_joining();
+  auto add = c->minga({"cluster", "add", c->member(n4).id, "127.0.0.1:" + std::to_string(c->member(n4).raft)});
+  EXPECT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(add.out.find("n4 added as a learner"), std::string::npos) << add.out;
+  // It catches up and is promoted.
+  const auto deadline = Clock::now() + 10s;
+  bool voter = false;
+  while (Clock::now() < deadline && !voter) {
+    auto s = c->status(*c->wait_leader());
+    if (s.ok()) {
+      for (const auto& m : s->members()) voter = voter || (m.id() == "n4" && m.voter() && m.lag_entries() < 5);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(voter);
+  stop = true;
+  writer.join();
+  EXPECT_GT(written.load(), 0);
+  auto all = c->list(0, false);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_TRUE(c->wait_list(n4, all.value()));
+
+  auto transfer = c->minga({"cluster", "transfer", "n4"});
+  EXPECT_EQ(transfer.exit_code, 0) << transfer.err;
+  const auto leader = c->wait_leader(5s);
+  ASSERT_TRUE(leader);
+  EXPECT_EQ(c->member(*leader).id, "n4");
+
+  auto remove = c->minga({"cluster", "remove", "n4"});
+  EXPECT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_EQ(remove.out.rfind("n4 removed at log index ", 0), 0u) << remove.out;
+  const auto next = c->wait_leader(5s, n4);
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(c->add(*next, "after the removal").ok());
+  auto s = c->status(*next);
+  ASSERT_TRUE(s.ok());
+  std::size_t voters = 0;
+  for (const auto& m : s->members()) voters += m.voter() ? 1 : 0;
+  EXPECT_EQ(voters, 3u);
+  // Refusals name the problem.
+  auto again = c->minga({"cluster", "add", "n1", "127.0.0.1:1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err, "error: 'n1' is already a member\n");
+  auto unknown = c->minga({"cluster", "remove", "n9"});
+  EXPECT_EQ(unknown.err, "error: 'n9' is not a member\n");
+}
+
 TEST(Cluster, GarbageOnTheRaftPortClosesThatConnectionAndTheClusterKeepsCommitting) {
   auto c = RaftCluster::start(3);
   const std::size_t leader = *c->wait_leader();

@@ -44,7 +44,19 @@ std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> 
   return c;
 }
 
-void RaftCluster::spawn(std::size_t i) {
+std::size_t RaftCluster::start_joining() {
+  Member m;
+  m.id = "n" + std::to_string(members_.size() + 1);
+  m.client = free_port();
+  m.raft = free_port();
+  m.monitor = free_port();
+  m.data_dir = (dir_.path() / m.id).string();
+  members_.push_back(std::move(m));
+  spawn(members_.size() - 1, true);
+  return members_.size() - 1;
+}
+
+void RaftCluster::spawn(std::size_t i, bool joining) {
   Member& m = members_.at(i);
   std::string peers;
   for (const auto& o : members_) {
@@ -58,6 +70,7 @@ void RaftCluster::spawn(std::size_t i) {
                                    "--monitor-port", std::to_string(m.monitor),
                                    "--data-dir",     m.data_dir,
                                    "--peers",        peers};
+  if (joining) argv.insert(argv.end(), {"--cluster-state", "existing"});
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   m.proc = Process::spawn(argv);
   if (!m.proc.wait_for_output("action: node_start | result: success", 15s)) {

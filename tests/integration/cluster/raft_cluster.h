@@ -43,6 +43,9 @@ class RaftCluster {
   void resume(std::size_t i);
   // Starts node i again on its data dir and ports.
   void restart(std::size_t i);
+  // Starts a new node (--cluster-state existing) that waits to be added;
+  // returns its index. Nothing is changed in the membership.
+  std::size_t start_joining();
 
   // The status as node i sees it.
   Result<pb::ClusterStatusResponse> status(std::size_t i) const;
@@ -60,7 +63,7 @@ class RaftCluster {
   RunResult minga(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) const;
 
  private:
-  void spawn(std::size_t i);
+  void spawn(std::size_t i, bool joining = false);
   TempDir dir_;
   std::vector<Member> members_;
   std::vector<std::string> extra_;
