@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "proto/minga.pb.h"
 
 namespace minga::net {
 
@@ -70,6 +71,7 @@ awaitable<void> PeerListener::Impl::serve(std::shared_ptr<StrandSocket> socket, 
   std::string in;
   std::vector<PeerLink::Frame> frames;
   std::string reason;
+  bool refused = false;
   while (!stopped) {
     deadline.expires_after(opt.read_timeout);
     deadline.async_wait([socket, &timed_out](const boost::system::error_code& e) {
@@ -107,12 +109,29 @@ awaitable<void> PeerListener::Impl::serve(std::shared_ptr<StrandSocket> socket, 
       if (!h.on_frames(id, remote, frames, why)) {
         keep = false;
         if (reason.empty()) reason = why;
+        refused = true;
       }
     }
     if (!keep) break;
     in.erase(0, pos);
   }
   if (reason.empty()) reason = "listener stopped";
+  if (refused && !stopped) {
+    // Tell the dialer why, within a second, then close.
+    pb::ErrorResponse err;
+    err.set_code(pb::INVALID_ARGUMENT);
+    err.set_message(reason);
+    std::string frame;
+    wire::encode(frame, pb::ERROR, 0, err.SerializeAsString());
+    deadline.expires_after(std::chrono::seconds(1));
+    deadline.async_wait([socket](const boost::system::error_code& e) {
+      if (e) return;
+      boost::system::error_code ignored;
+      socket->close(ignored);
+    });
+    co_await asio::async_write(*socket, asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+    deadline.cancel();
+  }
   socket->shutdown(tcp::socket::shutdown_both, ec);
   socket->close(ec);
   {

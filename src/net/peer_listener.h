@@ -2,8 +2,9 @@
 // owner. Each connection is read on its own strand with a deadline on every
 // read (a peer that sends nothing for read_timeout is dropped); a bad frame
 // header, a body above max_frame_bytes, or a `false` from on_frames closes
-// it. The listener never writes: answers travel on the link the other node
-// dialled (docs/cluster.md).
+// it. The listener writes only once: an ERROR frame with the reason when the
+// owner refuses a connection, so the dialer learns why; answers travel on the
+// link the other node dialled (docs/cluster.md).
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,8 @@ class PeerListener {
  public:
   struct Handlers {
     // Frames of one read, in order. `connection` is unique per connection in
-    // this process. Return false (with `reason` set) to close the connection.
+    // this process. Return false (with `reason` set) to close the connection;
+    // the reason goes to the peer in an ERROR frame first.
     std::function<bool(std::uint64_t connection, const std::string& remote, std::span<const PeerLink::Frame> frames,
                        std::string& reason)>
         on_frames;

@@ -6,12 +6,14 @@
 #include <openssl/rand.h>
 
 #include "base/log.h"
+#include "proto/minga.pb.h"
 #include "proto/raft.pb.h"
 #include "replication/codec.h"
 
 namespace minga::replication {
 
 using Clock = std::chrono::steady_clock;
+constexpr const char* kDuplicateId = "is already in the cluster";
 
 struct PeerTransport::Peer {
   std::string id;
@@ -57,7 +59,9 @@ Result<std::uint16_t> PeerTransport::start() {
     on_inbound_closed(c, remote, reason);
   };
   listener_ = std::make_unique<net::PeerListener>(io_, lo, std::move(h));
-  return listener_->start();
+  auto port = listener_->start();
+  if (port.ok() && opt_.raft_address.empty()) opt_.raft_address = opt_.listen_host + ":" + std::to_string(port.value());
+  return port;
 }
 
 void PeerTransport::stop() {
@@ -127,7 +131,7 @@ void PeerTransport::dial(const std::shared_ptr<Peer>& p) {
   }
   net::PeerLinkOptions lo;
   lo.connect_timeout = opt_.connect_timeout;
-  lo.max_frame_bytes = 1024;  // peers send nothing back on this link
+  lo.max_frame_bytes = 64u << 10;  // peers send back only a refusal
   lo.max_queued_bytes = opt_.max_queued_bytes;
   net::PeerLink::Handlers h;
   std::weak_ptr<Peer> weak = p;
@@ -141,7 +145,16 @@ void PeerTransport::dial(const std::shared_ptr<Peer>& p) {
     peer->last_error.clear();
     log::info("peer_connect", "success", {{"peer", peer->id}, {"address", peer->raft_address}});
   };
-  h.on_frames = [](std::span<const net::PeerLink::Frame>) {};
+  // The listener writes only to refuse, with an ERROR frame that says why.
+  h.on_frames = [this, weak](std::span<const net::PeerLink::Frame> frames) {
+    auto peer = weak.lock();
+    for (const auto& f : frames) {
+      if (f.header.type != pb::ERROR) continue;
+      const Error e = net::decode_error(f.body);
+      log::warn("peer_refused", "fail", {{"peer", peer ? peer->id : std::string("?")}, {"reason", e.message}});
+      if (e.message.find(kDuplicateId) != std::string::npos && opt_.on_duplicate_id) opt_.on_duplicate_id(e.message);
+    }
+  };
   h.on_closed = [this, weak](const std::string& reason) {
     auto peer = weak.lock();
     if (!peer) return;
@@ -195,7 +208,7 @@ bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
     {
       std::lock_guard lock(mu_);
       auto it = inbound_.find(conn);
-      if (it != inbound_.end()) from = it->second;
+      if (it != inbound_.end()) from = it->second.from;
     }
     if (from == raft::kNoNode) {
       // The first frame must be a hello that names this node and proves the secret.
@@ -220,7 +233,17 @@ bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
       }
       from = node_number(hello.from());
       std::lock_guard lock(mu_);
-      inbound_[conn] = from;
+      // Another live link with this id from another Raft address: a second
+      // node started with an id already in the cluster.
+      for (const auto& [c, in] : inbound_) {
+        if (in.from == from && in.raft_address != hello.raft_address()) {
+          reason = "node id '" + hello.from() + "' " + kDuplicateId + " (at " + in.raft_address + "); this one is at " +
+                   hello.raft_address() + ": give it another --id";
+          log::warn("peer_handshake", "fail", {{"remote", remote}, {"reason", reason}});
+          return false;
+        }
+      }
+      inbound_[conn] = Inbound{from, hello.raft_address()};
       hellos_[from] = {hello.client_address(), hello.monitor_address()};
       if (auto it = peers_.find(from); it != peers_.end()) {
         it->second->client_address = hello.client_address();
@@ -265,7 +288,7 @@ void PeerTransport::on_inbound_closed(std::uint64_t conn, const std::string& rem
   auto it = inbound_.find(conn);
   if (it == inbound_.end()) return;
   std::string name = remote;
-  if (auto p = peers_.find(it->second); p != peers_.end()) name = p->second->id;
+  if (auto p = peers_.find(it->second.from); p != peers_.end()) name = p->second->id;
   inbound_.erase(it);
   if (!stopped_) log::info("peer_accept", "fail", {{"peer", name}, {"reason", reason}});
 }

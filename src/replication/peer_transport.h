@@ -51,6 +51,9 @@ struct TransportOptions {
   std::chrono::milliseconds redial_min{100};
   std::chrono::milliseconds redial_max{2000};
   std::chrono::milliseconds read_timeout{5000};  // peers heartbeat every 50 ms
+  // A peer refused this node because another node already has its id: the
+  // node cannot be a member and must stop (called once, on an I/O thread).
+  std::function<void(const std::string& reason)> on_duplicate_id;
 };
 
 // What this node knows of a peer.
@@ -103,7 +106,11 @@ class PeerTransport {
   std::unique_ptr<net::PeerListener> listener_;
   mutable std::mutex mu_;
   std::map<raft::NodeId, std::shared_ptr<Peer>> peers_;
-  std::map<std::uint64_t, raft::NodeId> inbound_;  // connection -> the peer its hello proved
+  struct Inbound {
+    raft::NodeId from;
+    std::string raft_address;  // as its hello told
+  };
+  std::map<std::uint64_t, Inbound> inbound_;  // connection -> the peer its hello proved
   // What each proven hello told (client and monitor address), also for
   // nodes not (yet) dialled, such as a new member before its address commits.
   std::map<raft::NodeId, std::pair<std::string, std::string>> hellos_;

@@ -98,7 +98,13 @@ Status Replicator::start(apps::Router& router, const std::string& client_address
   to.secret = opt_.secret;
   to.listen_host = opt_.raft_host;
   to.listen_port = opt_.raft_port;
+  to.raft_address = opt_.advertise_raft;  // "": the bound address
   to.read_timeout = opt_.tick * (opt_.election_ticks * 4);
+  to.on_duplicate_id = [](const std::string& reason) {
+    log::error("node_start", "fail", {{"reason", reason}});
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+  };
   transport_ = std::make_unique<PeerTransport>(io_, to, [this](std::vector<raft::Message> ms) {
     if (driver_) driver_->deliver(std::move(ms));
   });

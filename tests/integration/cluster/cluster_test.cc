@@ -289,6 +289,28 @@ TEST(Cluster, MembershipAddUnderLoadTransferAndRemoveTheLeader) {
   EXPECT_EQ(unknown.err, "error: 'n9' is not a member\n");
 }
 
+TEST(Cluster, ASecondNodeWithAnIdAlreadyInTheClusterIsRefusedAndExits) {
+  auto c = RaftCluster::start(3);
+  TempDir dir;
+  std::string peers;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (i != 1)
+      peers += (peers.empty() ? "" : ",") + c->member(i).id + "=127.0.0.1:" + std::to_string(c->member(i).raft);
+  }
+  Process twin =
+      Process::spawn({minga_binary(), "node", "--id", c->member(1).id, "--port", "0", "--raft-port",
+                      std::to_string(free_port()), "--monitor-port", "0", "--data-dir", dir.str(), "--peers", peers});
+  EXPECT_EQ(twin.wait(10s), 1) << twin.err();
+  EXPECT_NE(twin.err().find("action: node_start | result: fail | reason: node id 'n2' is already in the cluster (at "
+                            "127.0.0.1:" +
+                            std::to_string(c->member(1).raft) + ")"),
+            std::string::npos)
+      << twin.err();
+  // The cluster is untouched.
+  ASSERT_TRUE(c->add(1, "after the twin").ok());
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(c->wait_list(i, {"after the twin"})) << c->member(i).id;
+}
+
 TEST(Cluster, GarbageOnTheRaftPortClosesThatConnectionAndTheClusterKeepsCommitting) {
   auto c = RaftCluster::start(3);
   const std::size_t leader = *c->wait_leader();
