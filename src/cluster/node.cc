@@ -115,6 +115,9 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       return http::Response{200, "application/json", json(req.query) + "\n"};
     });
   }
+  void add_monitor_feed(std::string path, std::function<std::vector<std::string>(std::uint64_t&)> next) override {
+    monitor.add_feed(std::move(path), std::move(next));
+  }
   apps::Replication& replication() override { return *replicator_; }
 
   // --- net::Dispatcher

@@ -124,6 +124,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<void> accept_loop();
   net::awaitable<void> session(tcp::socket socket);
   net::awaitable<void> tail(beast::tcp_stream& stream, std::size_t backlog);
+  net::awaitable<void> stream_feed(beast::tcp_stream& stream, const Feed& feed);
   Response handle(const Request& request) const;
 
   asio::io_context& io;
@@ -132,6 +133,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   std::uint16_t port;
   tcp::acceptor acceptor;
   std::map<std::string, Route, std::less<>> routes;
+  std::map<std::string, Feed, std::less<>> feeds;
   // Touched on the strand only.
   std::map<std::uint64_t, beast::tcp_stream*> sessions;
   std::uint64_t next_session = 0;
@@ -235,6 +237,26 @@ net::awaitable<void> Monitor::Impl::tail(beast::tcp_stream& stream, std::size_t 
   }
 }
 
+net::awaitable<void> Monitor::Impl::stream_feed(beast::tcp_stream& stream, const Feed& feed) {
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+  std::uint64_t cursor = 0;
+  asio::steady_timer timer(strand);
+  auto last_write = std::chrono::steady_clock::now();
+  while (!stopped) {
+    for (const auto& event : feed(cursor)) append_event(out, event);
+    if (out.empty() && std::chrono::steady_clock::now() - last_write > kTailKeepAlive) out = ": keep-alive\n\n";
+    if (!out.empty()) {
+      stream.expires_after(kWriteTimeout);
+      co_await asio::async_write(stream, asio::buffer(out), net::use_awaitable);
+      out.clear();
+      last_write = std::chrono::steady_clock::now();
+    }
+    timer.expires_after(kTailPoll);
+    co_await timer.async_wait(net::use_awaitable);
+  }
+}
+
 net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
@@ -264,6 +286,12 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
         std::size_t backlog = 0;
         if (auto n = parse_u64(query_param(request.query, "n")); n.ok()) backlog = static_cast<std::size_t>(n.value());
         co_await tail(stream, backlog);
+        break;
+      }
+
+      if (auto f = feeds.find(request.path); f != feeds.end() && request.method == "GET" &&
+                                             request.accept.find("text/event-stream") != std::string::npos) {
+        co_await stream_feed(stream, f->second);
         break;
       }
 
@@ -297,6 +325,7 @@ Monitor::Monitor(asio::io_context& io, std::string host, std::uint16_t port)
 Monitor::~Monitor() = default;
 
 void Monitor::add_route(std::string path, Route route) { impl_->routes[std::move(path)] = std::move(route); }
+void Monitor::add_feed(std::string path, Feed feed) { impl_->feeds[std::move(path)] = std::move(feed); }
 Result<std::uint16_t> Monitor::start() { return impl_->start(); }
 void Monitor::stop() { impl_->stop(); }
 std::size_t Monitor::open_connections() const { return impl_->open.load(); }

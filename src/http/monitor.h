@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -33,6 +34,9 @@ struct Response {
 };
 
 using Route = std::function<Response(const Request&)>;
+// A live feed: returns the events after `cursor` (0 on the first call), each
+// one SSE data line, and moves `cursor` past them. Polled on the I/O thread.
+using Feed = std::function<std::vector<std::string>(std::uint64_t& cursor)>;
 
 class Monitor {
  public:
@@ -43,6 +47,10 @@ class Monitor {
 
   // Adds or replaces the handler of an exact path. Call before start().
   void add_route(std::string path, Route route);
+  // `GET path` with `Accept: text/event-stream` streams `feed` (every event
+  // since the start, then new ones as they come); other requests for `path`
+  // go to its route. Call before start().
+  void add_feed(std::string path, Feed feed);
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<std::uint16_t> start();
   // Closes the listener and every connection, live tails included. Logs once.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "apps/api/handlers.h"
 #include "apps/api/replicated.h"
@@ -55,6 +56,10 @@ class NodeServices {
   // A JSON page on the monitor at exactly `path`; `query` is what follows
   // '?'. Runs on an I/O thread: must not block.
   virtual void add_monitor_json(std::string path, std::function<std::string(std::string_view query)> json) = 0;
+  // The live form of that page (`Accept: text/event-stream`): `next(cursor)`
+  // returns the JSON events after `cursor` (0 at first) and moves it.
+  virtual void add_monitor_feed(std::string path,
+                                std::function<std::vector<std::string>(std::uint64_t& cursor)> next) = 0;
   // The cluster's replicated log (apps/api/replicated.h).
   virtual Replication& replication() = 0;
 };

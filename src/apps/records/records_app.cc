@@ -85,6 +85,16 @@ Status RecordsApp::start(apps::NodeServices& node) {
     }
     return list_json(state_.list(after));
   });
+  // Live: each record as it is applied here, one JSON object an event.
+  node.add_monitor_feed("/records", [this](std::uint64_t& cursor) {
+    std::vector<std::string> events;
+    const auto list = state_.list(cursor, 256u << 10);
+    for (const auto& r : list.records()) {
+      events.push_back(json::Object().add("index", static_cast<std::uint64_t>(r.index())).add("text", r.text()).str());
+      cursor = r.index();
+    }
+    return events;
+  });
   return ok_status();
 }
 

@@ -77,6 +77,28 @@ TEST(Cluster, ThreeNodesElectOneLeaderAndAFollowersWriteShowsOnAllInOneOrder) {
   }
 }
 
+// The monitor's live feed: every record so far, then each new one as this
+// node applies it.
+TEST(Cluster, RecordsFeedOnAFollowersMonitorStreamsEachRecord) {
+  auto c = RaftCluster::start(3);
+  const std::size_t leader = *c->wait_leader();
+  const std::size_t follower = (leader + 1) % 3;
+  ASSERT_TRUE(c->add(leader, "primero").ok());
+  RawConnection feed(c->member(follower).monitor);
+  ASSERT_TRUE(feed.ok());
+  feed.send("GET /records HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+  std::string got;
+  const auto read_until = [&](const std::string& needle) {
+    const auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline && got.find(needle) == std::string::npos) got += feed.read(1 << 16, 50ms);
+    return got.find(needle) != std::string::npos;
+  };
+  EXPECT_TRUE(read_until(R"(data: {"index":1,"text":"primero"})")) << got;
+  EXPECT_NE(got.find("Content-Type: text/event-stream"), std::string::npos);
+  ASSERT_TRUE(c->add((leader + 2) % 3, "segundo").ok());
+  EXPECT_TRUE(read_until(R"(data: {"index":2,"text":"segundo"})")) << got;
+}
+
 TEST(Cluster, BadRecordsAreRefusedWithTheReason) {
   auto c = RaftCluster::start(3);
   auto nl = c->add(0, "dos\nlíneas");
