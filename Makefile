@@ -1,7 +1,7 @@
 # The README's two commands:
 #   make run    install what is missing, build, start a single-node cluster
 #   make test   install what is missing, build, run every test
-.PHONY: run test build deps fuzz bench soak clean
+.PHONY: run test build deps fuzz bench soak cluster clean
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
@@ -18,6 +18,10 @@ run: build
 	@echo "minga: starting a single-node cluster; data in ./minga-data"
 	@echo "minga: client port 127.0.0.1:7400, monitor http://127.0.0.1:7480/ (Ctrl-C stops it)"
 	@exec ./build/release/minga node --data-dir ./minga-data
+
+# A local 3-node cluster (docs/cluster.md); Ctrl-C stops it.
+cluster: build
+	@exec ./build/release/minga cluster up --nodes 3 --data-dir ./minga-cluster
 
 test: build fuzz
 	@ctest --preset release -j 2
