@@ -155,7 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 namespace {
 
-class FrameResponder final : public apps::Responder {
+class FrameResponder final : public wire::Responder {
  public:
   FrameResponder(std::weak_ptr<Session> s, std::uint64_t id) : session_(std::move(s)), request_id_(id) {}
   ~FrameResponder() override {

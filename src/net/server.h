@@ -22,9 +22,9 @@
 #include <string>
 #include <string_view>
 
-#include "apps/api/handlers.h"
 #include "base/result.h"
 #include "wire/frame.h"
+#include "wire/responder.h"
 
 namespace boost::asio {
 class io_context;
@@ -46,7 +46,7 @@ struct ServerOptions {
 class Dispatcher {
  public:
   virtual ~Dispatcher() = default;
-  virtual void on_frame(const wire::FrameHeader& header, std::string_view body, apps::ResponderPtr responder) = 0;
+  virtual void on_frame(const wire::FrameHeader& header, std::string_view body, wire::ResponderPtr responder) = 0;
   // One answer line (without newline) per input line.
   virtual void on_text_line(std::string_view line, std::function<void(std::string)> reply) = 0;
 };

@@ -5,13 +5,6 @@
 
 namespace minga::apps {
 
-void Responder::fail(Errc code, std::string message) {
-  pb::ErrorResponse e;
-  e.set_code(static_cast<pb::ErrorCode>(code));
-  e.set_message(std::move(message));
-  reply(pb::ERROR, e);
-}
-
 void Router::add(std::uint32_t type, Handler handler) {
   MINGA_ASSERT(handlers_.emplace(type, std::move(handler)).second, "message type registered twice");
 }

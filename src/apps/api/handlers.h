@@ -14,22 +14,14 @@
 
 #include "base/result.h"
 #include "proto/minga.pb.h"
+#include "wire/responder.h"
 
 namespace minga::apps {
 
-// One answer per request. Thread-safe; answering after the connection closed
-// is a no-op.
-class Responder {
- public:
-  virtual ~Responder() = default;
-  virtual void reply(std::uint32_t type, std::string body) = 0;
-  void reply(std::uint32_t type, const google::protobuf::MessageLite& message) {
-    reply(type, message.SerializeAsString());
-  }
-  void fail(Errc code, std::string message);
-  void fail(const Error& error) { fail(error.code, error.message); }
-};
-using ResponderPtr = std::shared_ptr<Responder>;
+// The responder contract lives below the apps (wire/responder.h), so that
+// the network layer needs no app header.
+using Responder = wire::Responder;
+using ResponderPtr = wire::ResponderPtr;
 
 // Handlers run on an I/O thread and must not block: CPU work goes to the
 // pool, disk work to the app's own writer.
