@@ -85,6 +85,7 @@ TEST_F(Protocol, GarbageBytesGetAnErrorAndAClose) {
   auto f = read_frame(c);
   ASSERT_TRUE(f);
   EXPECT_EQ(as_error(*f).code(), pb::BAD_FRAME);
+  EXPECT_EQ(as_error(*f).message(), "bad magic");
   EXPECT_TRUE(c.closed_by_peer(2s));
   expect_healthy();
 }
@@ -138,6 +139,7 @@ TEST_F(Protocol, UndecodableBodyIsABadFrameError) {
   auto f = read_frame(c);
   ASSERT_TRUE(f);
   EXPECT_EQ(as_error(*f).code(), pb::BAD_FRAME);
+  EXPECT_EQ(as_error(*f).message(), "cannot decode TaskRequest");
 }
 
 TEST_F(Protocol, SilentClientIsDroppedAfterTheReadDeadline) {
