@@ -170,7 +170,9 @@ TEST(Failover, SigtermedWorkerFinishesItsTaskWhileNewWorkGoesElsewhere) {
     EXPECT_EQ(r.out, "{\"ok\":true,\"result\":" + std::to_string(i + 1) + "}\n") << r.err;
   }
   EXPECT_EQ(c->state_of("w1"), "draining");
-  ASSERT_EQ(job.wait(5s), 0) << job.err();
+  ASSERT_EQ(job.wait(5s), 0) << job.err() << "\ncoordinator:\n"
+                             << c->coordinator().process().err() << "\nw1:\n"
+                             << c->worker("w1").process().err();
   EXPECT_EQ(job.out(), "slept 1 s\n");
   EXPECT_EQ(c->worker("w1").process().wait(10s), 0);
   EXPECT_TRUE(c->wait_state("w1", "dead", 5s));
