@@ -112,9 +112,10 @@ TEST(Failover, StoppedWorkerIsDetectedByHeartbeatTimeoutAndItsPartMoves) {
   EXPECT_EQ(parts[1].reassigned_from, "\"w2\"");
   EXPECT_NE(parts[1].worker, "w2");
   EXPECT_EQ(parts[0].reassigned_from + parts[2].reassigned_from, "");
-  // Detected after the heartbeat timeout (1 s after its last beat, at most
-  // 0.2 s before the stop), then one more part-time.
-  EXPECT_GE(after_stop, 1800);
+  // Detected by the heartbeat timeout (1 s after its last beat, due every
+  // 0.2 s but late on a loaded machine), then one more part-time: well over
+  // the 1 s that a detection at the stop itself would give.
+  EXPECT_GE(after_stop, 1400);
   EXPECT_LT(took, 5000);
   EXPECT_EQ(c->state_of("w2"), "dead");
   EXPECT_NE(c->coordinator().process().err().find(
