@@ -33,7 +33,8 @@ expect_failure() {  # name, what its log must say, what its artifact is called
 expect_failure broken_undefined_behaviour "runtime error: signed integer overflow" crash
 expect_failure broken_hang "ALARM: working on the last Unit" timeout
 
-if env -u UBSAN_OPTIONS "$dir/broken_undefined_behaviour" -runs=1 >/dev/null 2>&1; then
+if env -u UBSAN_OPTIONS "$dir/broken_undefined_behaviour" -runs=1 \
+  -artifact_prefix="$build/fuzz-artifacts/broken_undefined_behaviour/" >/dev/null 2>&1; then
   fail "undefined behaviour does not stop the target without UBSAN_OPTIONS (is -fno-sanitize-recover=all set?)"
 fi
 echo "fuzz harness self-test: ok"
