@@ -26,11 +26,13 @@ cluster: build
 test: build fuzz
 	@ctest --preset release -j 2
 
-# The libFuzzer targets (clang), each run for a bounded time.
+# The libFuzzer targets (clang), each run for a bounded time, then the
+# harness itself on deliberately broken targets.
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers.sh build/fuzz
+	@scripts/check-fuzz-harness.sh build/fuzz
 
 # Side-by-side figures (docs/benchmarks.md): tasks vs Redis, lottery,
 # coordinator overhead, the consensus core and its log.

@@ -162,7 +162,9 @@ void Coordinator::Impl::on_frames(const std::string& addr, std::uint64_t gen,
 
 void Coordinator::Impl::note_failure(const std::string& addr, const char* action, const std::string& reason) {
   std::string& last = dial_failures[addr];
-  if (reason != last) log::warn(action, "fail", {{"address", addr}, {"reason", reason}});
+  // Repeats go to debug: visible when asked for, and countable by tests.
+  log::emit(reason != last ? spdlog::level::warn : spdlog::level::debug, action, "fail",
+            {{"address", addr}, {"reason", reason}});
   last = reason;
 }
 

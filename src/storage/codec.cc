@@ -3,12 +3,7 @@
 #include "base/crc32c.h"
 
 namespace minga::storage {
-namespace {
 
-constexpr std::string_view kHardStateMagic = "MHS1";
-constexpr std::string_view kSnapshotMagic = "MSN1";
-
-// magic, crc32c(body), body
 std::string seal(std::string_view magic, const std::string& body) {
   Writer w;
   w.out().append(magic);
@@ -26,8 +21,6 @@ std::optional<std::string_view> unseal(std::string_view magic, std::string_view 
   if (crc32c(body) != crc) return std::nullopt;
   return body;
 }
-
-}  // namespace
 
 void Writer::u32(std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));

@@ -36,6 +36,13 @@ class Reader {
   std::string_view in_;
 };
 
+// The hard state and snapshot files are sealed: magic, crc32c(body), body.
+// unseal() returns the body, or nullopt for another magic or a bad checksum.
+inline constexpr std::string_view kHardStateMagic = "MHS1";
+inline constexpr std::string_view kSnapshotMagic = "MSN1";
+std::string seal(std::string_view magic, const std::string& body);
+std::optional<std::string_view> unseal(std::string_view magic, std::string_view bytes);
+
 void encode_entry(Writer& w, const raft::Entry& e);
 std::optional<raft::Entry> decode_entry(std::string_view bytes);
 

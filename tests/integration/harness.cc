@@ -273,4 +273,27 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path
   return {std::atoi(resp.c_str() + sp + 1), resp.substr(body + 4)};
 }
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::size_t count_log_lines(const std::string& log, const std::string& level, const std::string& needle) {
+  std::size_t n = 0;
+  std::istringstream in(log);
+  // The text pattern is "<date> <time> <level, padded to 5> [<name>] <event>".
+  const std::string tag = " " + level + " ";
+  for (std::string line; std::getline(in, line);) {
+    const auto name = line.find(" [");
+    if (name == std::string::npos || line.find(needle) == std::string::npos) continue;
+    const std::string head = line.substr(0, name + 1);
+    if (head.find(tag) != std::string::npos) ++n;
+  }
+  return n;
+}
+
 }  // namespace minga::testing

@@ -48,6 +48,11 @@ TEST(BugInjection, ApplyBeforeCommitIsCaught) {
   expect_caught("apply-before-commit", 40, {"state machine safety", "linearizability"});
 }
 TEST(BugInjection, AckBeforeSyncIsCaughtByTheDurabilityCheck) { expect_caught("ack-before-sync", 40, {"durability"}); }
+// Stale reads break no rule of the log: only the history's linearizability
+// check, run at the end of each simulation, can see them.
+TEST(BugInjection, ReadWithoutReadIndexIsCaughtByTheLinearizabilityCheck) {
+  expect_caught("read-without-read-index", 40, {"linearizability"});
+}
 
 }  // namespace
 }  // namespace minga::sim

@@ -64,7 +64,7 @@ void Checker::check_state(std::uint64_t node, raft::Index index, std::uint64_t s
 void Checker::on_apply(std::uint64_t node, const raft::Entry& e, std::uint64_t state_hash) {
   PerNode& p = nodes_[node - 1];
   if (e.index != p.next_apply) {
-    fail("node " + num(node) + " applied index " + num(e.index.value) + " but " + num(p.next_apply.value) +
+    fail("apply order: node " + num(node) + " applied index " + num(e.index.value) + " but " + num(p.next_apply.value) +
          " was next");
   }
   p.next_apply = e.index.next();
@@ -85,7 +85,8 @@ void Checker::on_install(std::uint64_t node, const raft::SnapshotMeta& meta, std
   if (committed_.size() >= meta.index.value) {
     const Committed& cm = committed_[meta.index.value - 1];
     if (cm.term != 0 && cm.term != meta.term.value) {
-      fail("node " + num(node) + " installed a snapshot whose last entry differs from the committed one");
+      fail("bad snapshot: node " + num(node) + " installed a snapshot ending at index " + num(meta.index.value) +
+           " of term " + num(meta.term.value) + ", but the entry committed there is of term " + num(cm.term));
     }
   }
 }
@@ -191,8 +192,8 @@ void Checker::check_commits(std::uint64_t node, const raft::Core& c) {
   PerNode& p = nodes_[node - 1];
   const raft::Index commit = c.log().committed();
   if (commit < p.last_commit) {
-    fail("node " + num(node) + "'s commit index went back from " + num(p.last_commit.value) + " to " +
-         num(commit.value));
+    fail("commit index went back: node " + num(node) + "'s commit index went back from " + num(p.last_commit.value) +
+         " to " + num(commit.value));
   }
   p.last_commit = commit;
   const raft::Index from = raft::max_index(p.checked_commit, c.log().snapshot().index).next();

@@ -14,7 +14,10 @@
 //     those of a quorum) -- the invariant behind leader completeness, checked
 //     at once rather than when a bad leader finally appears;
 //   - a node's commit index never decreases (within one incarnation; after a
-//     restart it resumes from its durable hard state).
+//     restart it resumes from its durable hard state);
+//   - a node applies indexes in order, without gaps, and a snapshot it
+//     installs ends with the entry committed at its index.
+// A violation is reported as "<rule>: <what happened>"; tests match the rule.
 #pragma once
 
 #include <cstdint>

@@ -27,7 +27,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: minga-sim [--seed N] [--runs N] [--steps K] [--nodes 3|5] [--trace]\n"
                "                 [--bug commit-by-counting|vote-without-log-check|vote-before-persist|"
-               "apply-before-commit|ack-before-sync]\n");
+               "apply-before-commit|ack-before-sync|read-without-read-index]\n");
   return 2;
 }
 

@@ -91,12 +91,12 @@ std::string check_linearizable(const std::vector<Op>& history) {
     if (!op.completed) continue;
     for (std::size_t i = 0; i < op.result.size(); ++i) {
       if (op.result[i] != order[i]) {
-        return describe(op) + " saw value " + std::to_string(op.result[i]) + " at position " + std::to_string(i) +
-               " where another operation saw " + std::to_string(order[i]);
+        return "divergent order: " + describe(op) + " saw value " + std::to_string(op.result[i]) + " at position " +
+               std::to_string(i) + " where another operation saw " + std::to_string(order[i]);
       }
     }
     if (op.kind == Op::Kind::append && order[op.result.size()] != op.id) {
-      return describe(op) + " took effect at position " + std::to_string(op.result.size()) +
+      return "divergent order: " + describe(op) + " took effect at position " + std::to_string(op.result.size()) +
              " where another operation saw " + std::to_string(order[op.result.size()]);
     }
   }
@@ -107,8 +107,9 @@ std::string check_linearizable(const std::vector<Op>& history) {
   }
   std::map<std::uint64_t, std::size_t> position;
   for (std::size_t i = 0; i < order.size(); ++i) {
-    if (appends.count(order[i]) == 0) return "value " + std::to_string(order[i]) + " was never appended";
-    if (!position.emplace(order[i], i).second) return "value " + std::to_string(order[i]) + " appears twice";
+    if (appends.count(order[i]) == 0) return "unknown value: value " + std::to_string(order[i]) + " was never appended";
+    if (!position.emplace(order[i], i).second)
+      return "duplicate value: value " + std::to_string(order[i]) + " appears twice";
   }
   // 3. Real time. For every operation: `seen` = how many appends precede
   // it, `effect` = how many appends a later operation must see.
@@ -124,7 +125,17 @@ std::string check_linearizable(const std::vector<Op>& history) {
       points.push_back({&op, it->second, it->second + 1});
     }
   }
-  // (a) A completed before B was invoked => effect(A) <= seen(B).
+  // (a) An append is seen only by operations that finish after it started
+  // (checked first: it is the more precise diagnosis when both apply).
+  for (const Point& p : points) {
+    if (p.op->kind != Op::Kind::append) continue;
+    for (const Point& q : points) {
+      if (q.op->completed && q.seen > p.seen && *q.op->completed < p.op->invoked) {
+        return "seen before invoked: " + describe(*q.op) + " saw " + describe(*p.op) + " before it was invoked";
+      }
+    }
+  }
+  // (b) A completed before B was invoked => effect(A) <= seen(B).
   std::vector<std::pair<std::uint64_t, std::size_t>> done;  // (completed, effect)
   for (const Point& p : points) {
     if (p.op->completed) done.emplace_back(*p.op->completed, p.effect);
@@ -137,17 +148,9 @@ std::string check_linearizable(const std::vector<Op>& history) {
     if (it == done.begin()) continue;
     const std::size_t need = max_effect[static_cast<std::size_t>(it - done.begin()) - 1];
     if (need > p.seen) {
-      return describe(*p.op) + " saw " + std::to_string(p.seen) + " appends but an operation that finished before " +
-             "it started had already made " + std::to_string(need) + " visible (stale or lost write)";
-    }
-  }
-  // (b) An append is seen only by operations that finish after it started.
-  for (const Point& p : points) {
-    if (p.op->kind != Op::Kind::append) continue;
-    for (const Point& q : points) {
-      if (q.op->completed && q.seen > p.seen && *q.op->completed < p.op->invoked) {
-        return describe(*q.op) + " saw " + describe(*p.op) + " before it was invoked";
-      }
+      return "real-time order: " + describe(*p.op) + " saw " + std::to_string(p.seen) +
+             " appends but an operation that finished before " + "it started had already made " + std::to_string(need) +
+             " visible (stale or lost write)";
     }
   }
   return {};

@@ -52,8 +52,12 @@ struct Op {
   std::vector<std::uint64_t> result;       // append: the list before it; read: the list
 };
 
-// Returns an empty string when the history is linearizable, otherwise a
-// description of the first problem found. Pending appends may or may not
+// Returns an empty string when the history is linearizable, otherwise the
+// first problem found as "<rule>: <details>", the rule one of: divergent
+// order (two operations place different values at one position), unknown
+// value, duplicate value, real-time order (an operation misses what one
+// that finished before it started had made visible: a stale read or a lost
+// write), seen before invoked. Pending appends may or may not
 // have taken effect; pending reads are ignored.
 std::string check_linearizable(const std::vector<Op>& history);
 

@@ -45,7 +45,8 @@ struct NodeOptions {
   std::uint64_t max_sync_latency_steps = 2;
   std::uint64_t compact_every_entries = 30;
   std::uint64_t segment_bytes = 4096;  // small: segments rotate and get deleted often
-  bool ack_before_sync = false;        // test-only driver bug (SimOptions)
+  bool ack_before_sync = false;        // test-only driver bugs (SimOptions)
+  bool read_without_read_index = false;
 };
 
 class SimNode {

@@ -59,6 +59,7 @@ class World final : public NodeHooks {
       no.id = id;
       no.raft = rc;
       no.ack_before_sync = opt.ack_before_sync;
+      no.read_without_read_index = opt.read_without_read_index;
       no.compact_every_entries = rng_.uniform(10, 60);
       nodes_.push_back(std::make_unique<SimNode>(no, *this, all));
       clock_rate_.push_back(rng_.uniform(700, 1300));
@@ -577,11 +578,20 @@ constexpr BugName kBugs[] = {
     {"apply-before-commit", &raft::TestingBugs::apply_before_commit},
 };
 
-constexpr const char* kAckBeforeSync = "ack-before-sync";
+struct DriverBugName {
+  const char* name;
+  bool SimOptions::*flag;
+};
+constexpr DriverBugName kDriverBugs[] = {
+    {"ack-before-sync", &SimOptions::ack_before_sync},
+    {"read-without-read-index", &SimOptions::read_without_read_index},
+};
 }  // namespace
 
 bool parse_bug(const std::string& name, SimOptions& options) {
-  if (name == kAckBeforeSync) return options.ack_before_sync = true;
+  for (const auto& b : kDriverBugs) {
+    if (name == b.name) return options.*(b.flag) = true;
+  }
   for (const auto& b : kBugs) {
     if (name == b.name) {
       options.bugs.*(b.flag) = true;
@@ -596,7 +606,9 @@ std::string bug_names(const SimOptions& options) {
   for (const auto& b : kBugs) {
     if (options.bugs.*(b.flag)) out += (out.empty() ? "" : ",") + std::string(b.name);
   }
-  if (options.ack_before_sync) out += (out.empty() ? "" : ",") + std::string(kAckBeforeSync);
+  for (const auto& b : kDriverBugs) {
+    if (options.*(b.flag)) out += (out.empty() ? "" : ",") + std::string(b.name);
+  }
   return out;
 }
 

@@ -28,6 +28,9 @@ struct SimOptions {
   // A driver bug: acknowledge a batch without its fsync (the durability
   // check on every crash must catch it).
   bool ack_before_sync = false;
+  // A driver bug: answer a read from the node's own applied state, without
+  // ReadIndex (the linearizability check of the history must catch it).
+  bool read_without_read_index = false;
 };
 
 struct SimStats {

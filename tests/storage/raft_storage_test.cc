@@ -338,6 +338,9 @@ TEST_F(StorageTest, TornTailsFromRandomCrashesAlwaysRecoverToASyncedPrefix) {
       const auto& st = s.value()->initial_state();
       ASSERT_GE(st.entries.size(), synced) << "seed " << seed;
       ASSERT_LE(st.entries.size(), written) << "seed " << seed;
+      // Every entry ever written at index i is entries(i, i, 1): the
+      // recovered log must be exactly that prefix, indexes and data.
+      ASSERT_EQ(st.entries, entries(1, st.entries.size(), 1)) << "seed " << seed;
       written = st.entries.size();
       synced = written;
       for (int b = 0; b < 4; ++b) {

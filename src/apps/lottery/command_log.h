@@ -52,7 +52,6 @@ struct RecoveryReport {
 class FileCommandLog final : public CommandLog {
  public:
   static constexpr std::size_t kDefaultQueueCapacity = 65536;
-  static constexpr std::uint32_t kMaxRecordBytes = 64 * 1024 * 1024;
 
   explicit FileCommandLog(std::filesystem::path path, std::size_t queue_capacity = kDefaultQueueCapacity);
   ~FileCommandLog() override;
@@ -70,7 +69,6 @@ class FileCommandLog final : public CommandLog {
     Committed committed;
   };
   void writer_loop();
-  Status check_torn_tail(std::string_view data, std::size_t bad) const;
 
   std::filesystem::path path_;
   std::size_t capacity_;

@@ -78,8 +78,12 @@ TEST_F(Cli, InvalidNumbersAreUsageErrors) {
   auto r = minga({"calc", "add", "10abc", "5"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: invalid number: '10abc'\n");
-  EXPECT_EQ(minga({"calc", "add", "1"}).exit_code, 2);
-  EXPECT_EQ(minga({"frobnicate"}).exit_code, 2);
+  auto missing = minga({"calc", "add", "1"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err, "operands: At least 2 required but received 1\nRun with --help for more information.\n");
+  auto unknown = minga({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err, "A subcommand is required\nRun with --help for more information.\n");
   // With -o json the error is the JSON object on stdout, like every error.
   auto j = minga({"-o", "json", "calc", "add", "x", "1"});
   EXPECT_EQ(j.exit_code, 2);
@@ -137,12 +141,26 @@ TEST_F(Cli, NodeHelpShowsValueTypesAndDefaults) {
   }
 }
 
-TEST_F(Cli, StatusShowsCounters) {
-  auto r = minga({"status"});
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("role:             both"), std::string::npos) << r.out;
-  auto j = minga({"status", "--output", "json"});
-  EXPECT_NE(j.out.find("\"tasks\":{\"queued\":"), std::string::npos) << j.out;
+TEST(CliStatus, ShowsTheCountersOfKnownRequests) {
+  // A node of its own: the shared one has served other tests.
+  auto node = NodeProcess::start();
+  auto on_node = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", node.address()});
+    return run_minga(args);
+  };
+  EXPECT_EQ(on_node({"calc", "add", "1", "2"}).out, "3\n");
+  EXPECT_EQ(on_node({"text", "uppercase", "hola"}).out, "HOLA\n");
+  EXPECT_EQ(on_node({"calc", "div", "1", "0"}).err, "error: division by zero\n");
+  auto r = on_node({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("role:             both\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tasks:            queued 0, waiting 0, running 0, done 2, failed 1, rejected 0\n"),
+            std::string::npos)
+      << r.out;
+  auto j = on_node({"status", "--output", "json"});
+  EXPECT_NE(j.out.find("\"tasks\":{\"queued\":0,\"waiting\":0,\"running\":0,\"done\":2,\"failed\":1,\"rejected\":0}"),
+            std::string::npos)
+      << j.out;
 }
 
 TEST_F(Cli, ShellMenuWorksFromAPipe) {

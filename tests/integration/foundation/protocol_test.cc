@@ -85,6 +85,7 @@ TEST_F(Protocol, GarbageBytesGetAnErrorAndAClose) {
   auto f = read_frame(c);
   ASSERT_TRUE(f);
   EXPECT_EQ(as_error(*f).code(), pb::BAD_FRAME);
+  EXPECT_EQ(as_error(*f).message(), "bad magic");
   EXPECT_TRUE(c.closed_by_peer(2s));
   expect_healthy();
 }
@@ -138,6 +139,7 @@ TEST_F(Protocol, UndecodableBodyIsABadFrameError) {
   auto f = read_frame(c);
   ASSERT_TRUE(f);
   EXPECT_EQ(as_error(*f).code(), pb::BAD_FRAME);
+  EXPECT_EQ(as_error(*f).message(), "cannot decode TaskRequest");
 }
 
 TEST_F(Protocol, SilentClientIsDroppedAfterTheReadDeadline) {
@@ -195,7 +197,10 @@ TEST_F(Protocol, LineOverTheLimitIsAnsweredAfterEarlierLinesThenClosed) {
   EXPECT_TRUE(open_connections_reach(*node_, baseline, 3s)) << "open: " << open_connections(*node_);
 }
 
-TEST_F(Protocol, SlowDripIsDroppedAtTheReadDeadlineOfItsFirstByte) {
+// Cases with an upper bound on a wait: run alone (tests/CMakeLists.txt).
+class ProtocolTiming : public Protocol {};
+
+TEST_F(ProtocolTiming, SlowDripIsDroppedAtTheReadDeadlineOfItsFirstByte) {
   RawConnection c(node_->port());
   const std::string full = frame(pb::TASK_REQUEST, 6, upper("drip"));
   const auto t0 = std::chrono::steady_clock::now();

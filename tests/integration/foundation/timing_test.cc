@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <regex>
-#include <thread>
 
 #include "harness.h"
 #include "proto/minga.pb.h"
@@ -94,9 +93,14 @@ TEST(Timing, WaitingSleepsDoNotMakeCpuTasksBusy) {
   auto node = NodeProcess::start({"--max-waiting-tasks", "8", "--queue-capacity", "2", "--threads", "1"});
   RawConnection c(node.port());
   ASSERT_TRUE(c.send(sleeps(8, 1.5)));
-  std::this_thread::sleep_for(200ms);  // all eight wait
-  auto [code, status] = http_get(node.monitor_port(), "/status");
-  EXPECT_NE(status.find("\"tasks\":{\"queued\":0,\"waiting\":8,"), std::string::npos) << status;
+  std::string status;
+  EXPECT_TRUE(eventually(
+      [&] {
+        status = http_get(node.monitor_port(), "/status").second;
+        return status.find("\"tasks\":{\"queued\":0,\"waiting\":8,") != std::string::npos;
+      },
+      1s))
+      << status;  // all eight wait, none queued
   for (int i = 0; i < 3; ++i) {
     auto r = run_minga({"--server", node.address(), "text", "uppercase", "libre"});
     EXPECT_EQ(r.exit_code, 0) << r.err;

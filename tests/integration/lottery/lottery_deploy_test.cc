@@ -86,6 +86,7 @@ TEST(LotteryDeploy, ComposeScriptRefusesBadCountsAndMissingBets) {
   const std::string out = (dir.path() / "compose.yaml").string();
   Process bad = Process::spawn({"bash", script(), out, "zero", dir.str()});
   EXPECT_EQ(bad.wait(10s), 2);
+  EXPECT_EQ(bad.err(), "error: N must be a number of agencies from 1 to 1000, got 'zero'\n");
   Process missing = Process::spawn({"bash", script(), out, "3", dir.str()});
   EXPECT_EQ(missing.wait(10s), 2);
   EXPECT_EQ(missing.err(), "error: " + dir.str() +

@@ -62,6 +62,8 @@ TEST(LotteryRecovery, FinishedAgenciesAndTheDrawSurviveKillNineAndAnotherConfigu
             std::string::npos);
   const RunResult early = run_minga({"--server", node.address(), "lottery", "winners", "--agency", "1"});
   EXPECT_EQ(early.exit_code, 1) << early.out;
+  EXPECT_EQ(early.err, "error: the draw has not happened yet; ask again later\n");
+  EXPECT_EQ(early.out, "");
 
   Process a3 = spawn_agency(node.address(), 3, data.path());
   ASSERT_EQ(a3.wait(30s), 0) << a3.err();

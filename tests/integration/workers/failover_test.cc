@@ -19,14 +19,28 @@ long ms_since(Clock::time_point t) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
 
+// Polls the coordinator's worker table until `n` tasks are in flight.
+bool in_flight_reaches(const Cluster& c, unsigned n) {
+  return eventually(
+      [&] {
+        unsigned in_flight = 0;
+        const pb::WorkersResponse table = c.workers();
+        for (const auto& w : table.workers()) in_flight += w.in_flight();
+        return in_flight >= n;
+      },
+      5s);
+}
+
 TEST(Failover, KillNineMidJobReassignsThePartAndStillAnswersRight) {
   auto c = Cluster::start(3, {}, {"--test-part-delay", "1"});
   const auto t0 = Clock::now();
   Process job = c->spawn_minga({"-o", "json", "sumsq", "9"});
-  std::this_thread::sleep_for(300ms);  // every part is on its worker now
+  ASSERT_TRUE(in_flight_reaches(*c, 3));  // every part is on its worker now
+  const auto killed_at = Clock::now();
   c->worker("w2").process().signal(SIGKILL);
   ASSERT_EQ(job.wait(10s), 0) << job.err();
   const long took = ms_since(t0);
+  const long after_kill = ms_since(killed_at);
   auto parts = parse_parts(job.out());
   ASSERT_EQ(parts.size(), 3u) << job.out();
   const std::string moved_to = parts[1].worker;
@@ -36,8 +50,8 @@ TEST(Failover, KillNineMidJobReassignsThePartAndStillAnswersRight) {
                            moved_to +
                            R"(","reassigned_from":["w2"]},{"a":7,"b":9,"result":194,"worker":"w3"}]})"
                            "\n");
-  // The part restarted after the kill: about kill time + one part-time, not a timeout.
-  EXPECT_GE(took, 1100);
+  // The part restarted after the kill: one part-time after it, not a timeout.
+  EXPECT_GE(after_kill, 1000);
   EXPECT_LT(took, 4000);
   EXPECT_EQ(c->state_of("w2"), "dead");
   const std::string log = c->coordinator().process().err();
@@ -53,7 +67,7 @@ TEST(Failover, KillNineMidJobReassignsThePartAndStillAnswersRight) {
 TEST(Failover, AllWorkersDeadGivesNoWorkerAvailableAtOnceThenARestartedWorkerTakesWork) {
   auto c = Cluster::start(3, {}, {"--test-part-delay", "1"});
   Process job = c->spawn_minga({"sumsq", "9"});
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(in_flight_reaches(*c, 3));
   const auto killed_at = Clock::now();
   for (const char* id : {"w1", "w2", "w3"}) c->worker(id).process().signal(SIGKILL);
   // The job in flight fails at once rather than hanging.
@@ -84,11 +98,13 @@ TEST(Failover, StoppedWorkerIsDetectedByHeartbeatTimeoutAndItsPartMoves) {
   auto c = Cluster::start(3, {"--heartbeat-interval", "0.2", "--heartbeat-timeout", "1"}, {"--test-part-delay", "1"});
   const auto t0 = Clock::now();
   Process job = c->spawn_minga({"-o", "json", "sumsq", "9"});
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(in_flight_reaches(*c, 3));
   Process& w2 = c->worker("w2").process();
+  const auto stopped_at = Clock::now();
   w2.signal(SIGSTOP);  // alive, connected, silent
   ASSERT_EQ(job.wait(10s), 0) << job.err();
   const long took = ms_since(t0);
+  const long after_stop = ms_since(stopped_at);
   auto parts = parse_parts(job.out());
   ASSERT_EQ(parts.size(), 3u) << job.out();
   EXPECT_NE(job.out().find("\"result\":285,"), std::string::npos) << job.out();
@@ -96,8 +112,10 @@ TEST(Failover, StoppedWorkerIsDetectedByHeartbeatTimeoutAndItsPartMoves) {
   EXPECT_EQ(parts[1].reassigned_from, "\"w2\"");
   EXPECT_NE(parts[1].worker, "w2");
   EXPECT_EQ(parts[0].reassigned_from + parts[2].reassigned_from, "");
-  // Detected after the heartbeat timeout (1 s after its last beat), then one more part-time.
-  EXPECT_GE(took, 1800);
+  // Detected by the heartbeat timeout (1 s after its last beat, due every
+  // 0.2 s but late on a loaded machine), then one more part-time: well over
+  // the 1 s that a detection at the stop itself would give.
+  EXPECT_GE(after_stop, 1400);
   EXPECT_LT(took, 5000);
   EXPECT_EQ(c->state_of("w2"), "dead");
   EXPECT_NE(c->coordinator().process().err().find(
@@ -144,16 +162,18 @@ TEST(Failover, PartThatMissesItsDeadlineMovesAndTheLateAnswerIsIgnored) {
 TEST(Failover, SigtermedWorkerFinishesItsTaskWhileNewWorkGoesElsewhere) {
   auto c = Cluster::start(2);
   Process job = c->spawn_minga({"sleep", "1"});  // the first task goes to w1
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(in_flight_reaches(*c, 1));
   c->worker("w1").process().signal(SIGTERM);
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(c->worker("w1").process().wait_for_output("action: shutdown | result: in_progress", 5s));
   // Every other task reaches w1, which refuses it (SHUTTING_DOWN): it moves to w2.
   for (int i = 0; i < 4; ++i) {
     auto r = c->minga({"-o", "json", "calc", "add", std::to_string(i), "1"});
     EXPECT_EQ(r.out, "{\"ok\":true,\"result\":" + std::to_string(i + 1) + "}\n") << r.err;
   }
   EXPECT_EQ(c->state_of("w1"), "draining");
-  ASSERT_EQ(job.wait(5s), 0) << job.err();
+  ASSERT_EQ(job.wait(5s), 0) << job.err() << "\ncoordinator:\n"
+                             << c->coordinator().process().err() << "\nw1:\n"
+                             << c->worker("w1").process().err();
   EXPECT_EQ(job.out(), "slept 1 s\n");
   EXPECT_EQ(c->worker("w1").process().wait(10s), 0);
   EXPECT_TRUE(c->wait_state("w1", "dead", 5s));
@@ -167,7 +187,7 @@ TEST(Failover, SigtermedWorkerFinishesItsTaskWhileNewWorkGoesElsewhere) {
 TEST(Failover, SigtermedCoordinatorFinishesWorkInFlightThenClosesItsWorkerLinks) {
   auto c = Cluster::start(2);
   Process job = c->spawn_minga({"sleep", "1"});
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(in_flight_reaches(*c, 1));
   c->coordinator().process().signal(SIGTERM);
   ASSERT_EQ(job.wait(5s), 0) << job.err();
   EXPECT_EQ(job.out(), "slept 1 s\n");
@@ -214,8 +234,8 @@ TEST(Failover, SigtermedCoordinatorAnswersTasksThatOutliveTheDrainTimeoutWithShu
 TEST(Failover, KilledStaticWorkerIsRedialledWhenItRestartsAndTakesWorkAgain) {
   auto w = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2"});
   const std::string port = std::to_string(w.port());
-  auto coord = NodeProcess::start(
-      {"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1", "--workers", w.address()});
+  auto coord = NodeProcess::start({"--role", "coordinator", "--id", "coord", "--heartbeat-interval", "0.1", "--workers",
+                                   w.address(), "--log-level", "debug"});
   ASSERT_TRUE(coord.process().wait_for_output("action: attach_worker | result: success | worker: s1", 10s));
   auto calc = [&] { return run_minga({"--server", coord.address(), "calc", "add", "1", "2"}); };
   EXPECT_EQ(calc().out, "3\n");
@@ -224,12 +244,12 @@ TEST(Failover, KilledStaticWorkerIsRedialledWhenItRestartsAndTakesWorkAgain) {
   ASSERT_EQ(w.process().wait(5s), 128 + SIGKILL);
   ASSERT_TRUE(coord.process().wait_for_output("action: worker_link | result: fail | worker: s1", 5s));
   EXPECT_EQ(calc().err, "error: no worker available\n");
-  std::this_thread::sleep_for(1s);  // about ten redials while it is down
+  // It redials every 0.1 s while the worker is down: wait for several.
   const std::string dial_fail = "action: dial_worker | result: fail | address: " + w.address();
+  EXPECT_TRUE(eventually([&] { return count_log_lines(coord.process().err(), "debug", dial_fail) >= 3; }, 10s))
+      << coord.process().err();
   std::string log = coord.process().err();
-  std::size_t fails = 0;
-  for (auto at = log.find(dial_fail); at != std::string::npos; at = log.find(dial_fail, at + 1)) ++fails;
-  EXPECT_EQ(fails, 1u) << "logged once per outage:\n" << log;
+  EXPECT_EQ(count_log_lines(log, "warning", dial_fail), 1u) << "logged once per outage:\n" << log;
 
   // Back on the same port: the coordinator dials it again by itself.
   auto again = NodeProcess::start({"--role", "worker", "--id", "s1", "--threads", "2", "--port", port});

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace minga::cluster {
 namespace {
 
@@ -26,13 +30,29 @@ TEST(Config, DefaultsWithoutAnySource) {
 
 TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
   const NodeConfig defaults;
+  std::vector<std::string> without_default;
   for (const KeySpec& key : node_keys()) {
     EXPECT_FALSE(key.value_type.empty()) << key.file_key;
     const std::string text = key.show(defaults);
-    if (text.empty()) continue;  // no default (cluster.join, ...)
+    if (text.empty()) {
+      without_default.push_back(key.file_key);
+      continue;
+    }
     NodeConfig c;
     ASSERT_TRUE(key.apply(c, text).ok()) << key.file_key << " = " << text;
     EXPECT_TRUE(c == defaults) << key.file_key << " = " << text;
+  }
+  // Exactly these have no default; each shows a value once it has one.
+  EXPECT_EQ(without_default, (std::vector<std::string>{"cluster.join", "cluster.workers", "cluster.advertise"}));
+  const std::map<std::string, std::string> samples = {{"cluster.join", "127.0.0.1:7401"},
+                                                      {"cluster.workers", "127.0.0.1:7402,127.0.0.1:7403"},
+                                                      {"cluster.advertise", "127.0.0.1:7404"}};
+  for (const KeySpec& key : node_keys()) {
+    auto sample = samples.find(key.file_key);
+    if (sample == samples.end()) continue;
+    NodeConfig c;
+    ASSERT_TRUE(key.apply(c, sample->second).ok()) << key.file_key;
+    EXPECT_EQ(key.show(c), sample->second) << key.file_key;
   }
   NodeConfig changed;
   const auto& port =

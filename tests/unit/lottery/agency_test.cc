@@ -123,7 +123,8 @@ TEST(LotteryAgency, BadFrameAnswerIsNotSentAgain) {
   EXPECT_EQ(server.requests(), 2);  // once each, no resend
 }
 
-TEST(LotteryAgency, BusyAnswersAreRetriedOnlyForRetryFor) {
+// Bounded in wall-clock time: runs alone (tests/CMakeLists.txt).
+TEST(LotteryAgencyTiming, BusyAnswersAreRetriedOnlyForRetryFor) {
   ErrorServer server(pb::BUSY);
   const std::atomic<bool> stop{false};
   Agency agency(options_for(server.port()), stop);

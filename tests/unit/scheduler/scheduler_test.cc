@@ -461,6 +461,9 @@ TEST(Scheduler, RefusedTaskGoesElsewhereAndDrainingWorkersGetNoMore) {
   EXPECT_EQ(a.kind, AnswerKind::retried);
   EXPECT_EQ(h.current.at(t).worker, W("w2"));
   for (int i = 0; i < 3; ++i) h.submit();
+  // w2 has room for two: the retried task and one new one; the other two
+  // wait rather than go to the draining w1.
+  ASSERT_EQ(h.sent.size(), 3u);
   for (std::size_t i = 2; i < h.sent.size(); ++i) EXPECT_EQ(h.sent[i].worker, W("w2"));
   EXPECT_EQ(h.view("w1").state, WorkerState::draining);
 }
