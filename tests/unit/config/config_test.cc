@@ -43,10 +43,17 @@ TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
     EXPECT_TRUE(c == defaults) << key.file_key << " = " << text;
   }
   // Exactly these have no default; each shows a value once it has one.
-  EXPECT_EQ(without_default, (std::vector<std::string>{"cluster.join", "cluster.workers", "cluster.advertise"}));
-  const std::map<std::string, std::string> samples = {{"cluster.join", "127.0.0.1:7401"},
+  // node.id is made on the first start; cluster.raft_port follows the client port.
+  EXPECT_EQ(without_default,
+            (std::vector<std::string>{"node.id", "cluster.join", "cluster.workers", "cluster.advertise",
+                                      "cluster.raft_port", "cluster.peers", "cluster.secret_file"}));
+  const std::map<std::string, std::string> samples = {{"node.id", "n1"},
+                                                      {"cluster.join", "127.0.0.1:7401"},
                                                       {"cluster.workers", "127.0.0.1:7402,127.0.0.1:7403"},
-                                                      {"cluster.advertise", "127.0.0.1:7404"}};
+                                                      {"cluster.advertise", "127.0.0.1:7404"},
+                                                      {"cluster.raft_port", "7501"},
+                                                      {"cluster.peers", "n2=127.0.0.1:7502,n3=127.0.0.1:7503"},
+                                                      {"cluster.secret_file", "/etc/minga/secret"}};
   for (const KeySpec& key : node_keys()) {
     auto sample = samples.find(key.file_key);
     if (sample == samples.end()) continue;
