@@ -375,7 +375,17 @@ std::string Replicator::name_of(raft::NodeId n) const {
   return transport_->name_of(n);
 }
 
-void Replicator::send(std::vector<raft::Message> messages) { transport_->send(std::move(messages)); }
+void Replicator::send(std::vector<raft::Message> messages) {
+  for (const raft::Message& m : messages) {
+    if (m.type == raft::MessageType::snapshot && m.snapshot) {
+      log::info("snapshot_send", "in_progress",
+                {{"peer", name_of(m.to)},
+                 {"index", std::to_string(m.snapshot->meta.index.value)},
+                 {"bytes", std::to_string(m.snapshot->data.size())}});
+    }
+  }
+  transport_->send(std::move(messages));
+}
 
 void Replicator::tick() {
   reconcile_peers();
