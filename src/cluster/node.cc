@@ -22,6 +22,7 @@
 #include "cluster/worker_agent.h"
 #include "http/monitor.h"
 #include "net/server.h"
+#include "storage/dir_lock.h"
 #include "wire/json_command.h"
 #include "wire/text_line.h"
 
@@ -349,6 +350,12 @@ int Node::Impl::run() {
   std::filesystem::create_directories(data_dir_, fs_ec);
   if (fs_ec) {
     log::warn("node_start", "fail", {{"reason", "cannot create data dir " + config.data_dir + ": " + fs_ec.message()}});
+    return 1;
+  }
+  // Held until run() returns: a second node on this directory refuses to start.
+  auto dir_lock = storage::DirLock::acquire(config.data_dir);
+  if (!dir_lock.ok()) {
+    log::warn("node_start", "fail", {{"reason", dir_lock.error().message}});
     return 1;
   }
   register_core_handlers();
