@@ -154,6 +154,9 @@ TEST_F(CliFirstContact, JsonAnswersAllStartWithOk) {
     EXPECT_EQ(r.exit_code, 0) << args[0] << r.err;
     EXPECT_EQ(r.out.rfind("{\"ok\":true,", 0), 0u) << args[0] << ": " << r.out;
   }
+  auto bench = minga({"-o", "json", "bench", "tasks", "--connections", "1", "--duration", "0.1", "--warmup", "0"});
+  EXPECT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_EQ(bench.out.rfind("{\"ok\":true,\"kind\":\"uppercase\",", 0), 0u) << bench.out;
   auto status = minga({"-o", "json", "status"});
   EXPECT_NE(status.out.find("\"uptime_seconds\":"), std::string::npos) << status.out;  // nothing is left out
   EXPECT_NE(status.out.find("\"lottery\":{\"round\":1,"), std::string::npos) << status.out;
