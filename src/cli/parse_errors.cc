@@ -123,7 +123,7 @@ std::optional<std::string> explain_parse_error(const CLI::App& root, const std::
         }
         return message;
       }
-      const bool takes_value = opt->get_type_size_max() > 0;
+      const bool takes_value = opt->get_items_expected_max() > 0;  // a flag expects none
       const bool value_attached = is_long ? eq != std::string::npos : word.size() > 2;
       if (takes_value && !value_attached) ++i;
       continue;

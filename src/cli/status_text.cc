@@ -98,10 +98,13 @@ class Reader {
       v.text = text->empty() ? "-" : std::move(*text);
       return v;
     }
+    // A number, true, false or null: shown as written.
     const std::size_t start = i_;
     while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ') ++i_;
-    if (i_ == start) return std::nullopt;
     v.text = std::string(s_.substr(start, i_ - start));
+    const char first = v.text.empty() ? '\0' : v.text[0];
+    const bool number = first == '-' || (first >= '0' && first <= '9');
+    if (!number && v.text != "true" && v.text != "false" && v.text != "null") return std::nullopt;
     return v;
   }
 
