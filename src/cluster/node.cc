@@ -162,6 +162,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       o.capacity = config.threads;
       if (!config.join.empty()) o.join = net::parse_endpoint(config.join).value();
       o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
+      o.wait_for_coordinator = to_millis(config.join_wait_seconds);
       o.link.max_frame_bytes = config.max_frame_bytes;
       agent_ = std::make_unique<WorkerAgent>(io, std::move(o));
       ops.attach = [agent = agent_.get()](const pb::WorkerAttachRequest& r) { return agent->attach(r); };

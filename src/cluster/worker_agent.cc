@@ -6,6 +6,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
+#include "base/number.h"
 
 namespace minga::cluster {
 
@@ -121,11 +122,11 @@ void WorkerAgent::Impl::note_waiting(const std::string& reason) {
   if (waiting_since == Clock::time_point{}) waiting_since = now;
   if (!gave_up && now - waiting_since >= opt.wait_for_coordinator) {
     gave_up = true;
-    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - waiting_since).count();
+    const double waited_s = std::chrono::duration<double>(opt.wait_for_coordinator).count();
     log::warn("join", "fail",
               {{"coordinator", where},
-               {"reason", "no coordinator after " + std::to_string(waited) + " s: " + reason + "; still trying every " +
-                              std::to_string(interval.count()) + " ms"}});
+               {"reason", "no coordinator after " + format_double(waited_s) + " s: " + reason +
+                              "; still trying every " + std::to_string(interval.count()) + " ms"}});
   } else if (!gave_up && reason != last_failure) {
     log::info("join", "in_progress", {{"coordinator", where}, {"reason", "waiting for the coordinator: " + reason}});
   }

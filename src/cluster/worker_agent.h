@@ -37,7 +37,7 @@ struct WorkerAgentOptions {
   unsigned capacity = 1;                                  // the node's task threads
   std::optional<net::Endpoint> join;                      // --join
   std::chrono::milliseconds heartbeat_interval{500};      // until the coordinator says otherwise
-  std::chrono::milliseconds wait_for_coordinator{60000};  // then waiting is logged as a failure
+  std::chrono::milliseconds wait_for_coordinator{60000};  // --join-wait; then waiting is logged as a failure
   net::PeerLinkOptions link;
 };
 

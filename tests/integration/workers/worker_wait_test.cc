@@ -48,5 +48,22 @@ TEST(WorkerWait, AWorkerStartedFirstWaitsInProgressAndJoinsWhenTheCoordinatorCom
   EXPECT_LE(waits, 2u) << log;
 }
 
+TEST(WorkerWait, WaitingLongerThanJoinWaitIsLoggedAsAFailureOnceAndTheWorkerKeepsTrying) {
+  const std::string port = std::to_string(free_port());
+  const std::string address = "127.0.0.1:" + port;
+  auto w = NodeProcess::start(
+      {"--role", "worker", "--id", "late", "--join", address, "--heartbeat-interval", "0.05", "--join-wait", "0.3"});
+  ASSERT_TRUE(w.process().wait_for_output(
+      "action: join | result: fail | coordinator: " + address + " | reason: no coordinator after 0.3 s: ", 10s))
+      << w.process().err();
+  EXPECT_TRUE(w.process().wait_for_output("; still trying every 50 ms\n", 1s)) << w.process().err();
+  auto coord = NodeProcess::start({"--role", "coordinator", "--id", "coord", "--port", port});
+  EXPECT_TRUE(w.process().wait_for_output("action: join | result: success | coordinator: " + address, 10s))
+      << w.process().err();
+  const std::string log = w.process().err();
+  const auto first = log.find("action: join | result: fail");
+  EXPECT_EQ(log.find("action: join | result: fail", first + 1), std::string::npos) << "logged once:\n" << log;
+}
+
 }  // namespace
 }  // namespace minga::testing
