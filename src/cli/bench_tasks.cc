@@ -150,6 +150,7 @@ int run_bench(const ClientOptions& options, const BenchOptions& opt) {
   const double p50 = percentile(all, 50), p99 = percentile(all, 99), p999 = percentile(all, 99.9);
   if (options.json()) {
     std::cout << json::Object()
+                     .add("ok", ok > 0 && errors == 0)
                      .add("kind", opt.kind)
                      .add("connections", opt.connections)
                      .add("pipeline", opt.pipeline)

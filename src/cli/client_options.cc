@@ -9,6 +9,7 @@
 
 #include "apps/api/handlers.h"
 #include "apps/api/tasks.h"
+#include "cli/hints.h"
 
 namespace minga::cli {
 
@@ -110,10 +111,13 @@ Result<std::string> call_cluster(const ClientOptions& options, std::uint32_t typ
 }
 
 int report(const ClientOptions& options, const Error& error) {
+  const std::string message = error.code == Errc::unavailable && error.message.rfind("cannot reach ", 0) == 0
+                                  ? error.message + "; " + kStartNodeHint
+                                  : error.message;
   if (options.json()) {
-    std::cout << apps::json_error(error.message) << std::endl;
+    std::cout << apps::json_error(message) << std::endl;
   } else {
-    std::cerr << "error: " << error.message << std::endl;
+    std::cerr << "error: " << message << std::endl;
   }
   switch (error.code) {
     case Errc::unavailable:

@@ -6,6 +6,7 @@
 
 #include "cli/client_options.h"
 #include "cli/commands.h"
+#include "cli/parse_errors.h"
 
 int main(int argc, char** argv) {
   using namespace minga::cli;
@@ -20,6 +21,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      // An unknown subcommand or option gets its name, the nearest choice
+      // and the choices, rather than the parser's generic message.
+      if (auto message = explain_parse_error(app, std::vector<std::string>(argv + 1, argv + argc))) {
+        std::cerr << "error: " << *message << "\nRun with --help for more information." << std::endl;
+        return kExitUsage;
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }

@@ -62,7 +62,12 @@ void add_cluster_ops(apps::NodeServices& node, const std::string& role, ClusterO
       r->fail(res.error());
     }
   });
-  node.add_json_op("sumsq", [shared](const pb::JsonCommand& cmd, apps::JsonReply reply) {
+  // `sum_squares` is the calculator seed's name for the same operation.
+  auto sum_squares_op = [shared](const pb::JsonCommand& cmd, apps::JsonReply reply) {
+    if (!cmd.has_n()) {
+      reply(apps::json_error("missing field \"n\""));
+      return;
+    }
     auto n = parse_sum_squares_n(cmd.n());
     if (!n.ok()) {
       reply(apps::json_error(n.error().message));
@@ -71,7 +76,9 @@ void add_cluster_ops(apps::NodeServices& node, const std::string& role, ClusterO
     shared->sum_squares(n.value(), [reply = std::move(reply)](Result<pb::SumSquaresResponse> res) {
       reply(res.ok() ? sum_squares_json(res.value()) : apps::json_error(res.error().message));
     });
-  });
+  };
+  node.add_json_op("sumsq", sum_squares_op);
+  node.add_json_op("sum_squares", sum_squares_op);
   node.add_json_op("workers", [shared](const pb::JsonCommand&, apps::JsonReply reply) {
     const std::string table = workers_json(shared->workers());
     reply(R"({"ok":true,)" + table.substr(1));

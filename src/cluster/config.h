@@ -40,6 +40,7 @@ struct NodeConfig {
   std::string role = "both";
   // Coordinator and workers (docs/coordinator.md).
   std::string join;                  // HOST:PORT of the coordinator a worker reports to
+  double join_wait_seconds = 60;     // a worker without its coordinator this long logs join | result: fail
   std::vector<std::string> workers;  // HOST:PORT of workers a coordinator dials itself
   std::string advertise;             // HOST:PORT where other nodes reach this one; "" = host:port
   std::string policy = "round-robin";

@@ -25,6 +25,7 @@
 #include "http/monitor.h"
 #include "net/server.h"
 #include "replication/replicator.h"
+#include "storage/dir_lock.h"
 #include "wire/json_command.h"
 #include "wire/text_line.h"
 
@@ -210,6 +211,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       o.capacity = config.threads;
       if (!config.join.empty()) o.join = net::parse_endpoint(config.join).value();
       o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
+      o.wait_for_coordinator = to_millis(config.join_wait_seconds);
       o.link.max_frame_bytes = config.max_frame_bytes;
       agent_ = std::make_unique<WorkerAgent>(io, std::move(o));
       ops.attach = [agent = agent_.get()](const pb::WorkerAttachRequest& r) { return agent->attach(r); };
@@ -445,6 +447,12 @@ int Node::Impl::run() {
     log::warn("node_start", "fail", {{"reason", "cannot create data dir " + config.data_dir + ": " + fs_ec.message()}});
     return 1;
   }
+  // Held until run() returns: a second node on this directory refuses to start.
+  auto dir_lock = storage::DirLock::acquire(config.data_dir);
+  if (!dir_lock.ok()) {
+    log::warn("node_start", "fail", {{"reason", dir_lock.error().message}});
+    return 1;
+  }
   if (auto id = resolve_node_id(config.id, data_dir_); !id.ok()) {
     log::warn("node_start", "fail", {{"reason", id.error().message}});
     return 1;
@@ -457,6 +465,8 @@ int Node::Impl::run() {
     return 2;
   }
   replicator_ = std::make_unique<replication::Replicator>(io, std::move(ropts.value()));
+  add_status_section("raft", [this] { return replicator_->status_json(); });
+  add_metrics([this] { return replicator_->metrics_text(); });
   register_core_handlers();
   setup_role();
   apps_ = make_apps();

@@ -6,6 +6,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
+#include "base/number.h"
 
 namespace minga::cluster {
 
@@ -25,7 +26,8 @@ struct WorkerAgent::Impl : std::enable_shared_from_this<WorkerAgent::Impl> {
   void send_heartbeat();  // needs mu
   void on_frame(std::uint64_t gen, const wire::FrameHeader& h, std::string_view body);
   void on_closed(std::uint64_t gen, const std::string& reason);
-  void note_failure(const std::string& reason);  // needs mu
+  void note_failure(const std::string& reason);  // needs mu; the coordinator refused us
+  void note_waiting(const std::string& reason);  // needs mu; no link to the coordinator
 
   asio::io_context& io;
   const WorkerAgentOptions opt;
@@ -40,8 +42,10 @@ struct WorkerAgent::Impl : std::enable_shared_from_this<WorkerAgent::Impl> {
   std::chrono::milliseconds interval;
   bool started = false;
   bool stopped = false;
-  bool joined = false;       // the coordinator answered our last heartbeat
-  std::string last_failure;  // logged once per outage
+  bool joined = false;                // the coordinator answered our last heartbeat
+  std::string last_failure;           // logged once per outage
+  Clock::time_point waiting_since{};  // without a coordinator since; {} while joined
+  bool gave_up = false;               // the long wait was logged as a failure
 };
 
 void WorkerAgent::Impl::schedule(std::chrono::milliseconds after) {
@@ -104,6 +108,31 @@ void WorkerAgent::Impl::note_failure(const std::string& reason) {
   last_failure = reason;
 }
 
+void WorkerAgent::Impl::note_waiting(const std::string& reason) {
+  const std::string where = coordinator ? coordinator->str() : "?";
+  const auto now = Clock::now();
+  if (joined) {  // a coordinator we had is gone
+    log::warn("join", "fail", {{"coordinator", where}, {"reason", reason}});
+    joined = false;
+    last_failure = reason;
+    waiting_since = now;
+    gave_up = false;
+    return;
+  }
+  if (waiting_since == Clock::time_point{}) waiting_since = now;
+  if (!gave_up && now - waiting_since >= opt.wait_for_coordinator) {
+    gave_up = true;
+    const double waited_s = std::chrono::duration<double>(opt.wait_for_coordinator).count();
+    log::warn("join", "fail",
+              {{"coordinator", where},
+               {"reason", "no coordinator after " + format_double(waited_s) + " s: " + reason +
+                              "; still trying every " + std::to_string(interval.count()) + " ms"}});
+  } else if (!gave_up && reason != last_failure) {
+    log::info("join", "in_progress", {{"coordinator", where}, {"reason", "waiting for the coordinator: " + reason}});
+  }
+  last_failure = reason;
+}
+
 void WorkerAgent::Impl::on_frame(std::uint64_t gen, const wire::FrameHeader& h, std::string_view body) {
   std::lock_guard lock(mu);
   if (gen != generation || !link) return;
@@ -129,13 +158,15 @@ void WorkerAgent::Impl::on_frame(std::uint64_t gen, const wire::FrameHeader& h, 
   }
   joined = true;
   last_failure.clear();
+  waiting_since = {};
+  gave_up = false;
 }
 
 void WorkerAgent::Impl::on_closed(std::uint64_t gen, const std::string& reason) {
   std::lock_guard lock(mu);
   if (gen != generation) return;
   link.reset();
-  if (!stopped) note_failure(reason);  // the next tick redials
+  if (!stopped) note_waiting(reason);  // the next tick redials
 }
 
 WorkerAgent::WorkerAgent(asio::io_context& io, WorkerAgentOptions options)

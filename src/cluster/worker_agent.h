@@ -8,7 +8,12 @@
 // does not see them.
 //
 // When the coordinator is unreachable the agent redials every heartbeat
-// interval and logs the failure once per outage.
+// interval. A worker that has not reached it yet (started first, or after
+// losing it) logs `join | result: in_progress | ... | reason: waiting for the
+// coordinator: ...` once per reason; losing a joined coordinator, a refusal
+// (not a coordinator, duplicate id) and waiting longer than
+// wait_for_coordinator are `join | result: fail`, each once. It keeps
+// redialling after that, so a coordinator that comes up late still gets it.
 #pragma once
 
 #include <chrono>
@@ -29,9 +34,10 @@ namespace minga::cluster {
 
 struct WorkerAgentOptions {
   std::string id;
-  unsigned capacity = 1;                              // the node's task threads
-  std::optional<net::Endpoint> join;                  // --join
-  std::chrono::milliseconds heartbeat_interval{500};  // until the coordinator says otherwise
+  unsigned capacity = 1;                                  // the node's task threads
+  std::optional<net::Endpoint> join;                      // --join
+  std::chrono::milliseconds heartbeat_interval{500};      // until the coordinator says otherwise
+  std::chrono::milliseconds wait_for_coordinator{60000};  // --join-wait; then waiting is logged as a failure
   net::PeerLinkOptions link;
 };
 

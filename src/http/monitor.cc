@@ -219,6 +219,11 @@ Response Monitor::Impl::handle(const Request& request) const {
 net::awaitable<void> Monitor::Impl::tail(beast::tcp_stream& stream, std::size_t backlog) {
   std::string out =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+  // A comment first, so the client sees the stream open at once, then the
+  // recent lines (as /logs?n= gives them), then new ones as they come.
+  out += ": minga log tail: the last " + std::to_string(backlog) + " lines, then new ones; a comment every " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kTailKeepAlive).count()) +
+         " s keeps the stream open\n\n";
   std::uint64_t seq = log::ring().last_seq();
   for (const auto& line : log::ring().tail(backlog)) append_event(out, line);
   asio::steady_timer timer(strand);
@@ -283,7 +288,7 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
 
       if (request.method == "GET" && request.path == "/logs" &&
           request.accept.find("text/event-stream") != std::string::npos) {
-        std::size_t backlog = 0;
+        std::size_t backlog = kDefaultLogLines;
         if (auto n = parse_u64(query_param(request.query, "n")); n.ok()) backlog = static_cast<std::size_t>(n.value());
         co_await tail(stream, backlog);
         break;

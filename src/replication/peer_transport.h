@@ -89,6 +89,7 @@ class PeerTransport {
   void tick();
 
   std::vector<PeerView> peers() const;
+  const TransportOptions& options() const { return opt_; }
   std::string name_of(raft::NodeId id) const;  // "" when unknown
   std::string client_address_of(raft::NodeId id) const;
 

@@ -428,6 +428,7 @@ pb::ClusterStatusResponse cluster_status(const std::string& self_id, raft::NodeI
   me->set_id(self_id);
   me->set_raft_address(raft_address);
   me->set_client_address(transport.client_address_of(self));
+  me->set_monitor_address(transport.options().monitor_address);
   me->set_role(s.membership.is_learner(self) ? "learner" : role_word(s.role));
   me->set_voter(s.membership.is_voter(self));
   me->set_match_index(s.last_index.value);

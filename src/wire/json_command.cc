@@ -68,6 +68,16 @@ class Reader {
 
   // The RFC 8259 number grammar, then a strict conversion.
   Result<double> number() {
+    auto text = number_text();
+    if (!text.ok()) return text.error();
+    auto v = parse_double(text.value());
+    if (!v.ok()) return bad(v.error().message);
+    return v.value();
+  }
+
+  // The text of one number in the RFC 8259 grammar, unconverted: a count
+  // given as a JSON number keeps every digit, even beyond 2^53.
+  Result<std::string_view> number_text() {
     const std::size_t start = i_;
     eat('-');
     if (eat('0')) {
@@ -80,9 +90,7 @@ class Reader {
       if (!eat('+')) eat('-');
       if (!digits()) return expected("a digit in the exponent");
     }
-    auto v = parse_double(s_.substr(start, i_ - start));
-    if (!v.ok()) return bad(v.error().message);
-    return v.value();
+    return s_.substr(start, i_ - start);
   }
 
  private:
@@ -163,15 +171,25 @@ Status read_member(Reader& in, const std::string& name, pb::JsonCommand& cmd) {
   if (field == nullptr) return bad("unknown field " + quoted(name));
   const auto* reflection = cmd.GetReflection();
   if (reflection->HasField(cmd, field)) return bad("repeated field " + quoted(name));
+  const char first = in.peek();
+  const bool number_start = first == '-' || (first >= '0' && first <= '9');
+  if (name == "n" && number_start) {
+    // A count: a JSON number or a string, kept as its text; the operation
+    // checks that it is a whole number in range.
+    auto v = in.number_text();
+    if (!v.ok()) return v.error();
+    reflection->SetString(&cmd, field, std::string(v.value()));
+    return ok_status();
+  }
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-    if (in.peek() != '"') return bad("field " + quoted(name) + " must be a string");
+    if (first != '"')
+      return bad("field " + quoted(name) + (name == "n" ? " must be a number or a string" : " must be a string"));
     auto v = in.string();
     if (!v.ok()) return v.error();
     reflection->SetString(&cmd, field, std::move(v).value());
     return ok_status();
   }
-  const char c = in.peek();
-  if (c != '-' && (c < '0' || c > '9')) return bad("field " + quoted(name) + " must be a number");
+  if (!number_start) return bad("field " + quoted(name) + " must be a number");
   auto v = in.number();
   if (!v.ok()) return v.error();
   reflection->SetDouble(&cmd, field, v.value());

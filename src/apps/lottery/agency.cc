@@ -24,6 +24,12 @@ std::string duration_text(Millis d) {
   return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
 }
 
+// "57 s" from one second up, else "600 ms" (to 100 ms): a log field, not a deadline.
+std::string rounded_text(Millis d) {
+  if (d < Millis(0)) d = Millis(0);
+  return d >= Millis(1000) ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count() / 100 * 100) + " ms";
+}
+
 Error stopped() { return Error{Errc::shutting_down, "stopped by a signal"}; }
 
 // An answer that is not a LotteryResponse: the server speaks another
@@ -48,6 +54,8 @@ void Agency::close() { client_.close(); }
 
 void Agency::lose_connection(Error why) {
   client_.close();
+  log::info("retry", "in_progress",
+            {{"server", options_.server.str()}, {"reason", why.message}, {"code", errc_name(why.code)}});
   last_failure_ = std::move(why);
 }
 
@@ -68,8 +76,12 @@ Status Agency::ensure_connected(Clock::time_point last_progress) {
       return ok_status();
     }
     last_failure_ = c.error();
-    log::emit(spdlog::level::debug, "reconnect", "in_progress",
-              {{"server", options_.server.str()}, {"reason", c.error().message}});
+    const auto left = options_.retry_for - std::chrono::duration_cast<Millis>(Clock::now() - last_progress);
+    log::info("reconnect", "in_progress",
+              {{"server", options_.server.str()},
+               {"reason", c.error().message},
+               {"retry_in", duration_text(backoff)},
+               {"gives_up_in", rounded_text(left)}});
     const auto until = Clock::now() + backoff;
     while (Clock::now() < until && !stopping()) std::this_thread::sleep_for(std::min<Millis>(kPoll, backoff));
     backoff = std::min(backoff * 2, kMaxBackoff);
@@ -250,7 +262,10 @@ Status Agency::notify_finished() {
 Result<std::vector<std::string>> Agency::wait_winners() {
   pb::WinnersRequest req;
   req.set_agency(options_.agency);
-  const auto deadline = Clock::now() + options_.wait_winners_for;
+  const auto started = Clock::now();
+  const auto deadline = started + options_.wait_winners_for;
+  auto next_report = started + options_.progress_every;
+  std::string progress = "no answer yet";
   Millis backoff{10};
   while (true) {
     auto r = call(pb::WINNERS_REQUEST, req);
@@ -263,8 +278,19 @@ Result<std::vector<std::string>> Agency::wait_winners() {
     if (r->outcome() != pb::LotteryResponse::NOT_YET) {
       return Error{Errc::invalid_argument, "winners refused: " + r->reason()};
     }
+    progress =
+        std::to_string(r->agencies_finished()) + " of " + std::to_string(r->expected_agencies()) + " agencies finished";
     if (Clock::now() + backoff > deadline) {
-      return Error{Errc::timeout, "the draw did not happen within " + duration_text(options_.wait_winners_for)};
+      return Error{Errc::timeout,
+                   "the draw did not happen within " + duration_text(options_.wait_winners_for) + ": " + progress};
+    }
+    if (Clock::now() >= next_report) {
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);
+      log::info("wait_draw", "in_progress",
+                {{"agency", std::to_string(options_.agency)},
+                 {"progress", progress},
+                 {"waited", std::to_string(waited.count()) + " s"}});
+      next_report = Clock::now() + options_.progress_every;
     }
     const auto until = Clock::now() + backoff;
     while (Clock::now() < until) {

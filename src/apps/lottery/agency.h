@@ -25,6 +25,7 @@ struct AgencyOptions {
   std::chrono::milliseconds answer_timeout{30000};     // silence before reconnecting
   std::chrono::milliseconds retry_for{60000};          // keep reconnecting this long without progress
   std::chrono::milliseconds wait_winners_for{600000};  // wait this long for the draw
+  std::chrono::milliseconds progress_every{5000};      // while waiting, report how many agencies finished
 };
 
 struct AgencyResult {
@@ -51,7 +52,10 @@ class Agency {
   // Sends one bet as batch 1, then notifies; logs `apuesta_enviada`.
   Status send_single(const pb::Bet& bet);
   Status notify_finished();
-  // Asks for the winners until the draw has happened (backing off).
+  // Asks for the winners until the draw has happened (backing off), logging
+  // `action: wait_draw | result: in_progress | progress: 3 of 5 agencies
+  // finished | waited: 10 s` every progress_every. Errc::timeout after
+  // wait_winners_for, with the same progress in the message.
   Result<std::vector<std::string>> wait_winners();
 
   const AgencyResult& result() const { return result_; }
@@ -64,7 +68,7 @@ class Agency {
   // reconnects and transient error answers (busy, restarting) alike.
   Status ensure_connected(std::chrono::steady_clock::time_point last_progress);
   // Closes the connection after a transient failure, remembered for the
-  // error ensure_connected() gives up with.
+  // error ensure_connected() gives up with, and logs that it will retry.
   void lose_connection(Error why);
   // One request/answer with reconnects on transient failures.
   Result<pb::LotteryResponse> call(std::uint32_t type, const google::protobuf::MessageLite& request);

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/number.h"
 #include "cli/client_options.h"
+#include "cli/hints.h"
 #include "cluster/config.h"
 
 namespace minga::lottery {
@@ -33,6 +34,10 @@ using cli::kExitUnreachable;
 using cli::kExitUsage;
 
 std::atomic<bool> g_stop{false};
+
+// Where `gen-data` writes without --out: a folder of its own, not the
+// current directory.
+constexpr const char* kDefaultGenDir = "lottery-data";
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
@@ -63,7 +68,19 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 
 // ---------------------------------------------------------------- agency
 
+// "--agency 3" -> 3. The id is a positive number; 0, a negative number or
+// text is refused naming what was given.
+Result<std::uint32_t> parse_agency_id(const std::string& text) {
+  auto v = parse_u64(text);
+  if (!v.ok() || v.value() == 0 || v.value() > UINT32_MAX) {
+    return Error{Errc::invalid_argument,
+                 "the agency id (--agency or CLI_ID) must be a positive number, got '" + text + "'"};
+  }
+  return static_cast<std::uint32_t>(v.value());
+}
+
 struct AgencyFlags {
+  std::string agency_text;  // --agency, else MINGA_AGENCY or CLI_ID (read in run_agency)
   std::uint32_t agency = 0;
   std::string bets_file;
   std::string data_dir = ".";
@@ -74,17 +91,37 @@ struct AgencyFlags {
   int batch_interval_ms = 0;
   double retry_for = 60;
   double wait_for = 600;
+  double progress_every = 5;
   bool skip_invalid = false;
 };
 
-const char* const kSingleBetEnv[] = {"NOMBRE", "APELLIDO", "DOCUMENTO", "NACIMIENTO", "NUMERO"};
+// The environment names of the lottery seed's agency stay as compatibility
+// names; each has a MINGA_* equivalent, which wins when both are set
+// (docs/configuration.md).
+struct EnvName {
+  const char* minga;
+  const char* seed;
+};
+const EnvName kAgencyIdEnv = {"MINGA_AGENCY", "CLI_ID"};
+const EnvName kAgencyLogLevelEnv = {"MINGA_AGENCY_LOG_LEVEL", "CLI_LOG_LEVEL"};
+const EnvName kSingleBetEnv[] = {{"MINGA_BET_FIRST_NAME", "NOMBRE"},
+                                 {"MINGA_BET_LAST_NAME", "APELLIDO"},
+                                 {"MINGA_BET_DOCUMENT", "DOCUMENTO"},
+                                 {"MINGA_BET_BIRTH_DATE", "NACIMIENTO"},
+                                 {"MINGA_BET_NUMBER", "NUMERO"}};
+
+// The MINGA_* name's value, else the seed name's; nullptr when neither is set.
+const char* env_value(const EnvName& name) {
+  if (const char* v = std::getenv(name.minga); v != nullptr) return v;
+  return std::getenv(name.seed);
+}
 
 // The single-bet variables that are not set: all five set, or none, is a
 // choice; some of them is a mistake worth naming.
 std::vector<std::string> unset_single_bet_env() {
   std::vector<std::string> unset;
-  for (const char* k : kSingleBetEnv) {
-    if (std::getenv(k) == nullptr) unset.emplace_back(k);
+  for (const EnvName& k : kSingleBetEnv) {
+    if (env_value(k) == nullptr) unset.emplace_back(k.seed);
   }
   return unset;
 }
@@ -97,11 +134,11 @@ std::string join(const std::vector<std::string>& words) {
 
 Result<pb::Bet> single_bet_from_env() {
   pb::Bet bet;
-  bet.set_first_name(std::getenv("NOMBRE"));
-  bet.set_last_name(std::getenv("APELLIDO"));
-  bet.set_document(std::getenv("DOCUMENTO"));
-  bet.set_birth_date(std::getenv("NACIMIENTO"));
-  const std::string number = std::getenv("NUMERO");
+  bet.set_first_name(env_value(kSingleBetEnv[0]));
+  bet.set_last_name(env_value(kSingleBetEnv[1]));
+  bet.set_document(env_value(kSingleBetEnv[2]));
+  bet.set_birth_date(env_value(kSingleBetEnv[3]));
+  const std::string number = env_value(kSingleBetEnv[4]);
   auto n = parse_u64(number);
   if (!n.ok() || n.value() > kMaxNumber)
     return Error{Errc::invalid_argument, "NUMERO must be 0-9999, got '" + number + "'"};
@@ -137,23 +174,32 @@ Result<std::size_t> batch_max_amount(const AgencyFlags& f, const apps::Settings&
   return static_cast<std::size_t>(v.value());
 }
 
-int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyFlags& f, bool bets_given) {
+int run_agency(const CLI::App& root, const ClientOptions& options, AgencyFlags f, bool bets_given) {
   // From the start: a signal while the bets are read still ends in an orderly stop.
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
+  if (f.agency_text.empty()) {
+    if (const char* env = env_value(kAgencyIdEnv); env != nullptr) f.agency_text = env;
+  }
+  if (f.agency_text.empty()) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
+  auto agency_id = parse_agency_id(f.agency_text);
+  if (!agency_id.ok()) return usage_error(agency_id.error().message);
+  f.agency = agency_id.value();
   auto settings = agency_settings(f);
   if (!settings.ok()) return usage_error(settings.error().message);
-  const std::string level =
-      !f.log_level.empty() ? f.log_level : settings->get_string("log.level", "CLI_LOG_LEVEL", "info");
+  const char* minga_level = std::getenv(kAgencyLogLevelEnv.minga);
+  const std::string level = !f.log_level.empty() ? f.log_level
+                            : minga_level != nullptr
+                                ? std::string(minga_level)
+                                : settings->get_string("log.level", kAgencyLogLevelEnv.seed, "info");
   std::string lower = level;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!log::init(lower, log::Format::text, "agency-" + std::to_string(f.agency))) {
     return usage_error(
-        "log level (--log-level, CLI_LOG_LEVEL or log.level): expected "
+        "log level (--log-level, MINGA_AGENCY_LOG_LEVEL, CLI_LOG_LEVEL or log.level): expected "
         "trace|debug|info|warn|error|off, got '" +
         level + "'");
   }
-  if (f.agency == 0) return usage_error("the agency id is missing: pass --agency N or set CLI_ID");
   auto endpoint = net::parse_endpoint(server_address(root, options));
   if (!endpoint.ok()) return usage_error(endpoint.error().message);
   auto max_amount = batch_max_amount(f, settings.value());
@@ -203,6 +249,7 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
   ao.answer_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_seconds * 1000));
   ao.retry_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.retry_for * 1000));
   ao.wait_winners_for = std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_for * 1000));
+  ao.progress_every = std::chrono::milliseconds(static_cast<std::int64_t>(f.progress_every * 1000));
   log::info("agency_start", "success",
             {{"agency", std::to_string(f.agency)},
              {"server", ao.server.str()},
@@ -231,7 +278,9 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
       return kExitOk;
     }
     log::warn("agency", "fail", {{"agency", std::to_string(f.agency)}, {"reason", winners.error().message}});
-    std::cerr << "error: " << winners.error().message << std::endl;
+    std::cerr << "error: " << winners.error().message;
+    if (winners.error().code == Errc::unavailable) std::cerr << "; " << cli::kStartNodeHint;
+    std::cerr << std::endl;
     return exit_code_for(winners.error());
   }
   log::info("consulta_ganadores", "success", {{"cant_ganadores", std::to_string(winners->size())}});
@@ -245,7 +294,17 @@ int run_agency(const CLI::App& root, const ClientOptions& options, const AgencyF
 
 // ---------------------------------------------------------------- winners, status
 
-int run_winners(const CLI::App& root, ClientOptions options, std::uint32_t agency_id) {
+int run_winners(const CLI::App& root, ClientOptions options, std::string agency_text) {
+  if (agency_text.empty()) {
+    if (const char* env = env_value(kAgencyIdEnv); env != nullptr) agency_text = env;
+  }
+  if (agency_text.empty()) {
+    return cli::report_usage(options,
+                             Error{Errc::invalid_argument, "the agency id is missing: pass --agency N or set CLI_ID"});
+  }
+  auto parsed = parse_agency_id(agency_text);
+  if (!parsed.ok()) return cli::report_usage(options, parsed.error());
+  const std::uint32_t agency_id = parsed.value();
   options.server = server_address(root, options);
   auto client = cli::connect(options);
   if (!client.ok()) return cli::report(options, client.error());
@@ -291,7 +350,8 @@ int run_status(const CLI::App& root, ClientOptions options) {
     std::cout << "{\"ok\":true," << body.substr(1) << std::endl;
     return kExitOk;
   }
-  std::cout << "draw:              " << (s->draw_done() ? "done" : "pending") << "\n"
+  std::cout << "round:             " << s->round() << "\n"
+            << "draw:              " << (s->draw_done() ? "done" : "pending") << "\n"
             << "agencies finished: " << finished << " of " << s->expected_agencies() << "\n"
             << "winning number:    " << s->winning_number() << "\n"
             << "bets:              " << s->total_bets() << "\n";
@@ -302,6 +362,32 @@ int run_status(const CLI::App& root, ClientOptions options) {
                   static_cast<unsigned long long>(a.bets()), static_cast<unsigned long long>(a.batches()),
                   a.finished() ? "yes" : "no", s->draw_done() ? std::to_string(a.winners()).c_str() : "-");
     std::cout << line;
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- new-round
+
+int run_new_round(const CLI::App& root, ClientOptions options, bool force) {
+  options.server = server_address(root, options);
+  auto client = cli::connect(options);
+  if (!client.ok()) return cli::report(options, client.error());
+  pb::NewRoundRequest req;
+  req.set_force(force);
+  auto r = client->call<pb::LotteryResponse>(pb::NEW_ROUND_REQUEST, req, pb::LOTTERY_RESPONSE, options.timeout());
+  if (!r.ok()) return cli::report(options, r.error());
+  if (r->outcome() != pb::LotteryResponse::OK) return cli::report(options, Error{Errc::invalid_argument, r->reason()});
+  if (options.json()) {
+    json::Object o;
+    o.add("ok", true);
+    o.add("round", r->round());
+    o.add("expected_agencies", r->expected_agencies());
+    o.add("previous_bets", r->stored());
+    std::cout << o.str() << std::endl;
+  } else {
+    std::cout << "round " << r->round() << " started: " << r->expected_agencies()
+              << " agencies expected; the previous round's " << r->stored()
+              << " bets stay in the log but no longer count. Agencies can send again from the start." << std::endl;
   }
   return kExitOk;
 }
@@ -333,9 +419,16 @@ int run_gen(const ClientOptions& options, const GenOptions& g, const std::string
       std::cout << path.string() << ": " << agencies[i].size() << " bets, " << winners.size() << " winning\n";
     }
   }
+  std::error_code abs_ec;
+  const std::string where = std::filesystem::absolute(out_dir, abs_ec).lexically_normal().string();
+  if (!options.json()) {
+    std::cout << "wrote " << agencies.size() << " file(s) to " << where << "\n"
+              << "send them with: minga lottery agency --agency N --data-dir " << out_dir << std::endl;
+  }
   if (options.json()) {
     json::Object o;
     o.add("ok", true);
+    o.add("dir", where);
     o.add("seed", static_cast<std::uint64_t>(g.seed));
     o.add("winning_number", g.winning_number);
     o.add_raw("agencies", summary + "]");
@@ -352,7 +445,8 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
 
   auto af = std::make_shared<AgencyFlags>();
   auto* agency = lottery->add_subcommand("agency", "send an agency's bets, notify, wait for its winners");
-  agency->add_option("--agency,-a", af->agency, "agency id (a positive number)")->envname("CLI_ID");
+  agency->add_option("--agency,-a", af->agency_text, "agency id (a positive number) [env MINGA_AGENCY or CLI_ID]")
+      ->type_name("N");
   auto* bets_opt = agency->add_option("--bets", af->bets_file, "CSV of bets: first,last,document,birthdate,number");
   agency->add_option("--data-dir", af->data_dir, "where agency-{id}.csv is when --bets is not given")
       ->capture_default_str();
@@ -363,7 +457,8 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
       ->check(CLI::Range(1, 100000));
   agency->add_option("--config,-c", af->config_file, "TOML configuration file [env MINGA_CONFIG]");
   agency->add_option("--log-level", af->log_level,
-                     "trace|debug|info|warn|error|off [env CLI_LOG_LEVEL, file log.level, default info]");
+                     "trace|debug|info|warn|error|off [env MINGA_AGENCY_LOG_LEVEL or CLI_LOG_LEVEL, file log.level, "
+                     "default info]");
   agency->add_option("--window", af->window, "batches in flight at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -378,17 +473,22 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
   agency->add_option("--wait-for", af->wait_for, "seconds to wait for the draw")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  agency->add_option("--progress-every", af->progress_every, "while waiting for the draw, report every SECONDS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   agency->add_flag("--skip-invalid", af->skip_invalid, "send the valid rows even if some rows are invalid");
   agency->footer(
-      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: --log-level, CLI_LOG_LEVEL or log.level.\n"
-      "Without --bets, when NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO are set, sends that one bet.");
+      "Server: --server, MINGA_SERVER or CLI_SERVER_ADDRESS. Log level: --log-level, MINGA_AGENCY_LOG_LEVEL,\n"
+      "CLI_LOG_LEVEL or log.level. Without --bets, when NOMBRE, APELLIDO, DOCUMENTO, NACIMIENTO and NUMERO\n"
+      "(or MINGA_BET_FIRST_NAME, _LAST_NAME, _DOCUMENT, _BIRTH_DATE, _NUMBER) are set, sends that one bet.");
   agency->callback([&action, &root, &options, af, bets_opt] {
     action = [&root, &options, af, bets_opt] { return run_agency(root, options, *af, bets_opt->count() > 0); };
   });
 
-  auto agency_id = std::make_shared<std::uint32_t>(0);
+  auto agency_id = std::make_shared<std::string>();
   auto* winners = lottery->add_subcommand("winners", "documents of an agency's winning bets (after the draw)");
-  winners->add_option("--agency,-a", *agency_id, "agency id")->envname("CLI_ID")->required();
+  winners->add_option("--agency,-a", *agency_id, "agency id (a positive number) [env MINGA_AGENCY or CLI_ID]")
+      ->type_name("N");
   winners->callback([&action, &root, &options, agency_id] {
     action = [&root, &options, agency_id] { return run_winners(root, options, *agency_id); };
   });
@@ -396,8 +496,19 @@ void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::
   auto* status = lottery->add_subcommand("status", "bets per agency, agencies finished, whether the draw happened");
   status->callback([&action, &root, &options] { action = [&root, &options] { return run_status(root, options); }; });
 
+  auto force = std::make_shared<bool>(false);
+  auto* new_round = lottery->add_subcommand(
+      "new-round", "start a new lottery round on the node: the current round's bets and draw are set aside");
+  new_round->add_flag("--force", *force, "start it even while agencies are still sending (their bets are set aside)");
+  new_round->footer(
+      "A node keeps one lottery at a time. After a draw, this starts the next round; agencies then send\n"
+      "their bets again from the start. Refused while a round is under way unless --force.");
+  new_round->callback([&action, &root, &options, force] {
+    action = [&root, &options, force] { return run_new_round(root, options, *force); };
+  });
+
   auto gf = std::make_shared<GenOptions>();
-  auto out_dir = std::make_shared<std::string>(".");
+  auto out_dir = std::make_shared<std::string>(kDefaultGenDir);
   auto* gen =
       lottery->add_subcommand("gen-data", "write agency-{i}.csv files of generated bets (reproducible by seed)");
   gen->add_option("--agencies", gf->agencies, "number of agencies")->check(CLI::Range(1, 1000))->capture_default_str();

@@ -64,6 +64,7 @@ struct LotteryApp::Impl {
   void on_single(std::string_view body, apps::ResponderPtr responder);
   void on_finished(std::string_view body, apps::ResponderPtr responder);
   void on_winners(std::string_view body, apps::ResponderPtr responder);
+  void on_new_round(std::string_view body, apps::ResponderPtr responder);
   std::string status_json();
   LotteryParams configured() const { return {config.expected_agencies, config.winning_number}; }
   Status open_log(const std::filesystem::path& path);
@@ -277,8 +278,13 @@ void LotteryApp::Impl::on_winners(std::string_view body, apps::ResponderPtr resp
   {
     std::lock_guard lock(mu);
     auto winners = state.winners(req.agency());
-    if (!winners.ok()) {
+    if (!winners.ok() && winners.error().code == Errc::not_yet) {
       r.set_outcome(pb::LotteryResponse::NOT_YET);
+      r.set_reason(winners.error().message);
+      r.set_agencies_finished(static_cast<std::uint32_t>(state.finished_agencies()));
+      r.set_expected_agencies(state.effective_params(configured()).expected_agencies);
+    } else if (!winners.ok()) {
+      r.set_outcome(pb::LotteryResponse::FAIL);
       r.set_reason(winners.error().message);
     } else {
       r.set_outcome(pb::LotteryResponse::OK);
@@ -290,6 +296,60 @@ void LotteryApp::Impl::on_winners(std::string_view body, apps::ResponderPtr resp
               {{"agencia", std::to_string(req.agency())}, {"cant_ganadores", std::to_string(r.documents_size())}});
   }
   responder->reply(pb::LOTTERY_RESPONSE, r);
+}
+
+// A new round goes through the log like any other command, so a restart
+// (or, in a cluster, every node) sets the same round aside.
+void LotteryApp::Impl::on_new_round(std::string_view body, apps::ResponderPtr responder) {
+  pb::NewRoundRequest req;
+  if (!parse(body, req)) {
+    responder->fail(Errc::bad_frame, "cannot decode NewRoundRequest");
+    return;
+  }
+  pb::LotteryCommand command;
+  auto* n = command.mutable_new_round();
+  n->set_force(req.force());
+  n->set_expected_agencies(config.expected_agencies);
+  n->set_winning_number(config.winning_number);
+  {
+    std::lock_guard lock(mu);
+    const Applied pre = state.precheck(command);
+    if (pre.kind == Applied::Kind::refused) {
+      log::info("lottery_new_round", "fail", {{"round", std::to_string(state.round())}, {"reason", pre.reason}});
+      responder->reply(pb::LOTTERY_RESPONSE, fail(pre.reason));
+      return;
+    }
+  }
+  auto shared = std::make_shared<pb::LotteryCommand>(std::move(command));
+  log->append(*shared, [this, shared, responder = std::move(responder)](Status durable) {
+    if (!durable.ok()) {
+      responder->fail(durable.error());
+      return;
+    }
+    pb::LotteryResponse r;
+    r.set_bad_index(-1);
+    {
+      std::lock_guard lock(mu);
+      const Applied a = state.apply(*shared);
+      if (a.kind == Applied::Kind::refused) {  // the round changed while the command was being written
+        log::info("lottery_new_round", "fail", {{"round", std::to_string(state.round())}, {"reason", a.reason}});
+        responder->reply(pb::LOTTERY_RESPONSE, fail(a.reason));
+        return;
+      }
+      log::info("lottery_new_round", "success",
+                {{"round", std::to_string(state.round())},
+                 {"previous_bets", std::to_string(a.previous_bets)},
+                 {"previous_drawn", a.previous_drawn ? "true" : "false"},
+                 {"forced", shared->new_round().force() ? "true" : "false"},
+                 {"expected_agencies", std::to_string(shared->new_round().expected_agencies())},
+                 {"winning_number", std::to_string(shared->new_round().winning_number())}});
+      r.set_outcome(pb::LotteryResponse::OK);
+      r.set_round(state.round());
+      r.set_expected_agencies(shared->new_round().expected_agencies());
+      r.set_stored(static_cast<std::uint32_t>(std::min<std::uint64_t>(a.previous_bets, UINT32_MAX)));
+    }
+    responder->reply(pb::LOTTERY_RESPONSE, r);
+  });
 }
 
 std::string status_json(const pb::LotteryStatusResponse& s) {
@@ -309,6 +369,7 @@ std::string status_json(const pb::LotteryStatusResponse& s) {
   }
   agencies += ']';
   json::Object o;
+  o.add("round", s.round());
   o.add("draw_done", s.draw_done());
   o.add("expected_agencies", s.expected_agencies());
   o.add("agencies_finished", finished);
@@ -404,6 +465,8 @@ Status LotteryApp::start(apps::NodeServices& node) {
   router.add(pb::AGENCY_FINISHED_REQUEST,
              [&m](std::string_view b, apps::ResponderPtr r) { m.on_finished(b, std::move(r)); });
   router.add(pb::WINNERS_REQUEST, [&m](std::string_view b, apps::ResponderPtr r) { m.on_winners(b, std::move(r)); });
+  router.add(pb::NEW_ROUND_REQUEST,
+             [&m](std::string_view b, apps::ResponderPtr r) { m.on_new_round(b, std::move(r)); });
   router.add(pb::LOTTERY_STATUS_REQUEST, [&m](std::string_view, apps::ResponderPtr r) {
     pb::LotteryStatusResponse s;
     {

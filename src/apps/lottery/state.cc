@@ -24,7 +24,18 @@ std::uint32_t extend(std::uint32_t crc, const std::string& field) {
   return crc32c(field, extend(crc, static_cast<std::uint32_t>(field.size())));
 }
 
+std::string agency_list(const std::vector<std::uint32_t>& ids) {
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : ", ") + std::to_string(id);
+  return out;
+}
+
 }  // namespace
+
+std::string new_round_advice(std::uint32_t round, bool drawn) {
+  return "; this node already holds a lottery (round " + std::to_string(round) + ", " +
+         (drawn ? "drawn" : "not drawn yet") + "): to run another, start a new round with 'minga lottery new-round'";
+}
 
 std::uint32_t bets_digest(const pb::LotteryCommand::StoreBets& store) {
   std::uint32_t crc = 0;
@@ -49,14 +60,14 @@ Applied LotteryState::check_store(const pb::LotteryCommand::StoreBets& s, std::u
       // batch size or file. Answering "duplicate" would lose these bets.
       if (seen->second != digest) {
         return refused("sequence " + std::to_string(s.sequence()) + " of agency " + std::to_string(s.agency()) +
-                       " was already stored with other bets");
+                       " was already stored with other bets" + new_round_advice(round_, draw_done_));
       }
       Applied a;
       a.kind = Applied::Kind::duplicate;
       return a;
     }
   }
-  if (draw_done_) return refused("the draw is done; no more bets are taken");
+  if (draw_done_) return refused("the draw is done; no more bets are taken" + new_round_advice(round_, true));
   if (it != agencies_.end() && it->second.finished) {
     return refused("agency " + std::to_string(s.agency()) + " already said it finished");
   }
@@ -83,7 +94,54 @@ Applied LotteryState::precheck(const pb::LotteryCommand& command) const {
     a.kind = Applied::Kind::configured;
     return a;
   }
+  if (command.has_new_round()) return check_new_round(command.new_round());
   return refused("empty lottery command");
+}
+
+std::vector<std::uint32_t> LotteryState::agencies_sending() const {
+  std::vector<std::uint32_t> ids;
+  if (draw_done_) return ids;
+  for (const auto& [id, ag] : agencies_) {
+    if (!ag.finished && ag.bets > 0) ids.push_back(id);
+  }
+  return ids;
+}
+
+Applied LotteryState::check_new_round(const pb::LotteryCommand::NewRound& n) const {
+  if (n.expected_agencies() == 0 || n.winning_number() > kMaxNumber) {
+    return refused("a lottery needs at least one agency and a winning number 0-9999");
+  }
+  // Under way: something was sent and the draw has not happened. Setting it
+  // aside would throw away bets that agencies count on.
+  if (!n.force() && !draw_done_ && !agencies_.empty()) {
+    const std::vector<std::uint32_t> sending = agencies_sending();
+    const LotteryParams p = params_.value_or(LotteryParams{});
+    std::string reason = "round " + std::to_string(round_) + " is under way: " + std::to_string(finished_agencies()) +
+                         " of " + std::to_string(p.expected_agencies) + " agencies finished";
+    if (!sending.empty()) {
+      reason += sending.size() == 1 ? ", agency " + agency_list(sending) + " is still sending"
+                                    : ", agencies " + agency_list(sending) + " are still sending";
+    }
+    return refused(reason + "; wait for the draw, or pass --force to set this round's " + std::to_string(total_bets_) +
+                   " bets aside");
+  }
+  Applied a;
+  a.kind = Applied::Kind::new_round;
+  a.previous_bets = total_bets_;
+  a.previous_drawn = draw_done_;
+  return a;
+}
+
+Applied LotteryState::apply_new_round(const pb::LotteryCommand::NewRound& n) {
+  Applied a = check_new_round(n);
+  if (a.kind == Applied::Kind::refused) return a;
+  agencies_.clear();
+  total_bets_ = 0;
+  draw_done_ = false;
+  drawn_ = LotteryParams{};
+  params_ = LotteryParams{n.expected_agencies(), n.winning_number()};
+  ++round_;
+  return a;
 }
 
 Applied LotteryState::apply(const pb::LotteryCommand& command) {
@@ -99,6 +157,7 @@ Applied LotteryState::apply(const pb::LotteryCommand& command) {
     total_bets_ += static_cast<std::uint64_t>(s.bets_size());
     return a;
   }
+  if (command.has_new_round()) return apply_new_round(command.new_round());
   Applied a = precheck(command);
   if (a.kind == Applied::Kind::refused) return a;
   if (command.has_finish()) return apply_finish(command.finish());
@@ -134,7 +193,11 @@ void LotteryState::draw(std::uint32_t winning_number) {
 Result<std::vector<std::string>> LotteryState::winners(std::uint32_t agency) const {
   if (!draw_done_) return Error{Errc::not_yet, "the draw has not happened yet"};
   auto it = agencies_.find(agency);
-  if (it == agencies_.end()) return std::vector<std::string>{};
+  if (it == agencies_.end()) {
+    return Error{Errc::not_found, "agency " + std::to_string(agency) +
+                                      " is not in this lottery: it sent no bets in round " + std::to_string(round_) +
+                                      " (" + std::to_string(agencies_.size()) + " agencies took part)"};
+  }
   return it->second.winners;
 }
 
@@ -156,6 +219,7 @@ pb::LotteryStatusResponse LotteryState::status(const LotteryParams& configured) 
   s.set_draw_done(draw_done_);
   s.set_winning_number(p.winning_number);
   s.set_total_bets(total_bets_);
+  s.set_round(round_);
   for (const auto& [id, ag] : agencies_) {
     auto* a = s.add_agencies();
     a->set_agency(id);

@@ -24,11 +24,15 @@ struct Applied {
     refused,     // not stored: see reason
     finished,    // the agency is marked finished (or already was)
     configured,  // a Setup: the lottery's parameters are fixed (or already were)
+    new_round,   // a NewRound: the previous round is set aside
   };
   Kind kind = Kind::refused;
   std::string reason;
   std::uint32_t stored = 0;
   bool drew = false;  // this command completed the draw
+  // new_round: what the round set aside had.
+  std::uint64_t previous_bets = 0;
+  bool previous_drawn = false;
 };
 
 // What the draw depends on: how many agencies must finish, and the number
@@ -51,8 +55,13 @@ class LotteryState {
   // The number the draw used; 0 before the draw.
   std::uint32_t winning_number() const { return drawn_.winning_number; }
   // Documents of the agency's winning bets, in the order they were stored;
-  // Errc::not_yet before the draw.
+  // Errc::not_yet before the draw; Errc::not_found after it for an agency
+  // that neither sent bets nor finished in this round.
   Result<std::vector<std::string>> winners(std::uint32_t agency) const;
+  // The round, from 1: each applied NewRound starts the next.
+  std::uint32_t round() const { return round_; }
+  // Agencies with bets that have not said they finished, before the draw.
+  std::vector<std::uint32_t> agencies_sending() const;
   std::uint64_t total_bets() const { return total_bets_; }
   std::size_t finished_agencies() const;
   // The draw's parameters once done, else the Setup's, else `configured`.
@@ -75,6 +84,8 @@ class LotteryState {
   };
   Applied check_store(const pb::LotteryCommand::StoreBets& store, std::uint32_t digest) const;
   Applied apply_finish(const pb::LotteryCommand::Finish& finish);
+  Applied check_new_round(const pb::LotteryCommand::NewRound& new_round) const;
+  Applied apply_new_round(const pb::LotteryCommand::NewRound& new_round);
   void draw(std::uint32_t winning_number);
 
   std::map<std::uint32_t, Agency> agencies_;
@@ -82,7 +93,11 @@ class LotteryState {
   std::uint64_t total_bets_ = 0;
   bool draw_done_ = false;
   LotteryParams drawn_;  // the parameters the draw used
+  std::uint32_t round_ = 1;
 };
+
+// Appended to a refusal that means "this node already holds a lottery".
+std::string new_round_advice(std::uint32_t round, bool drawn);
 
 // CRC-32C of a batch's bets, every field with its length: two batches differ
 // in digest when any bet, field or order differs (up to CRC collisions).

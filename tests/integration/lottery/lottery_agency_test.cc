@@ -130,7 +130,8 @@ TEST(LotteryAgency, LogLevelFromTheFlagOverTheEnvironment) {
   const RunResult bad = run_minga({"lottery", "agency", "--agency", "1", "--log-level", "loud"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,
-            "error: log level (--log-level, CLI_LOG_LEVEL or log.level): expected trace|debug|info|warn|error|off, "
+            "error: log level (--log-level, MINGA_AGENCY_LOG_LEVEL, CLI_LOG_LEVEL or log.level): expected "
+            "trace|debug|info|warn|error|off, "
             "got 'loud'\n");
 }
 

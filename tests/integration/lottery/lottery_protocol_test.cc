@@ -86,7 +86,9 @@ TEST_F(LotteryProtocol, SameSequenceWithOtherBetsIsRefusedNotAnsweredAsADuplicat
   EXPECT_TRUE(again.duplicate());
   const pb::LotteryResponse other = send(3, 12, {bet("Ana", "1", 5)});
   EXPECT_EQ(other.outcome(), pb::LotteryResponse::FAIL);
-  EXPECT_EQ(other.reason(), "sequence 12 of agency 3 was already stored with other bets");
+  EXPECT_EQ(other.reason(),
+            "sequence 12 of agency 3 was already stored with other bets; this node already holds a lottery (round 1, "
+            "not drawn yet): to run another, start a new round with 'minga lottery new-round'");
   EXPECT_TRUE(node_.process().wait_for_output("action: apuesta_recibida | result: fail | cantidad: 1\n", 5s));
   EXPECT_NE(status_json(node_.address()).find("\"total_bets\":2,"), std::string::npos);
 }

@@ -37,6 +37,10 @@ pb::LotteryCommand finish(std::uint32_t agency, std::uint32_t expected, std::uin
   return c;
 }
 
+const std::string kNotDrawnAdvice =
+    "; this node already holds a lottery (round 1, not drawn yet): to run another, start a new round with 'minga "
+    "lottery new-round'";
+
 TEST(LotteryState, WinnersArePerAgencyEvenForARepeatedDocument) {
   LotteryState s;
   EXPECT_EQ(s.apply(store(1, 1, {{"111", 7574}, {"222", 1}, {"333", 7574}})).kind, Applied::Kind::stored);
@@ -50,7 +54,10 @@ TEST(LotteryState, WinnersArePerAgencyEvenForARepeatedDocument) {
   EXPECT_EQ(s.winners(1).value(), (std::vector<std::string>{"111", "333"}));
   EXPECT_EQ(s.winners(2).value(), (std::vector<std::string>{"111"}));
   EXPECT_TRUE(s.winners(3).value().empty());
-  EXPECT_TRUE(s.winners(9).value().empty());  // an agency that never bet
+  // An agency that never bet is not in this lottery.
+  EXPECT_EQ(s.winners(9).error().code, Errc::not_found);
+  EXPECT_EQ(s.winners(9).error().message,
+            "agency 9 is not in this lottery: it sent no bets in round 1 (3 agencies took part)");
   EXPECT_EQ(s.total_bets(), 6u);
 }
 
@@ -87,7 +94,9 @@ TEST(LotteryState, NoBetsAfterFinishingOrAfterTheDraw) {
   s.apply(finish(2, 2));
   a = s.apply(store(3, 1, {{"1", 1}}));
   EXPECT_EQ(a.kind, Applied::Kind::refused);
-  EXPECT_EQ(a.reason, "the draw is done; no more bets are taken");
+  EXPECT_EQ(a.reason,
+            "the draw is done; no more bets are taken; this node already holds a lottery (round 1, drawn): to run "
+            "another, start a new round with 'minga lottery new-round'");
   EXPECT_EQ(s.apply(store(0, 1, {{"1", 1}})).reason, "agency must be a positive number");
   EXPECT_EQ(s.apply(store(4, 0, {{"1", 1}})).reason, "batch sequence numbers start at 1");
 }
@@ -115,7 +124,7 @@ TEST(LotteryState, SameSequenceWithOtherBetsIsRefusedNotTakenForADuplicate) {
                             store(3, 12, {{"1", 5}, {"2", 6}, {"3", 1}})}) {  // more bets
     for (const Applied& a : {s.precheck(other), s.apply(other)}) {
       EXPECT_EQ(a.kind, Applied::Kind::refused);
-      EXPECT_EQ(a.reason, "sequence 12 of agency 3 was already stored with other bets");
+      EXPECT_EQ(a.reason, "sequence 12 of agency 3 was already stored with other bets" + kNotDrawnAdvice);
     }
   }
   EXPECT_EQ(s.apply(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::duplicate);
@@ -123,7 +132,8 @@ TEST(LotteryState, SameSequenceWithOtherBetsIsRefusedNotTakenForADuplicate) {
   // After finishing, a true duplicate is still recognised, a changed one refused.
   s.apply(finish(3, 9));
   EXPECT_EQ(s.precheck(store(3, 12, {{"1", 5}, {"2", 6}})).kind, Applied::Kind::duplicate);
-  EXPECT_EQ(s.precheck(store(3, 12, {{"1", 5}})).reason, "sequence 12 of agency 3 was already stored with other bets");
+  EXPECT_EQ(s.precheck(store(3, 12, {{"1", 5}})).reason,
+            "sequence 12 of agency 3 was already stored with other bets" + kNotDrawnAdvice);
 }
 
 TEST(LotteryState, EveryFieldOfABetCountsInTheDigest) {
@@ -173,6 +183,72 @@ TEST(LotteryState, WithoutSetupTheFinishRecordsDecide) {
   EXPECT_TRUE(s.apply(finish(1, 1, 42)).drew);
   EXPECT_EQ(s.status({5, 7574}).expected_agencies(), 1u);
   EXPECT_EQ(s.status({5, 7574}).winning_number(), 42u);
+}
+
+pb::LotteryCommand new_round(bool force, std::uint32_t expected = 2, std::uint32_t number = 42) {
+  pb::LotteryCommand c;
+  c.mutable_new_round()->set_force(force);
+  c.mutable_new_round()->set_expected_agencies(expected);
+  c.mutable_new_round()->set_winning_number(number);
+  return c;
+}
+
+TEST(LotteryState, ANewRoundAfterTheDrawStartsAfreshWithItsOwnParameters) {
+  LotteryState s;
+  s.apply(setup(1, 7574));
+  s.apply(store(1, 1, {{"1", 7574}}));
+  ASSERT_TRUE(s.apply(finish(1, 1)).drew);
+  EXPECT_EQ(s.round(), 1u);
+  const Applied a = s.apply(new_round(false));
+  EXPECT_EQ(a.kind, Applied::Kind::new_round);
+  EXPECT_EQ(a.previous_bets, 1u);
+  EXPECT_TRUE(a.previous_drawn);
+  EXPECT_EQ(s.round(), 2u);
+  EXPECT_FALSE(s.draw_done());
+  EXPECT_EQ(s.total_bets(), 0u);
+  EXPECT_EQ(s.params()->expected_agencies, 2u);
+  EXPECT_EQ(s.winners(1).error().code, Errc::not_yet);
+  // The same sequence is new in the new round.
+  EXPECT_EQ(s.apply(store(1, 1, {{"5", 42}})).kind, Applied::Kind::stored);
+  EXPECT_FALSE(s.apply(finish(1, 9)).drew);  // the round's own count (2), not the Finish's
+  EXPECT_TRUE(s.apply(finish(2, 9)).drew);
+  EXPECT_EQ(s.winners(1).value(), (std::vector<std::string>{"5"}));
+  EXPECT_EQ(s.status({5, 7574}).round(), 2u);
+}
+
+TEST(LotteryState, ANewRoundIsRefusedWhileTheRoundIsUnderWayUnlessForced) {
+  LotteryState s;
+  s.apply(setup(3, 7574));
+  EXPECT_EQ(s.precheck(new_round(false)).kind, Applied::Kind::new_round);  // nothing sent yet
+  s.apply(store(1, 1, {{"1", 1}}));
+  s.apply(store(2, 1, {{"2", 2}}));
+  s.apply(store(4, 1, {{"4", 4}}));
+  s.apply(finish(2, 3));
+  const Applied refused = s.apply(new_round(false));
+  EXPECT_EQ(refused.kind, Applied::Kind::refused);
+  EXPECT_EQ(refused.reason,
+            "round 1 is under way: 1 of 3 agencies finished, agencies 1, 4 are still sending; wait for the draw, or "
+            "pass --force to set this round's 3 bets aside");
+  EXPECT_EQ(s.round(), 1u);
+  EXPECT_EQ(s.total_bets(), 3u);
+  EXPECT_EQ(s.agencies_sending(), (std::vector<std::uint32_t>{1, 4}));
+  const Applied forced = s.apply(new_round(true));
+  EXPECT_EQ(forced.kind, Applied::Kind::new_round);
+  EXPECT_EQ(forced.previous_bets, 3u);
+  EXPECT_FALSE(forced.previous_drawn);
+  EXPECT_EQ(s.round(), 2u);
+}
+
+TEST(LotteryState, ReplayingRoundsGivesTheSameState) {
+  const std::vector<pb::LotteryCommand> log = {setup(1, 7574),         store(1, 1, {{"1", 7574}}), finish(1, 1),
+                                               new_round(false, 1, 3), store(1, 1, {{"2", 3}}),    finish(1, 1)};
+  LotteryState a, b;
+  for (const auto& c : log) a.apply(c);
+  for (const auto& c : log) b.apply(c);
+  EXPECT_EQ(a.status({5, 7574}).SerializeAsString(), b.status({5, 7574}).SerializeAsString());
+  EXPECT_EQ(a.round(), 2u);
+  EXPECT_EQ(a.winners(1).value(), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(a.winning_number(), 3u);
 }
 
 }  // namespace
