@@ -61,7 +61,7 @@ trap 'exit 130' INT TERM
 base=$(python3 - <<'EOF'
 import random, socket
 for _ in range(200):
-    p = random.randrange(20000, 40000, 10)
+    p = random.randrange(20000, 32000, 10)  # below the ephemeral range (32768-)
     ports = [p + o for o in (1, 2, 3, 81, 82, 83, 101, 102, 103, 201, 202, 203, 204, 205, 206)]
     socks = []
     try:
