@@ -307,6 +307,7 @@ void Driver::refresh_status() {
   status_.role = role;
   status_.term = core_->term();
   status_.leader = leader;
+  leader_hint_.store(leader.value, std::memory_order_relaxed);
   status_.commit = core_->log().committed();
   status_.last_index = core_->log().last_index();
   status_.snapshot_index = core_->log().snapshot().index;

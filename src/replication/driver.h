@@ -123,6 +123,9 @@ class Driver {
   // Membership: the index of the config entry, or the core's refusal.
   void change(std::function<Result<raft::Index>(raft::Core&)> op, std::function<void(Result<raft::Index>)> done);
   DriverStatus status() const;
+  // The leader this node last knew of (kNoNode when none), as of the last
+  // loop turn; cheap (an atomic), for routing a write without a loop turn.
+  raft::NodeId leader_hint() const { return raft::NodeId(leader_hint_.load(std::memory_order_relaxed)); }
 
   // fsync latency, for /metrics (milliseconds, cumulative buckets).
   std::string fsync_histogram_text() const;
@@ -199,6 +202,7 @@ class Driver {
 
   mutable std::mutex status_mu_;
   DriverStatus status_;
+  std::atomic<std::uint64_t> leader_hint_{0};
   std::atomic<std::uint64_t> fsyncs_{0};
   mutable std::mutex hist_mu_;
   std::vector<std::uint64_t> fsync_buckets_;  // counts per bucket of kFsyncBucketsMs
