@@ -95,10 +95,14 @@ for i in 1 2 3; do
   etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:$((base + 200 + i))"
 done
 
-# Both clusters have a leader and commit a write (bounded: 20 s).
+# Every minga node answers, both clusters have a leader and commit a write
+# (bounded: 20 s).
 ready=""
 for _ in $(seq 100); do
-  if [[ -z "$ready" ]] && "$minga" --server "$minga_servers" --timeout 2 records add ready >/dev/null 2>&1; then
+  if [[ -z "$ready" ]] && "$minga" --server "$minga_servers" --timeout 2 records add ready >/dev/null 2>&1 &&
+    "$minga" --server "127.0.0.1:$((base + 1))" --timeout 1 status >/dev/null 2>&1 &&
+    "$minga" --server "127.0.0.1:$((base + 2))" --timeout 1 status >/dev/null 2>&1 &&
+    "$minga" --server "127.0.0.1:$((base + 3))" --timeout 1 status >/dev/null 2>&1; then
     ready="minga"
   fi
   if [[ "$ready" == minga ]] &&
