@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages minga needs to build, test and run.
 # Idempotent: returns in a moment when everything is already there.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --bench  also what the side-by-side benchmarks use (redis, python3)
+#   scripts/install-deps.sh --bench  also what the side-by-side benchmarks use (redis, etcd 3.4 and
+#                                    the Go sources its load generator builds from offline, python3)
 set -euo pipefail
 
 packages=(
@@ -14,7 +15,7 @@ packages=(
   libssl-dev netcat-openbsd docker-compose
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(redis-server redis-tools python3)
+  packages+=(redis-server redis-tools python3 curl etcd-server golang-go golang-etcd-server-dev)
 fi
 
 missing=()

@@ -1,4 +1,5 @@
-// `minga bench tasks`: a load generator that prints requests/s and latency.
+// `minga bench tasks` and `minga bench records`: load generators that print
+// throughput and latency.
 #pragma once
 
 #include <functional>
@@ -8,5 +9,7 @@
 namespace minga::cli {
 
 void add_bench_tasks_command(CLI::App& bench, ClientOptions& options, std::function<int()>& action);
+// `minga bench records`: pipelined `records add` writes against a cluster.
+void add_bench_records_command(CLI::App& bench, ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

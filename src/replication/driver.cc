@@ -37,6 +37,7 @@ Status Driver::start() {
   }
   applied_ = init.snapshot.index.value;
   last_snapshot_index_ = init.snapshot.index.value;
+  last_snapshot_bytes_ = data.size();
   raft::Config cfg;
   cfg.id = opt_.id;
   cfg.election_timeout_ticks = opt_.election_ticks;
@@ -306,6 +307,7 @@ void Driver::refresh_status() {
   status_.role = role;
   status_.term = core_->term();
   status_.leader = leader;
+  leader_hint_.store(leader.value, std::memory_order_relaxed);
   status_.commit = core_->log().committed();
   status_.last_index = core_->log().last_index();
   status_.snapshot_index = core_->log().snapshot().index;
@@ -374,6 +376,8 @@ void Driver::apply(ApplyJob& job) {
     if (auto st = applier_.restore(job.snapshot->data); !st.ok()) fatal("install the leader's snapshot", st.error());
     applied_ = at.value;
     last_snapshot_index_ = at.value;
+    last_snapshot_bytes_ = job.snapshot->data.size();
+    log_bytes_since_snapshot_ = 0;
     log::info("snapshot_install", "success",
               {{"index", std::to_string(at.value)}, {"bytes", std::to_string(job.snapshot->data.size())}});
     std::vector<ProposeDone> unknown;
@@ -389,6 +393,7 @@ void Driver::apply(ApplyJob& job) {
   for (const raft::Entry& e : job.entries) {
     std::string result;
     if (e.type == raft::EntryType::command) result = applier_.apply(e);
+    log_bytes_since_snapshot_ += e.data.size();
     applied_ = e.index.value;
     Pending p;
     {
@@ -411,11 +416,14 @@ void Driver::apply(ApplyJob& job) {
     read_waits_.erase(read_waits_.begin());
     done(ok_status());
   }
-  if (applied.value >= last_snapshot_index_ + opt_.snapshot_entries) {
+  if (applied.value >= last_snapshot_index_ + opt_.snapshot_entries &&
+      static_cast<double>(log_bytes_since_snapshot_) >=
+          opt_.snapshot_log_ratio * static_cast<double>(last_snapshot_bytes_)) {
     last_snapshot_index_ = applied.value;
-    post([this, at = applied, data = applier_.snapshot()]() mutable {
-      pending_compaction_.emplace(at, std::move(data));
-    });
+    std::string data = applier_.snapshot();
+    last_snapshot_bytes_ = data.size();
+    log_bytes_since_snapshot_ = 0;
+    post([this, at = applied, data = std::move(data)]() mutable { pending_compaction_.emplace(at, std::move(data)); });
   }
 }
 

@@ -64,9 +64,17 @@ class Outbox {
 struct DriverOptions {
   raft::NodeId id;
   std::chrono::milliseconds tick{50};
-  std::uint32_t heartbeat_ticks = 1;                 // heartbeat every 50 ms
-  std::uint32_t election_ticks = 6;                  // election timeout randomized in [300, 600) ms
-  std::uint64_t snapshot_entries = 10000;            // snapshot when the log holds this many applied entries
+  std::uint32_t heartbeat_ticks = 1;  // heartbeat every 50 ms
+  std::uint32_t election_ticks = 6;   // election timeout randomized in [300, 600) ms
+  // Snapshot when the log holds this many applied entries since the last
+  // snapshot AND their commands add up to at least the last snapshot's size
+  // times snapshot_log_ratio (LogCabin's snapshotRatio): a snapshot rewrites
+  // the whole state, so without the second condition a growing state (records
+  // only grow) costs O(state) every snapshot_entries writes and the cost of a
+  // write grows with the state. With it, snapshot bytes stay at most
+  // 1/ratio of the log bytes written.
+  std::uint64_t snapshot_entries = 10000;
+  double snapshot_log_ratio = 1.0;
   std::chrono::milliseconds request_timeout{10000};  // proposals and reads not done by then: timeout
   std::uint64_t seed = 1;
   // Names a node for log lines ("" when unknown).
@@ -115,6 +123,9 @@ class Driver {
   // Membership: the index of the config entry, or the core's refusal.
   void change(std::function<Result<raft::Index>(raft::Core&)> op, std::function<void(Result<raft::Index>)> done);
   DriverStatus status() const;
+  // The leader this node last knew of (kNoNode when none), as of the last
+  // loop turn; cheap (an atomic), for routing a write without a loop turn.
+  raft::NodeId leader_hint() const { return raft::NodeId(leader_hint_.load(std::memory_order_relaxed)); }
 
   // fsync latency, for /metrics (milliseconds, cumulative buckets).
   std::string fsync_histogram_text() const;
@@ -185,10 +196,13 @@ class Driver {
   std::thread apply_thread_;
   std::atomic<std::uint64_t> applied_{0};
   std::uint64_t last_snapshot_index_ = 0;            // apply thread
+  std::uint64_t last_snapshot_bytes_ = 0;            // apply thread: size of the last snapshot's data
+  std::uint64_t log_bytes_since_snapshot_ = 0;       // apply thread: command bytes applied since it
   std::multimap<raft::Index, ReadDone> read_waits_;  // apply thread
 
   mutable std::mutex status_mu_;
   DriverStatus status_;
+  std::atomic<std::uint64_t> leader_hint_{0};
   std::atomic<std::uint64_t> fsyncs_{0};
   mutable std::mutex hist_mu_;
   std::vector<std::uint64_t> fsync_buckets_;  // counts per bucket of kFsyncBucketsMs

@@ -27,7 +27,8 @@ struct PeerTransport::Peer {
   std::chrono::milliseconds backoff{0};
   Clock::time_point next_dial{};
   std::optional<Clock::time_point> last_heard;
-  std::string last_error;  // logged once per outage
+  Clock::time_point last_sent{};  // the last frame queued on `link`
+  std::string last_error;         // logged once per outage
 };
 
 std::string hello_mac(const std::string& secret, const std::string& from, const std::string& to,
@@ -175,12 +176,23 @@ void PeerTransport::dial(const std::shared_ptr<Peer>& p) {
 }
 
 void PeerTransport::tick() {
-  std::lock_guard lock(mu_);
-  if (stopped_) return;
-  const auto now = Clock::now();
-  for (auto& [n, p] : peers_) {
-    if (!p->link && now >= p->next_dial) dial(p);
+  std::vector<std::shared_ptr<net::PeerLink>> idle;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    const auto now = Clock::now();
+    for (auto& [n, p] : peers_) {
+      if (!p->link && now >= p->next_dial) dial(p);
+      // Two followers have nothing to tell each other, and the peer's
+      // listener closes a link silent for read_timeout: an empty batch keeps
+      // the link up, so that it is there when one of them becomes leader.
+      if (p->link && p->link_up && now - p->last_sent >= opt_.read_timeout / 4) {
+        p->last_sent = now;
+        idle.push_back(p->link);
+      }
+    }
   }
+  for (auto& link : idle) link->send(pb::PEER_MESSAGES, 0, encode_messages({}));
 }
 
 void PeerTransport::send(std::vector<raft::Message> messages) {
@@ -194,6 +206,7 @@ void PeerTransport::send(std::vector<raft::Message> messages) {
     for (auto& [to, list] : by_peer) {
       auto it = peers_.find(to);
       if (it == peers_.end() || !it->second->link || !it->second->link_up) continue;
+      it->second->last_sent = Clock::now();
       out.emplace_back(it->second->link, std::move(list));
     }
   }

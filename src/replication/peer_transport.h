@@ -6,7 +6,9 @@
 // an HMAC-SHA256 of those under the cluster secret), then carries
 // PEER_MESSAGES frames one way; the answers travel on the link the other
 // node dialled. A link that closes is dialled again with exponential backoff
-// (100 ms doubling to 2 s); a slow peer fills only its own link's queue
+// (100 ms doubling to 2 s); a link with nothing to carry for a quarter of
+// read_timeout carries an empty batch, so an idle link (between two
+// followers) is not closed as silent; a slow peer fills only its own link's queue
 // (bounded: it is dropped past the bound) and never holds up the others.
 //
 // What the network may do: lose, delay, duplicate and reorder messages, and

@@ -186,6 +186,20 @@ void Replicator::propose(std::string_view name, std::string command, apps::Propo
 
 void Replicator::propose_here(std::string data, std::function<void(Result<std::string>)> done, bool may_forward,
                               std::string app, std::string command) {
+  // A follower that knows the leader forwards at once, without a turn of the
+  // raft loop that would only refuse the proposal (two thread hand-offs per
+  // write). If the hint is stale, the leader it names refuses a forwarded
+  // write with not_leader, as it would after the slow path.
+  if (may_forward) {
+    const raft::NodeId hint = driver_->leader_hint();
+    if (hint != raft::kNoNode && hint != self_) {
+      const std::string address = transport_->client_address_of(hint);
+      if (!address.empty()) {
+        forwarder_->forward(address, std::move(app), std::move(command), std::move(done));
+        return;
+      }
+    }
+  }
   driver_->propose(std::move(data), [this, done = std::move(done), may_forward, app = std::move(app),
                                      command = std::move(command)](Result<std::string> r) mutable {
     if (r.ok() || r.error().code != Errc::not_leader) {

@@ -128,6 +128,26 @@ TEST_F(Cli, BenchAgainstAnUnreachableServerExitsThree) {
   EXPECT_NE(r.err.find("cannot reach 127.0.0.1:1"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, BenchRecordsCountsDurableWrites) {
+  // The node is a cluster of one: every write goes through Raft and its fsync.
+  auto r = minga({"--output", "json", "bench", "records", "--connections", "2", "--inflight", "4", "--duration", "0.3",
+                  "--warmup", "0"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"errors\":0,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"writes\":0,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"writes_per_s\":"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, BenchRecordsCountsErrorsByCode) {
+  // Above the node's records.max_bytes (4096): every write is refused, and
+  // the refusals are counted, not hidden.
+  auto r = minga({"bench", "records", "--connections", "1", "--inflight", "2", "--size", "5000", "--duration", "0.2",
+                  "--warmup", "0", "--error-pause", "50"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("errors invalid_argument: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("writes: 0 acknowledged"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, SleepLongerThanTheClientTimeoutStillAnswers) {
   // The deadline of a sleep is --timeout plus its seconds.
   auto r = minga({"--timeout", "0.5", "sleep", "1.2"});
