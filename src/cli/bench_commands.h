@@ -4,12 +4,12 @@
 
 #include <functional>
 
-#include "cli/client_options.h"
+#include "client/options.h"
 
 namespace minga::cli {
 
-void add_bench_tasks_command(CLI::App& bench, ClientOptions& options, std::function<int()>& action);
+void add_bench_tasks_command(CLI::App& bench, client::ClientOptions& options, std::function<int()>& action);
 // `minga bench records`: pipelined `records add` writes against a cluster.
-void add_bench_records_command(CLI::App& bench, ClientOptions& options, std::function<int()>& action);
+void add_bench_records_command(CLI::App& bench, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

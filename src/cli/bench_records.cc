@@ -24,6 +24,9 @@
 #include "wire/frame.h"
 
 namespace minga::cli {
+
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

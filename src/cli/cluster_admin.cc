@@ -23,6 +23,9 @@
 #include "proto/raft.pb.h"
 
 namespace minga::cli {
+
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 namespace {
 
 void print_table(const std::vector<std::vector<std::string>>& rows) {

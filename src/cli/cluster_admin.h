@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "cli/client_options.h"
+#include "client/options.h"
 
 namespace CLI {
 class App;
@@ -11,6 +11,6 @@ class App;
 
 namespace minga::cli {
 
-void add_cluster_admin_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
+void add_cluster_admin_commands(CLI::App& root, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

@@ -11,6 +11,9 @@
 #include "proto/cluster.pb.h"
 
 namespace minga::cli {
+
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 namespace {
 
 int run_sumsq(const ClientOptions& options, const std::string& n_text) {

@@ -5,10 +5,10 @@
 
 #include <functional>
 
-#include "cli/client_options.h"
+#include "client/options.h"
 
 namespace minga::cli {
 
-void add_cluster_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
+void add_cluster_commands(CLI::App& root, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

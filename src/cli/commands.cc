@@ -12,6 +12,8 @@
 
 namespace minga::cli {
 
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action) {
   add_node_command(root, action);
   add_task_commands(root, options, action);

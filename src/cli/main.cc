@@ -4,12 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/client_options.h"
 #include "cli/commands.h"
 #include "cli/parse_errors.h"
+#include "client/options.h"
 
 int main(int argc, char** argv) {
   using namespace minga::cli;
+  using namespace minga::client;
   CLI::App app{"minga: a fault-tolerant cluster for distributed work", "minga"};
   app.set_version_flag("--version", MINGA_VERSION);
   app.require_subcommand(1);

@@ -9,11 +9,14 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.h"
-#include "cli/client_options.h"
+#include "client/options.h"
 #include "cluster/config.h"
 #include "cluster/node.h"
 
 namespace minga::cli {
+
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 namespace {
 
 struct NodeFlags {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 namespace minga::cli {
+
 namespace {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 namespace minga::cli {
+
 namespace {
 
 // Just enough JSON to show a status section: what the node writes

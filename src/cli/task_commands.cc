@@ -11,10 +11,13 @@
 #include "apps/api/status.h"
 #include "apps/api/tasks.h"
 #include "base/number.h"
-#include "cli/hints.h"
 #include "cli/status_text.h"
+#include "client/hints.h"
 
 namespace minga::cli {
+
+using namespace minga::client;  // the client layer, which the subcommands use throughout
+
 namespace {
 
 std::string join(const std::vector<std::string>& words) {

@@ -3,12 +3,12 @@
 
 #include <functional>
 
-#include "cli/client_options.h"
+#include "client/options.h"
 
 namespace minga::cli {
 
 // Registers the subcommands on `root`; a chosen subcommand stores its action
 // in `action`, which main() runs after parsing.
-void add_task_commands(CLI::App& root, ClientOptions& options, std::function<int()>& action);
+void add_task_commands(CLI::App& root, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::cli

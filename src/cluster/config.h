@@ -17,8 +17,14 @@
 
 #include "apps/api/app.h"
 #include "base/result.h"
+#include "config/sources.h"
 
 namespace minga::cluster {
+
+using config::ConfigSources;
+using config::EnvLookup;
+using config::process_env;
+using config::SourceSettings;
 
 struct NodeConfig {
   std::string id;  // "": the id kept in the data dir, generated on the first start
@@ -76,42 +82,14 @@ struct KeySpec {
 
 const std::vector<KeySpec>& node_keys();
 
-using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
-EnvLookup process_env();
-
-// Where values come from. `flags` maps a key's flag ("--port") to its value;
-// `file_text` is TOML (empty when there is no file).
-struct ConfigSources {
-  std::map<std::string, std::string> flags;
-  EnvLookup env;
-  std::string file_text;
-  std::string file_name;  // for error messages
-};
-
 // Resolves every key; errors name the key and where its bad value came from.
 // `settings_out`, when given, receives the view apps use for their own keys.
 Result<NodeConfig> load_node_config(const ConfigSources& sources);
 
-// Settings for apps backed by the same sources (environment over file).
-class SourceSettings final : public apps::Settings {
- public:
-  static Result<SourceSettings> parse(const ConfigSources& sources);
-  std::optional<std::string> get(std::string_view file_key, std::string_view env_key) const override;
-  // An error naming the first key of the file that is neither a node key nor
-  // asked for with get() (a typo such as `prot = 7401`). Call once every app
-  // has read its settings.
-  Status check_no_unknown_keys() const;
-
- private:
-  struct Asked {
-    std::mutex mu;
-    std::set<std::string, std::less<>> keys;
-  };
-  EnvLookup env_;
-  std::string file_name_;
-  std::map<std::string, std::string, std::less<>> file_;  // flattened dotted keys
-  std::shared_ptr<Asked> asked_ = std::make_shared<Asked>();
-};
+// An error naming the first key of the file that is neither a node key nor
+// asked for by an app (a typo such as `prot = 7401`). Call once every app has
+// read its settings.
+Status check_no_unknown_keys(const SourceSettings& settings);
 
 std::chrono::milliseconds to_millis(double seconds);
 

@@ -2,6 +2,7 @@
 // (asio.h first)
 #include "cluster/node.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -476,7 +477,7 @@ int Node::Impl::run() {
       return 1;
     }
   }
-  if (auto st = settings_.check_no_unknown_keys(); !st.ok()) {
+  if (auto st = check_no_unknown_keys(settings_); !st.ok()) {
     log::warn("node_start", "fail", {{"reason", st.error().message}});
     return 2;  // a configuration error, like a bad flag
   }

@@ -22,15 +22,15 @@
 #include "apps/lottery/lottery_app.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "cli/client_options.h"
+#include "client/options.h"
 
 extern char** environ;
 
 namespace minga::lottery {
 namespace {
 
-using cli::ClientOptions;
-using cli::kExitOk;
+using client::ClientOptions;
+using client::kExitOk;
 using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------- bench lottery
@@ -213,8 +213,8 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
   }
   for (int i = 0; i < f.rounds; ++i) {
     auto r = bench_round(f, data);
-    if (!r.ok()) return cli::report(options, r.error());
-    if (!r->winners_ok) return cli::report(options, Error{Errc::internal, "winners differ from the generated data"});
+    if (!r.ok()) return client::report(options, r.error());
+    if (!r->winners_ok) return client::report(options, Error{Errc::internal, "winners differ from the generated data"});
     const double rate = static_cast<double>(f.bets) / r->ingest_seconds;
     rates.push_back(rate);
     totals.push_back(r->total_seconds);
@@ -251,7 +251,7 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
 
 }  // namespace
 
-void add_bench_cli(CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action) {
+void add_bench_cli(CLI::App& bench, client::ClientOptions& options, std::function<int()>& action) {
   auto bf = std::make_shared<BenchFlags>();
   auto* b = bench.add_subcommand("lottery", "agencies against a fresh local node: durable bets/s and time to winners");
   b->add_option("--agencies", bf->agencies, "agencies sending at once")

@@ -8,12 +8,12 @@ namespace CLI {
 class App;
 }
 
-namespace minga::cli {
+namespace minga::client {
 struct ClientOptions;
 }
 
 namespace minga::lottery {
 
-void add_bench_cli(CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action);
+void add_bench_cli(CLI::App& bench, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::lottery

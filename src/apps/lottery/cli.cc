@@ -20,18 +20,18 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/number.h"
-#include "cli/client_options.h"
-#include "cli/hints.h"
-#include "cluster/config.h"
+#include "client/hints.h"
+#include "client/options.h"
+#include "config/sources.h"
 
 namespace minga::lottery {
 namespace {
 
-using cli::ClientOptions;
-using cli::kExitOk;
-using cli::kExitServerError;
-using cli::kExitUnreachable;
-using cli::kExitUsage;
+using client::ClientOptions;
+using client::kExitOk;
+using client::kExitServerError;
+using client::kExitUnreachable;
+using client::kExitUsage;
 
 std::atomic<bool> g_stop{false};
 
@@ -148,9 +148,9 @@ Result<pb::Bet> single_bet_from_env() {
 }
 
 // The environment over the TOML file of --config or MINGA_CONFIG.
-Result<cluster::SourceSettings> agency_settings(const AgencyFlags& f) {
-  cluster::ConfigSources sources;
-  sources.env = cluster::process_env();
+Result<config::SourceSettings> agency_settings(const AgencyFlags& f) {
+  config::ConfigSources sources;
+  sources.env = config::process_env();
   std::string file = f.config_file;
   if (file.empty()) {
     if (auto env = sources.env("MINGA_CONFIG")) file = *env;
@@ -161,7 +161,7 @@ Result<cluster::SourceSettings> agency_settings(const AgencyFlags& f) {
     sources.file_text = std::move(text).value();
     sources.file_name = file;
   }
-  return cluster::SourceSettings::parse(sources);
+  return config::SourceSettings::parse(sources);
 }
 
 Result<std::size_t> batch_max_amount(const AgencyFlags& f, const apps::Settings& settings) {
@@ -279,7 +279,7 @@ int run_agency(const CLI::App& root, const ClientOptions& options, AgencyFlags f
     }
     log::warn("agency", "fail", {{"agency", std::to_string(f.agency)}, {"reason", winners.error().message}});
     std::cerr << "error: " << winners.error().message;
-    if (winners.error().code == Errc::unavailable) std::cerr << "; " << cli::kStartNodeHint;
+    if (winners.error().code == Errc::unavailable) std::cerr << "; " << client::kStartNodeHint;
     std::cerr << std::endl;
     return exit_code_for(winners.error());
   }
@@ -299,23 +299,24 @@ int run_winners(const CLI::App& root, ClientOptions options, std::string agency_
     if (const char* env = env_value(kAgencyIdEnv); env != nullptr) agency_text = env;
   }
   if (agency_text.empty()) {
-    return cli::report_usage(options,
-                             Error{Errc::invalid_argument, "the agency id is missing: pass --agency N or set CLI_ID"});
+    return client::report_usage(
+        options, Error{Errc::invalid_argument, "the agency id is missing: pass --agency N or set CLI_ID"});
   }
   auto parsed = parse_agency_id(agency_text);
-  if (!parsed.ok()) return cli::report_usage(options, parsed.error());
+  if (!parsed.ok()) return client::report_usage(options, parsed.error());
   const std::uint32_t agency_id = parsed.value();
   options.server = server_address(root, options);
-  auto client = cli::connect(options);
-  if (!client.ok()) return cli::report(options, client.error());
+  auto client = client::connect(options);
+  if (!client.ok()) return client::report(options, client.error());
   pb::WinnersRequest req;
   req.set_agency(agency_id);
   auto r = client->call<pb::LotteryResponse>(pb::WINNERS_REQUEST, req, pb::LOTTERY_RESPONSE, options.timeout());
-  if (!r.ok()) return cli::report(options, r.error());
+  if (!r.ok()) return client::report(options, r.error());
   if (r->outcome() == pb::LotteryResponse::NOT_YET) {
-    return cli::report(options, Error{Errc::not_yet, "the draw has not happened yet; ask again later"});
+    return client::report(options, Error{Errc::not_yet, "the draw has not happened yet; ask again later"});
   }
-  if (r->outcome() != pb::LotteryResponse::OK) return cli::report(options, Error{Errc::invalid_argument, r->reason()});
+  if (r->outcome() != pb::LotteryResponse::OK)
+    return client::report(options, Error{Errc::invalid_argument, r->reason()});
   if (options.json()) {
     std::string docs = "[";
     for (int i = 0; i < r->documents_size(); ++i) {
@@ -338,11 +339,11 @@ int run_winners(const CLI::App& root, ClientOptions options, std::string agency_
 
 int run_status(const CLI::App& root, ClientOptions options) {
   options.server = server_address(root, options);
-  auto client = cli::connect(options);
-  if (!client.ok()) return cli::report(options, client.error());
+  auto client = client::connect(options);
+  if (!client.ok()) return client::report(options, client.error());
   auto s = client->call<pb::LotteryStatusResponse>(pb::LOTTERY_STATUS_REQUEST, pb::LotteryStatusRequest(),
                                                    pb::LOTTERY_STATUS_RESPONSE, options.timeout());
-  if (!s.ok()) return cli::report(options, s.error());
+  if (!s.ok()) return client::report(options, s.error());
   std::size_t finished = 0;
   for (const auto& a : s->agencies()) finished += a.finished() ? 1 : 0;
   if (options.json()) {
@@ -370,13 +371,14 @@ int run_status(const CLI::App& root, ClientOptions options) {
 
 int run_new_round(const CLI::App& root, ClientOptions options, bool force) {
   options.server = server_address(root, options);
-  auto client = cli::connect(options);
-  if (!client.ok()) return cli::report(options, client.error());
+  auto client = client::connect(options);
+  if (!client.ok()) return client::report(options, client.error());
   pb::NewRoundRequest req;
   req.set_force(force);
   auto r = client->call<pb::LotteryResponse>(pb::NEW_ROUND_REQUEST, req, pb::LOTTERY_RESPONSE, options.timeout());
-  if (!r.ok()) return cli::report(options, r.error());
-  if (r->outcome() != pb::LotteryResponse::OK) return cli::report(options, Error{Errc::invalid_argument, r->reason()});
+  if (!r.ok()) return client::report(options, r.error());
+  if (r->outcome() != pb::LotteryResponse::OK)
+    return client::report(options, Error{Errc::invalid_argument, r->reason()});
   if (options.json()) {
     json::Object o;
     o.add("ok", true);
@@ -439,7 +441,7 @@ int run_gen(const ClientOptions& options, const GenOptions& g, const std::string
 
 }  // namespace
 
-void add_cli(CLI::App& root, CLI::App& bench, cli::ClientOptions& options, std::function<int()>& action) {
+void add_cli(CLI::App& root, CLI::App& bench, client::ClientOptions& options, std::function<int()>& action) {
   auto* lottery = root.add_subcommand("lottery", "the national lottery: agencies, bets, the draw, winners");
   lottery->require_subcommand(1);
 

@@ -7,7 +7,7 @@
 
 #include "apps/records/records_state.h"
 #include "base/json.h"
-#include "cli/client_options.h"
+#include "client/options.h"
 #include "proto/records.pb.h"
 
 namespace minga::records {
@@ -16,28 +16,29 @@ namespace {
 // Checked again by the node, against its own limit.
 constexpr std::size_t kClientMaxBytes = 1u << 20;
 
-int run_add(const cli::ClientOptions& options, const std::string& text) {
-  if (auto st = validate(text, kClientMaxBytes); !st.ok()) return cli::report_usage(options, st.error());
+int run_add(const client::ClientOptions& options, const std::string& text) {
+  if (auto st = validate(text, kClientMaxBytes); !st.ok()) return client::report_usage(options, st.error());
   pb::RecordsAddRequest req;
   req.set_text(text);
-  auto r = cli::call_cluster<pb::RecordsAddResponse>(options, pb::RECORDS_ADD_REQUEST, req, pb::RECORDS_ADD_RESPONSE);
-  if (!r.ok()) return cli::report(options, r.error());
+  auto r =
+      client::call_cluster<pb::RecordsAddResponse>(options, pb::RECORDS_ADD_REQUEST, req, pb::RECORDS_ADD_RESPONSE);
+  if (!r.ok()) return client::report(options, r.error());
   if (options.json()) {
     std::cout << json::Object().add("ok", true).add("index", static_cast<std::uint64_t>(r->index())).str() << std::endl;
   } else {
     std::cout << r->index() << std::endl;
   }
-  return cli::kExitOk;
+  return client::kExitOk;
 }
 
-int run_ls(const cli::ClientOptions& options, bool stale) {
+int run_ls(const client::ClientOptions& options, bool stale) {
   pb::RecordsListRequest req;
   req.set_stale(stale);
   std::string items = "[";
   for (;;) {
-    auto r = cli::call_cluster<pb::RecordsListResponse>(options, pb::RECORDS_LIST_REQUEST, req,
-                                                        pb::RECORDS_LIST_RESPONSE, true);
-    if (!r.ok()) return cli::report(options, r.error());
+    auto r = client::call_cluster<pb::RecordsListResponse>(options, pb::RECORDS_LIST_REQUEST, req,
+                                                           pb::RECORDS_LIST_RESPONSE, true);
+    if (!r.ok()) return client::report(options, r.error());
     for (const auto& rec : r->records()) {
       if (options.json()) {
         if (items.size() > 1) items += ",";
@@ -51,12 +52,12 @@ int run_ls(const cli::ClientOptions& options, bool stale) {
   }
   if (options.json()) std::cout << json::Object().add("ok", true).add_raw("records", items + "]").str() << '\n';
   std::cout << std::flush;
-  return cli::kExitOk;
+  return client::kExitOk;
 }
 
 }  // namespace
 
-void add_cli(CLI::App& root, cli::ClientOptions& options, std::function<int()>& action) {
+void add_cli(CLI::App& root, client::ClientOptions& options, std::function<int()>& action) {
   auto* records =
       root.add_subcommand("records", "a replicated list of lines of text, the same on every node, in commit order");
   records->require_subcommand(1);

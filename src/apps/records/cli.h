@@ -7,12 +7,12 @@ namespace CLI {
 class App;
 }
 
-namespace minga::cli {
+namespace minga::client {
 struct ClientOptions;
 }
 
 namespace minga::records {
 
-void add_cli(CLI::App& root, cli::ClientOptions& options, std::function<int()>& action);
+void add_cli(CLI::App& root, client::ClientOptions& options, std::function<int()>& action);
 
 }  // namespace minga::records

@@ -115,7 +115,7 @@ TEST(Config, UnknownFileKeyIsAnErrorNamingKeyAndFile) {
   ASSERT_TRUE(s.ok());
   // tasks.max_sleep_seconds is known once an app asked for it; node.port is a node key.
   EXPECT_EQ(s->get_double("tasks.max_sleep_seconds", "MINGA_MAX_SLEEP_SECONDS", 60).value(), 2.5);
-  auto st = s->check_no_unknown_keys();
+  auto st = check_no_unknown_keys(s.value());
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message, "configuration file typo.toml: unknown key 'node.prot'");
 }
@@ -124,10 +124,10 @@ TEST(Config, EveryKeyOfAFileReadByTheNodeOrAnAppIsKnown) {
   const std::string file = "[node]\nport = 7401\n[lottery]\nagencies = 3\n";
   auto s = SourceSettings::parse(ConfigSources{{}, env_of({{"MINGA_LOTTERY_AGENCIES", "4"}}), file, "ok.toml"});
   ASSERT_TRUE(s.ok());
-  EXPECT_FALSE(s->check_no_unknown_keys().ok());  // nothing asked for lottery.agencies yet
+  EXPECT_FALSE(check_no_unknown_keys(s.value()).ok());  // nothing asked for lottery.agencies yet
   // Asked for, even when the environment overrides it.
   EXPECT_EQ(s->get_int("lottery.agencies", "MINGA_LOTTERY_AGENCIES", 5).value(), 4);
-  EXPECT_TRUE(s->check_no_unknown_keys().ok());
+  EXPECT_TRUE(check_no_unknown_keys(s.value()).ok());
 }
 
 TEST(Config, FractionalSecondsSettingsAreStrict) {

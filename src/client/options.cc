@@ -1,4 +1,4 @@
-#include "cli/client_options.h"
+#include "client/options.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,9 +9,9 @@
 
 #include "apps/api/handlers.h"
 #include "apps/api/tasks.h"
-#include "cli/hints.h"
+#include "client/hints.h"
 
-namespace minga::cli {
+namespace minga::client {
 
 net::Client::Millis ClientOptions::timeout() const {
   return net::Client::Millis(static_cast<std::int64_t>(timeout_seconds * 1000));
@@ -154,4 +154,4 @@ int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& res
   return kExitOk;
 }
 
-}  // namespace minga::cli
+}  // namespace minga::client

@@ -13,7 +13,7 @@ namespace CLI {
 class App;
 }
 
-namespace minga::cli {
+namespace minga::client {
 
 // Exit codes of client commands.
 inline constexpr int kExitOk = 0;
@@ -71,4 +71,4 @@ Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRe
 // Prints a task answer in the chosen output; returns the exit code.
 int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& result);
 
-}  // namespace minga::cli
+}  // namespace minga::client
