@@ -28,6 +28,14 @@ std::uint16_t free_port() {
 }
 
 std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> extra_args) {
+  return create(n, std::move(extra_args), false);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::start_proxied(int n, std::vector<std::string> extra_args) {
+  return create(n, std::move(extra_args), true);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::create(int n, std::vector<std::string> extra_args, bool proxied) {
   auto c = std::unique_ptr<RaftCluster>(new RaftCluster());
   c->extra_ = std::move(extra_args);
   for (int i = 1; i <= n; ++i) {
@@ -38,6 +46,11 @@ std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> 
     m.monitor = free_port();
     m.data_dir = (c->dir_.path() / m.id).string();
     c->members_.push_back(std::move(m));
+  }
+  if (proxied) {
+    std::vector<std::uint16_t> raft_ports;
+    for (const auto& m : c->members_) raft_ports.push_back(m.raft);
+    c->net_ = std::make_unique<FaultNet>(raft_ports);
   }
   for (std::size_t i = 0; i < c->members_.size(); ++i) c->spawn(i);
   if (!c->wait_leader(15s)) throw std::runtime_error("the cluster elected no leader");
@@ -59,8 +72,11 @@ std::size_t RaftCluster::start_joining() {
 void RaftCluster::spawn(std::size_t i, bool joining) {
   Member& m = members_.at(i);
   std::string peers;
-  for (const auto& o : members_) {
-    if (o.id != m.id) peers += (peers.empty() ? "" : ",") + o.id + "=127.0.0.1:" + std::to_string(o.raft);
+  for (std::size_t j = 0; j < members_.size(); ++j) {
+    const Member& o = members_[j];
+    if (o.id == m.id) continue;
+    const std::uint16_t port = net_ && j < net_->size() ? net_->port(i, j) : o.raft;
+    peers += (peers.empty() ? "" : ",") + o.id + "=127.0.0.1:" + std::to_string(port);
   }
   std::vector<std::string> argv = {minga_binary(),   "node",
                                    "--id",           m.id,
