@@ -399,5 +399,17 @@ TEST(Cluster, SingleNodeCommitsThroughRaftAndSurvivesKill9) {
   EXPECT_NE(log.find("| id: node-"), std::string::npos) << log;
 }
 
+// `minga bench failover` starts its own cluster, kills its leader each round
+// and prints the percentiles; here two rounds, in JSON.
+TEST(Cluster, BenchFailoverTimesLeaderKills) {
+  auto r = run_minga({"-o", "json", "bench", "failover", "--rounds", "2", "--writers", "2"}, {}, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind(R"({"ok":true,"rounds":2,"p50_ms":)", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(R"("samples_ms":[)"), std::string::npos) << r.out;
+  auto bad = run_minga({"bench", "failover", "--rounds", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: --rounds, --writers and --round-timeout must be positive\n");
+}
+
 }  // namespace
 }  // namespace minga::testing
