@@ -48,7 +48,7 @@ soak: build
 DURATION ?= 60
 chaos: build
 	@env MINGA_CHAOS_SECONDS=$(DURATION) $${SEED:+MINGA_CHAOS_SEED=$$SEED} $${CLIENTS:+MINGA_CHAOS_CLIENTS=$$CLIENTS} \
-	  ./build/release/tests/integration/cluster/chaos_tests --gtest_filter='Chaos.*'
+	  ./build/release/tests/integration/cluster/chaos_tests --gtest_filter='ClusterChaos.*'
 
 clean:
 	rm -rf build

@@ -218,7 +218,7 @@ std::optional<std::vector<std::string>> converged_list(const RaftCluster& c, std
   return std::nullopt;
 }
 
-TEST(Chaos, ConcurrentClientsUnderKillsPausesAndPartitionsStayLinearizable) {
+TEST(ClusterChaos, ConcurrentClientsUnderKillsPausesAndPartitionsStayLinearizable) {
   const std::uint64_t seed = env_number("MINGA_CHAOS_SEED", std::random_device{}());
   const auto seconds = std::chrono::seconds(env_number("MINGA_CHAOS_SECONDS", 12));
   const int clients = static_cast<int>(env_number("MINGA_CHAOS_CLIENTS", 4));
@@ -241,13 +241,19 @@ TEST(Chaos, ConcurrentClientsUnderKillsPausesAndPartitionsStayLinearizable) {
     });
   }
   Nemesis nemesis{*c, std::mt19937_64(seed), {}};
-  const auto end = Clock::now() + seconds;
-  while (Clock::now() < end) {
-    std::this_thread::sleep_for(nemesis.between(200, 800));  // calm between faults
-    nemesis.step();
+  std::string nemesis_error;
+  try {
+    const auto end = Clock::now() + seconds;
+    while (Clock::now() < end) {
+      std::this_thread::sleep_for(nemesis.between(200, 800));  // calm between faults
+      nemesis.step();
+    }
+  } catch (const std::exception& e) {
+    nemesis_error = e.what();  // the clients are stopped and joined first
   }
   stop = true;
   for (auto& t : threads) t.join();
+  ASSERT_EQ(nemesis_error, "") << "seed " << seed;
 
   const auto final_text = converged_list(*c, 60s);
   ASSERT_TRUE(final_text) << "the nodes did not converge on one list within 60 s of healing (seed " << seed << ")";

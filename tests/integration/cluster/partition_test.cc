@@ -36,7 +36,7 @@ std::uint64_t commit_of(const RaftCluster& c, std::size_t i) {
 }
 
 // Five nodes; the leader and one follower are cut off both ways.
-TEST(Partition, LeaderInTheMinorityCommitsNothingAndEveryNodeConvergesOnTheMajoritysList) {
+TEST(ClusterPartition, LeaderInTheMinorityCommitsNothingAndEveryNodeConvergesOnTheMajoritysList) {
   auto c = RaftCluster::start_proxied(5);
   FaultNet& net = *c->net();
   const std::size_t old_leader = *c->wait_leader();
@@ -113,7 +113,7 @@ TEST(Partition, LeaderInTheMinorityCommitsNothingAndEveryNodeConvergesOnTheMajor
 // Three nodes; one follower hears nothing (the links into it are cut, its
 // own links out work): it commits nothing, and its pre-votes do not disturb
 // the leader (same leader, same term).
-TEST(Partition, FollowerCutOneWayCommitsNothingAndDoesNotDisturbTheLeader) {
+TEST(ClusterPartition, FollowerCutOneWayCommitsNothingAndDoesNotDisturbTheLeader) {
   auto c = RaftCluster::start_proxied(3);
   FaultNet& net = *c->net();
   const std::size_t leader = *c->wait_leader();
@@ -152,7 +152,7 @@ TEST(Partition, FollowerCutOneWayCommitsNothingAndDoesNotDisturbTheLeader) {
 
 // A follower whose links all drop every byte (the connections stay open):
 // it commits nothing; delayed links slow commits down but keep them right.
-TEST(Partition, DroppedAndDelayedLinks) {
+TEST(ClusterPartition, DroppedAndDelayedLinks) {
   auto c = RaftCluster::start_proxied(3);
   FaultNet& net = *c->net();
   const std::size_t leader = *c->wait_leader();

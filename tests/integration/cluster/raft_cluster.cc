@@ -5,13 +5,56 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
+#include <mutex>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
 namespace minga::testing {
 
+namespace {
+
+// The lowest port the kernel gives to the local end of outgoing connections.
+unsigned ephemeral_low() {
+  unsigned lo = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%u", &lo) != 1) lo = 32768;
+    std::fclose(f);
+  }
+  return lo;
+}
+
+bool bindable(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// Below the ephemeral range: a port the kernel hands out for outgoing
+// connections can be taken by one (a client's, a proxy's) while its node is
+// down, and the restarted node could not bind it again.
 std::uint16_t free_port() {
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}());
+  static std::set<std::uint16_t> given;
+  const unsigned lo = ephemeral_low();
+  std::lock_guard lock(mu);
+  if (lo > 12000) {
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      const auto port = static_cast<std::uint16_t>(10000 + rng() % (lo - 10000));
+      if (given.insert(port).second && bindable(port)) return port;
+    }
+  }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -18,7 +18,8 @@
 
 namespace minga::testing {
 
-// A TCP port nothing listens on right now (the kernel's choice).
+// A TCP port on 127.0.0.1 nothing uses right now, below the kernel's range
+// for outgoing connections; never the same twice in one process.
 std::uint16_t free_port();
 
 class RaftCluster {
