@@ -28,6 +28,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,19 +54,31 @@ struct FailoverOptions {
   double round_timeout_seconds = 10;
 };
 
-std::uint16_t free_port() {
+bool bindable(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
+  a.sin_port = htons(port);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   if (fd >= 0) ::close(fd);
-  return port;
+  return ok;
+}
+
+// A port below the kernel's range for outgoing connections: one from that
+// range could be taken by a writer's connection while its node is down, and
+// the restarted node could not bind it again. 0 when none is found.
+std::uint16_t free_port(std::mt19937& rng, std::set<std::uint16_t>& given) {
+  unsigned lo = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%u", &lo) != 1) lo = 32768;
+    std::fclose(f);
+  }
+  for (int attempt = 0; lo > 12000 && attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(10000 + rng() % (lo - 10000));
+    if (given.insert(port).second && bindable(port)) return port;
+  }
+  return 0;
 }
 
 struct Node {
@@ -78,12 +92,14 @@ struct Node {
 class LocalCluster {
  public:
   LocalCluster(std::string self, std::string dir) : self_(std::move(self)), dir_(std::move(dir)) {
+    std::mt19937 rng(std::random_device{}());
+    std::set<std::uint16_t> given;
     for (int i = 1; i <= 3; ++i) {
       Node n;
       n.id = "n" + std::to_string(i);
-      n.client = free_port();
-      n.raft = free_port();
-      n.monitor = free_port();
+      n.client = free_port(rng, given);
+      n.raft = free_port(rng, given);
+      n.monitor = free_port(rng, given);
       n.dir = (std::filesystem::path(dir_) / n.id).string();
       nodes_.push_back(n);
     }
@@ -98,6 +114,9 @@ class LocalCluster {
   }
 
   std::vector<Node>& nodes() { return nodes_; }
+  bool has_ports() const {
+    return std::all_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.client && n.raft && n.monitor; });
+  }
 
   // Starts node i; its log goes to DIR/nI.log.
   bool spawn(std::size_t i) {
@@ -290,6 +309,7 @@ int run_failover(const ClientOptions& options, const FailoverOptions& fo) {
   double load_seconds = 0;
   {
     LocalCluster cluster(self, dir);
+    if (!cluster.has_ports()) return fail(options, "no free ports on 127.0.0.1 below the ephemeral range");
     for (std::size_t i = 0; i < 3; ++i) {
       if (!cluster.spawn(i)) return fail(options, "cannot start a node");
     }
