@@ -121,12 +121,18 @@ class ChaosClient {
     pb::RecordsListRequest req;
     req.set_stale(stale_reads_);
     op.outcome = HistoryOp::Outcome::unknown;
+    op.digest = kEmptyDigest;
     for (;;) {
       auto r =
           conn.call<pb::RecordsListResponse>(pb::RECORDS_LIST_REQUEST, req, pb::RECORDS_LIST_RESPONSE, kCallTimeout);
       if (!r.ok()) return;
       for (const auto& rec : r->records()) {
-        op.list.push_back(value_of(rec.text(), rec.index()));
+        // A gap or a repeat in the indexes is a wrong answer: a value no
+        // client sent stands in for it, so the read cannot pass as a prefix.
+        const std::uint64_t value =
+            rec.index() == op.length + 1 ? value_of(rec.text(), rec.index()) : ~std::uint64_t{0};
+        op.digest = extend_digest(op.digest, value);
+        ++op.length;
         req.set_after(rec.index());
       }
       if (!r->more()) break;

@@ -16,7 +16,33 @@ std::string describe(const HistoryOp& op) {
 
 Violation fail(Violation::Rule rule, std::string detail) { return Violation{rule, std::move(detail)}; }
 
+// The digests of every prefix of `list`: out[k] is that of its first k values.
+std::vector<std::uint64_t> prefix_digests(const std::vector<std::uint64_t>& list) {
+  std::vector<std::uint64_t> out{kEmptyDigest};
+  out.reserve(list.size() + 1);
+  for (auto v : list) out.push_back(extend_digest(out.back(), v));
+  return out;
+}
+
+bool is_prefix(const HistoryOp& read, const std::vector<std::uint64_t>& digests) {
+  return read.length < digests.size() && digests[read.length] == read.digest;
+}
+
 }  // namespace
+
+std::uint64_t extend_digest(std::uint64_t digest, std::uint64_t value) {
+  // splitmix64's finalizer over the running digest and the value.
+  std::uint64_t z = digest ^ (value + 0x9e3779b97f4a7c15ULL + (digest << 6) + (digest >> 2));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t list_digest(const std::vector<std::uint64_t>& list) {
+  std::uint64_t d = kEmptyDigest;
+  for (auto v : list) d = extend_digest(d, v);
+  return d;
+}
 
 const char* rule_name(Violation::Rule rule) {
   switch (rule) {
@@ -64,6 +90,7 @@ std::optional<Violation> check_history(const std::vector<HistoryOp>& history,
     }
   }
   // acked_at_index and read_prefix.
+  const std::vector<std::uint64_t> digests = prefix_digests(final_list);
   for (const HistoryOp& op : history) {
     if (op.outcome != Outcome::ok) continue;
     if (op.kind == Kind::append) {
@@ -74,16 +101,10 @@ std::optional<Violation> check_history(const std::vector<HistoryOp>& history,
                                               (at == position.end() ? std::string("not in the final list")
                                                                     : "at position " + std::to_string(at->second)));
       }
-    } else {
-      const std::size_t n = std::min(op.list.size(), final_list.size());
-      const auto diff =
-          std::mismatch(op.list.begin(), op.list.begin() + static_cast<std::ptrdiff_t>(n), final_list.begin());
-      if (op.list.size() > final_list.size() || diff.first != op.list.begin() + static_cast<std::ptrdiff_t>(n)) {
-        const std::size_t at = static_cast<std::size_t>(diff.first - op.list.begin());
-        return fail(Rule::read_prefix,
-                    describe(op) + " of " + std::to_string(op.list.size()) + " records is not a prefix of the final " +
-                        std::to_string(final_list.size()) + ": they differ at position " + std::to_string(at + 1));
-      }
+    } else if (!is_prefix(op, digests)) {
+      return fail(Rule::read_prefix, describe(op) + " of " + std::to_string(op.length) +
+                                         " records is not a prefix of the final " + std::to_string(final_list.size()) +
+                                         (op.length > final_list.size() ? " (it is longer)" : " (another digest)"));
     }
   }
   // real_time.
@@ -94,7 +115,7 @@ std::optional<Violation> check_history(const std::vector<HistoryOp>& history,
   std::vector<Point> points;
   for (const HistoryOp& op : history) {
     if (op.kind == Kind::read) {
-      if (op.outcome == Outcome::ok) points.push_back({&op, op.list.size(), op.list.size()});
+      if (op.outcome == Outcome::ok) points.push_back({&op, op.length, op.length});
     } else if (op.outcome != Outcome::refused) {
       if (auto it = position.find(op.value); it != position.end()) points.push_back({&op, it->second - 1, it->second});
     }
@@ -125,13 +146,15 @@ std::optional<Violation> check_history(const std::vector<HistoryOp>& history,
 }
 
 std::string format_history(const std::vector<HistoryOp>& history, const std::vector<std::uint64_t>& final_list) {
+  const std::vector<std::uint64_t> digests = prefix_digests(final_list);
   std::ostringstream out;
   out << "# final list (" << final_list.size() << " records):";
   for (auto v : final_list) out << ' ' << v;
   out << "\n# client node kind value invoked completed outcome result\n";
   for (const HistoryOp& op : history) {
-    out << op.client << ' ' << op.node << ' ' << (op.kind == HistoryOp::Kind::append ? "append " : "read ") << op.value
-        << ' ' << op.invoked << ' ' << op.completed << ' '
+    out << op.client << ' ' << op.node << ' '
+        << (op.kind == HistoryOp::Kind::append ? "append " + std::to_string(op.value) : std::string("read -")) << ' '
+        << op.invoked << ' ' << op.completed << ' '
         << (op.outcome == HistoryOp::Outcome::ok        ? "ok"
             : op.outcome == HistoryOp::Outcome::unknown ? "unknown"
                                                         : "refused");
@@ -139,13 +162,8 @@ std::string format_history(const std::vector<HistoryOp>& history, const std::vec
       if (op.kind == HistoryOp::Kind::append) {
         out << " index=" << op.index;
       } else {
-        const bool prefix =
-            op.list.size() <= final_list.size() && std::equal(op.list.begin(), op.list.end(), final_list.begin());
-        out << " length=" << op.list.size();
-        if (!prefix) {
-          out << " list=";
-          for (auto v : op.list) out << v << ',';
-        }
+        out << " length=" << op.length << " digest=" << op.digest
+            << (is_prefix(op, digests) ? " prefix" : " NOT-A-PREFIX");
       }
     }
     out << '\n';

@@ -42,9 +42,19 @@ struct HistoryOp {
   std::int64_t invoked = 0;    // steady clock (any one unit; the chaos test uses ns since its start)
   std::int64_t completed = 0;  // meaningful for ok and refused
   Outcome outcome = Outcome::ok;
-  std::uint64_t index = 0;          // append, ok: the 1-based index it got
-  std::vector<std::uint64_t> list;  // read, ok: the whole list
+  std::uint64_t index = 0;  // append, ok: the 1-based index it got
+  // read, ok: how many records it returned and the digest of them all
+  // (list_digest): a long run keeps two numbers per read, not the list.
+  std::uint64_t length = 0;
+  std::uint64_t digest = 0;
 };
+
+// The digest of a list, one value at a time: extend(extend(kEmpty, a), b) is
+// the digest of [a, b]. Order matters; 64 bits, so a read that is not a
+// prefix of the final list yet has a prefix's digest is out of reach.
+inline constexpr std::uint64_t kEmptyDigest = 0x6a09e667f3bcc908ULL;
+std::uint64_t extend_digest(std::uint64_t digest, std::uint64_t value);
+std::uint64_t list_digest(const std::vector<std::uint64_t>& list);
 
 struct Violation {
   enum class Rule : std::uint8_t { acked_at_index, read_prefix, real_time, duplicate, never_sent };
@@ -59,8 +69,8 @@ std::optional<Violation> check_history(const std::vector<HistoryOp>& history,
                                        const std::vector<std::uint64_t>& final_list);
 
 // A text form of the history and the final list, one line per operation,
-// for the file a failed run leaves behind. Reads that are a prefix of the
-// final list are written by their length only.
+// for the file a failed run leaves behind (reads as length and digest, with
+// whether they are a prefix of the final list).
 std::string format_history(const std::vector<HistoryOp>& history, const std::vector<std::uint64_t>& final_list);
 
 }  // namespace minga::testing

@@ -12,16 +12,16 @@ using Outcome = HistoryOp::Outcome;
 using Rule = Violation::Rule;
 
 HistoryOp acked(std::uint64_t value, std::int64_t inv, std::int64_t done, std::uint64_t index) {
-  return HistoryOp{Kind::append, 0, 0, value, inv, done, Outcome::ok, index, {}};
+  return HistoryOp{Kind::append, 0, 0, value, inv, done, Outcome::ok, index, 0, 0};
 }
 HistoryOp unknown(std::uint64_t value, std::int64_t inv) {
-  return HistoryOp{Kind::append, 0, 0, value, inv, 0, Outcome::unknown, 0, {}};
+  return HistoryOp{Kind::append, 0, 0, value, inv, 0, Outcome::unknown, 0, 0, 0};
 }
 HistoryOp refused(std::uint64_t value, std::int64_t inv, std::int64_t done) {
-  return HistoryOp{Kind::append, 0, 0, value, inv, done, Outcome::refused, 0, {}};
+  return HistoryOp{Kind::append, 0, 0, value, inv, done, Outcome::refused, 0, 0, 0};
 }
-HistoryOp read(std::int64_t inv, std::int64_t done, std::vector<std::uint64_t> list) {
-  return HistoryOp{Kind::read, 0, 0, 0, inv, done, Outcome::ok, 0, std::move(list)};
+HistoryOp read(std::int64_t inv, std::int64_t done, const std::vector<std::uint64_t>& list) {
+  return HistoryOp{Kind::read, 0, 0, 0, inv, done, Outcome::ok, 0, list.size(), list_digest(list)};
 }
 
 std::string fired(const std::vector<HistoryOp>& h, const std::vector<std::uint64_t>& final_list) {
@@ -89,12 +89,21 @@ TEST(History, ValuesNeverSentOrRefusedAreCaught) {
   EXPECT_NE(v->detail.find("refused"), std::string::npos) << v->detail;
 }
 
-TEST(History, TheFileFormShowsOnlyWhatIsNeeded) {
+TEST(History, DigestsFollowOrderAndExtendOneValueAtATime) {
+  EXPECT_EQ(list_digest({}), kEmptyDigest);
+  EXPECT_EQ(list_digest({1, 2}), extend_digest(extend_digest(kEmptyDigest, 1), 2));
+  EXPECT_NE(list_digest({1, 2}), list_digest({2, 1}));
+  EXPECT_NE(list_digest({0}), list_digest({}));
+}
+
+TEST(History, TheFileFormSaysWhichReadsAreNotPrefixes) {
   const std::string text = format_history({acked(1, 0, 1, 1), read(2, 3, {1}), read(2, 3, {4})}, {1});
   EXPECT_NE(text.find("# final list (1 records): 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("append 1 0 1 ok index=1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("read 0 2 3 ok length=1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("length=1 list=4,\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("read - 2 3 ok length=1 digest=" + std::to_string(list_digest({1})) + " prefix\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(" NOT-A-PREFIX\n"), std::string::npos) << text;
 }
 
 }  // namespace
