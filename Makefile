@@ -1,7 +1,7 @@
 # The README's two commands:
 #   make run    install what is missing, build, start a single-node cluster
 #   make test   install what is missing, build, run every test
-.PHONY: run test build deps fuzz bench soak cluster clean
+.PHONY: run test build deps fuzz bench soak cluster chaos clean
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
@@ -48,6 +48,14 @@ bench: build
 # 3 and 5 nodes alternate unless NODES is set.
 soak: build
 	@./build/release/minga-sim --seed $${SEED:-1} --runs $${RUNS:-100000} --steps $${STEPS:-5000} $${NODES:+--nodes $$NODES}
+
+# Linearizability of a real 3-node cluster under kills, pauses and
+# partitions for DURATION seconds (SEED replays the choices; CLIENTS).
+# It prints the seed; a failed run writes its history and prints the path.
+DURATION ?= 60
+chaos: build
+	@env MINGA_CHAOS_SECONDS=$(DURATION) $${SEED:+MINGA_CHAOS_SEED=$$SEED} $${CLIENTS:+MINGA_CHAOS_CLIENTS=$$CLIENTS} \
+	  ./build/release/tests/integration/cluster/chaos_tests --gtest_filter='ClusterChaos.*'
 
 clean:
 	rm -rf build

@@ -23,6 +23,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   bench->require_subcommand(1);
   add_bench_tasks_command(*bench, options, action);
   add_bench_records_command(*bench, options, action);
+  add_bench_failover_command(*bench, options, action);
   lottery::add_cli(root, *bench, options, action);
   records::add_cli(root, options, action);
 }

@@ -288,7 +288,13 @@ TEST(Cluster, MembershipAddUnderLoadTransferAndRemoveTheLeader) {
 
   auto transfer = c->minga({"cluster", "transfer", "n4"});
   EXPECT_EQ(transfer.exit_code, 0) << transfer.err;
-  const auto leader = c->wait_leader(5s);
+  // The answer comes when the transfer starts; n4 leads soon after.
+  const auto transfer_deadline = Clock::now() + 5s;
+  std::optional<std::size_t> leader;
+  while (Clock::now() < transfer_deadline && (!leader || *leader != n4)) {
+    leader = c->wait_leader(1s);
+    if (!leader || *leader != n4) std::this_thread::sleep_for(20ms);
+  }
   ASSERT_TRUE(leader);
   EXPECT_EQ(c->member(*leader).id, "n4");
 
@@ -441,6 +447,18 @@ TEST(Cluster, SingleNodeCommitsThroughRaftAndSurvivesKill9) {
   // The id was generated on the first start and kept.
   const std::string log = again.process().err();
   EXPECT_NE(log.find("| id: node-"), std::string::npos) << log;
+}
+
+// `minga bench failover` starts its own cluster, kills its leader each round
+// and prints the percentiles; here two rounds, in JSON.
+TEST(Cluster, BenchFailoverTimesLeaderKills) {
+  auto r = run_minga({"-o", "json", "bench", "failover", "--rounds", "2", "--writers", "2"}, {}, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind(R"({"ok":true,"rounds":2,"p50_ms":)", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(R"("samples_ms":[)"), std::string::npos) << r.out;
+  auto bad = run_minga({"bench", "failover", "--rounds", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: --rounds, --writers and --round-timeout must be positive\n");
 }
 
 }  // namespace

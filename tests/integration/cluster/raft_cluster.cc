@@ -5,13 +5,56 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
+#include <mutex>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
 namespace minga::testing {
 
+namespace {
+
+// The lowest port the kernel gives to the local end of outgoing connections.
+unsigned ephemeral_low() {
+  unsigned lo = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%u", &lo) != 1) lo = 32768;
+    std::fclose(f);
+  }
+  return lo;
+}
+
+bool bindable(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// Below the ephemeral range: a port the kernel hands out for outgoing
+// connections can be taken by one (a client's, a proxy's) while its node is
+// down, and the restarted node could not bind it again.
 std::uint16_t free_port() {
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}());
+  static std::set<std::uint16_t> given;
+  const unsigned lo = ephemeral_low();
+  std::lock_guard lock(mu);
+  if (lo > 12000) {
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      const auto port = static_cast<std::uint16_t>(10000 + rng() % (lo - 10000));
+      if (given.insert(port).second && bindable(port)) return port;
+    }
+  }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -28,6 +71,14 @@ std::uint16_t free_port() {
 }
 
 std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> extra_args) {
+  return create(n, std::move(extra_args), false);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::start_proxied(int n, std::vector<std::string> extra_args) {
+  return create(n, std::move(extra_args), true);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::create(int n, std::vector<std::string> extra_args, bool proxied) {
   auto c = std::unique_ptr<RaftCluster>(new RaftCluster());
   c->extra_ = std::move(extra_args);
   for (int i = 1; i <= n; ++i) {
@@ -38,6 +89,11 @@ std::unique_ptr<RaftCluster> RaftCluster::start(int n, std::vector<std::string> 
     m.monitor = free_port();
     m.data_dir = (c->dir_.path() / m.id).string();
     c->members_.push_back(std::move(m));
+  }
+  if (proxied) {
+    std::vector<std::uint16_t> raft_ports;
+    for (const auto& m : c->members_) raft_ports.push_back(m.raft);
+    c->net_ = std::make_unique<FaultNet>(raft_ports);
   }
   for (std::size_t i = 0; i < c->members_.size(); ++i) c->spawn(i);
   if (!c->wait_leader(15s)) throw std::runtime_error("the cluster elected no leader");
@@ -59,8 +115,11 @@ std::size_t RaftCluster::start_joining() {
 void RaftCluster::spawn(std::size_t i, bool joining) {
   Member& m = members_.at(i);
   std::string peers;
-  for (const auto& o : members_) {
-    if (o.id != m.id) peers += (peers.empty() ? "" : ",") + o.id + "=127.0.0.1:" + std::to_string(o.raft);
+  for (std::size_t j = 0; j < members_.size(); ++j) {
+    const Member& o = members_[j];
+    if (o.id == m.id) continue;
+    const std::uint16_t port = net_ && j < net_->size() ? net_->port(i, j) : o.raft;
+    peers += (peers.empty() ? "" : ",") + o.id + "=127.0.0.1:" + std::to_string(port);
   }
   std::vector<std::string> argv = {minga_binary(),   "node",
                                    "--id",           m.id,

@@ -1,6 +1,8 @@
 // A Raft cluster of real `minga node` processes on 127.0.0.1: nodes n1..nN
 // with ports chosen up front (peers must know each other's Raft ports),
 // killed, paused, resumed and restarted by PID, plus binary-protocol helpers.
+// A proxied cluster routes every Raft link through a FaultNet (node i's
+// --peers name the proxies i→j), so that a test can cut, drop or delay it.
 #pragma once
 
 #include <memory>
@@ -8,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fault_proxy.h"
 #include "harness.h"
 #include "net/client.h"
 #include "proto/raft.pb.h"
@@ -15,7 +18,8 @@
 
 namespace minga::testing {
 
-// A TCP port nothing listens on right now (the kernel's choice).
+// A TCP port on 127.0.0.1 nothing uses right now, below the kernel's range
+// for outgoing connections; never the same twice in one process.
 std::uint16_t free_port();
 
 class RaftCluster {
@@ -30,9 +34,13 @@ class RaftCluster {
 
   // Starts n nodes and waits until they agree on a leader.
   static std::unique_ptr<RaftCluster> start(int n, std::vector<std::string> extra_args = {});
+  // The same with a fault-injecting proxy on every Raft link (see net()).
+  static std::unique_ptr<RaftCluster> start_proxied(int n, std::vector<std::string> extra_args = {});
 
   Member& member(std::size_t i) { return members_.at(i); }
   std::size_t size() const { return members_.size(); }
+  // The proxies between the nodes' Raft ports; nullptr unless start_proxied.
+  FaultNet* net() { return net_.get(); }
   std::string address(std::size_t i) const { return "127.0.0.1:" + std::to_string(members_.at(i).client); }
   // Every client address, comma-separated (for --server).
   std::string all_addresses() const;
@@ -63,8 +71,10 @@ class RaftCluster {
   RunResult minga(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) const;
 
  private:
+  static std::unique_ptr<RaftCluster> create(int n, std::vector<std::string> extra_args, bool proxied);
   void spawn(std::size_t i, bool joining = false);
   TempDir dir_;
+  std::unique_ptr<FaultNet> net_;
   std::vector<Member> members_;
   std::vector<std::string> extra_;
 };
