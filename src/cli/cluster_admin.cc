@@ -28,21 +28,6 @@ using namespace minga::client;  // the client layer, which the subcommands use t
 
 namespace {
 
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
-
 int run_status(const ClientOptions& options) {
   auto r = call_cluster<pb::ClusterStatusResponse>(options, pb::CLUSTER_STATUS_REQUEST, pb::ClusterStatusRequest{},
                                                    pb::CLUSTER_STATUS_RESPONSE, true);

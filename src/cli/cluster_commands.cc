@@ -59,19 +59,7 @@ int run_workers(const ClientOptions& options) {
     rows.push_back({w.id(), w.address(), w.state(), std::to_string(w.capacity()), std::to_string(w.in_flight()),
                     std::to_string(w.done())});
   }
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-  std::cout << std::flush;
+  print_table(rows);
   return kExitOk;
 }
 

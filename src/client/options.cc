@@ -144,6 +144,23 @@ Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRe
   return client->call<pb::TaskResponse>(pb::TASK_REQUEST, request, pb::TASK_RESPONSE, deadline);
 }
 
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size() && c < width.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+  std::cout << std::flush;
+}
+
 int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& result) {
   if (!result.ok()) return report(options, result.error());
   if (options.json()) {

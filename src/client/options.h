@@ -68,6 +68,10 @@ int report_usage(const ClientOptions& options, const Error& error);
 // Runs one task on the server.
 Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request);
 
+// Prints rows as columns aligned on their widest cell, two spaces apart; the
+// first row is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows);
+
 // Prints a task answer in the chosen output; returns the exit code.
 int print_task(const ClientOptions& options, const Result<pb::TaskResponse>& result);
 

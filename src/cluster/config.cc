@@ -68,20 +68,28 @@ Status set_endpoint(std::string& out, std::string_view v) {
   return ok_status();
 }
 
-// "a:1,b:2" (a TOML array arrives joined with commas too); empty clears it.
-Status set_endpoints(std::vector<std::string>& out, std::string_view v) {
-  std::vector<std::string> list;
+// The items of a comma-separated list, trimmed, empty ones dropped (a TOML
+// array arrives joined with commas too).
+std::vector<std::string_view> split_list(std::string_view v) {
+  std::vector<std::string_view> items;
   while (!v.empty()) {
     const auto comma = v.find(',');
     std::string_view item = v.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) {
-      auto ep = net::parse_endpoint(item);
-      if (!ep.ok()) return ep.error();
-      list.emplace_back(item);
-    }
+    if (!item.empty()) items.push_back(item);
     v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  return items;
+}
+
+// "a:1,b:2"; empty clears it.
+Status set_endpoints(std::vector<std::string>& out, std::string_view v) {
+  std::vector<std::string> list;
+  for (std::string_view item : split_list(v)) {
+    auto ep = net::parse_endpoint(item);
+    if (!ep.ok()) return ep.error();
+    list.emplace_back(item);
   }
   out = std::move(list);
   return ok_status();
@@ -105,24 +113,17 @@ Status set_level(std::string& out, std::string_view v) {
 // "n2=127.0.0.1:7502,n3=127.0.0.1:7503"; empty clears it.
 Status set_peers(std::map<std::string, std::string>& out, std::string_view v) {
   std::map<std::string, std::string> peers;
-  while (!v.empty()) {
-    const auto comma = v.find(',');
-    std::string_view item = v.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) {
-      const auto eq = item.find('=');
-      if (eq == std::string_view::npos || eq == 0) {
-        return Error{Errc::invalid_argument, "expected ID=HOST:PORT, got '" + std::string(item) + "'"};
-      }
-      auto ep = net::parse_endpoint(item.substr(eq + 1));
-      if (!ep.ok())
-        return Error{Errc::invalid_argument, "peer " + std::string(item.substr(0, eq)) + ": " + ep.error().message};
-      if (!peers.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1))).second) {
-        return Error{Errc::invalid_argument, "peer " + std::string(item.substr(0, eq)) + " is listed twice"};
-      }
+  for (std::string_view item : split_list(v)) {
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return Error{Errc::invalid_argument, "expected ID=HOST:PORT, got '" + std::string(item) + "'"};
     }
-    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    const std::string id(item.substr(0, eq));
+    auto ep = net::parse_endpoint(item.substr(eq + 1));
+    if (!ep.ok()) return Error{Errc::invalid_argument, "peer " + id + ": " + ep.error().message};
+    if (!peers.emplace(id, std::string(item.substr(eq + 1))).second) {
+      return Error{Errc::invalid_argument, "peer " + id + " is listed twice"};
+    }
   }
   out = std::move(peers);
   return ok_status();

@@ -140,3 +140,29 @@ TEST(Config, FractionalSecondsSettingsAreStrict) {
 
 }  // namespace
 }  // namespace minga::cluster
+
+namespace minga::cluster {
+namespace {
+
+TEST(Config, PeersAreIdEqualsAddressListsAndBadOnesSayWhy) {
+  auto env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  auto ok = load_node_config(ConfigSources{{{"--peers", "n2=127.0.0.1:7502, n3=127.0.0.1:7503"}}, env, "", ""});
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->peers, (std::map<std::string, std::string>{{"n2", "127.0.0.1:7502"}, {"n3", "127.0.0.1:7503"}}));
+  auto twice = load_node_config(ConfigSources{{{"--peers", "n2=127.0.0.1:7502,n2=127.0.0.1:7503"}}, env, "", ""});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().message, "flag --peers: peer n2 is listed twice");
+  auto bare = load_node_config(ConfigSources{{{"--peers", "127.0.0.1:7502"}}, env, "", ""});
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.error().message, "flag --peers: expected ID=HOST:PORT, got '127.0.0.1:7502'");
+  auto state = load_node_config(ConfigSources{{{"--cluster-state", "old"}}, env, "", ""});
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().message, "flag --cluster-state: expected new|existing, got 'old'");
+  auto timing = load_node_config(
+      ConfigSources{{{"--raft-heartbeat-ms", "200"}, {"--raft-election-timeout-ms", "300"}}, env, "", ""});
+  ASSERT_FALSE(timing.ok());
+  EXPECT_EQ(timing.error().message, "raft.election_timeout_ms (300) must be at least twice raft.heartbeat_ms (200)");
+}
+
+}  // namespace
+}  // namespace minga::cluster
