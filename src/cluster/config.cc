@@ -302,7 +302,8 @@ const std::vector<KeySpec>& node_keys() {
        [](NodeConfig& c, std::string_view v) { return set_count(c.raft_election_timeout_ms, v, 20, 60000); }, "MS",
        [](const NodeConfig& c) { return std::to_string(c.raft_election_timeout_ms); }},
       {"raft.snapshot_entries", "MINGA_RAFT_SNAPSHOT_ENTRIES", "--raft-snapshot-entries",
-       "snapshot the apps' state and compact the log every this many applied entries",
+       "snapshot the apps' state and compact the log after at least this many applied entries (and a log as large as "
+       "the last snapshot)",
        [](NodeConfig& c, std::string_view v) { return set_count(c.raft_snapshot_entries, v, 2, 1'000'000'000); }, "N",
        [](const NodeConfig& c) { return std::to_string(c.raft_snapshot_entries); }},
       {"cluster.test_part_delay_seconds", "MINGA_TEST_PART_DELAY_SECONDS", "--test-part-delay",

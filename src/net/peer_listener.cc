@@ -66,6 +66,10 @@ awaitable<void> PeerListener::Impl::serve(std::shared_ptr<StrandSocket> socket, 
   const auto ep = socket->remote_endpoint(ec);
   const std::string remote = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
   asio::steady_timer deadline(socket->get_executor());
+  // Which read the pending deadline belongs to, shared with its handler: a
+  // handler already queued when its read completed (cancel() cannot stop it)
+  // may run after this frame is gone, or during the next read.
+  auto read_no = std::make_shared<std::uint64_t>(0);
   bool timed_out = false;
   std::array<char, 64 * 1024> buf;
   std::string in;
@@ -74,15 +78,17 @@ awaitable<void> PeerListener::Impl::serve(std::shared_ptr<StrandSocket> socket, 
   bool refused = false;
   while (!stopped) {
     deadline.expires_after(opt.read_timeout);
-    deadline.async_wait([socket, &timed_out](const boost::system::error_code& e) {
-      if (e) return;
-      timed_out = true;
+    const std::uint64_t mine = ++*read_no;
+    deadline.async_wait([socket, read_no, mine](const boost::system::error_code& e) {
+      if (e || *read_no != mine) return;
       boost::system::error_code ignored;
       socket->close(ignored);
     });
     const std::size_t n = co_await socket->async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    timed_out = deadline.expiry() <= asio::steady_timer::clock_type::now();
     deadline.cancel();
-    if (timed_out) {
+    ++*read_no;  // a handler still queued for this read does nothing now
+    if (timed_out && ec) {
       reason = "silent for " + std::to_string(opt.read_timeout.count()) + " ms";
       break;
     }

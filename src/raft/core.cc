@@ -373,6 +373,12 @@ Ready Core::ready() {
   return rd;
 }
 
+std::vector<Message> Core::take_early_messages() {
+  std::vector<Message> out = std::move(early_msgs_);
+  early_msgs_.clear();
+  return out;
+}
+
 void Core::advance() {
   MINGA_ASSERT(ready_outstanding_, "advance() without ready()");
   ready_outstanding_ = false;

@@ -93,6 +93,12 @@ class Core {
   bool has_ready() const;
   Ready ready();
   void advance();
+  // The early messages queued so far (a leader's appends, heartbeats,
+  // snapshots, timeout_now and read answers): they promise nothing about
+  // durable state, so a driver may send them at any time, also while a Ready
+  // is being persisted, instead of waiting for the next ready(). A leader's
+  // appends of entries proposed during its own fsync then leave at once.
+  std::vector<Message> take_early_messages();
 
   // Introspection (status pages, tests, simulator checkers).
   NodeId id() const { return cfg_.id; }

@@ -44,6 +44,7 @@ Status Driver::start() {
   cfg.heartbeat_interval_ticks = opt_.heartbeat_ticks;
   cfg.seed = opt_.seed;
   core_ = std::make_unique<raft::Core>(cfg, std::move(init));
+  next_read_ = (opt_.seed | 1) << 16;
   refresh_status();
   storage_thread_ = std::thread([this] { storage_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
@@ -81,7 +82,7 @@ void Driver::stop() {
   for (auto& [i, p] : pending) p.done(down);
   for (auto& [c, r] : reads_) r.done(down);
   reads_.clear();
-  for (auto& [i, r] : read_waits_) r(down);
+  for (auto& [i, r] : read_waits_) r.done(down);
   read_waits_.clear();
 }
 
@@ -136,7 +137,31 @@ void Driver::read_barrier(ReadDone done) {
 }
 
 void Driver::change(std::function<Result<raft::Index>(raft::Core&)> op, std::function<void(Result<raft::Index>)> done) {
-  post([this, op = std::move(op), done = std::move(done)] { done(op(*core_)); });
+  post([this, op = std::move(op), done = std::move(done)] {
+    auto r = op(*core_);
+    if (!r.ok() || r.value() == raft::Index(0)) {  // refused, or no entry (a leadership transfer)
+      done(std::move(r));
+      return;
+    }
+    // A config entry is acknowledged once it commits, as a proposal is.
+    const raft::Index at = r.value();
+    ProposeDone overtaken;
+    {
+      std::lock_guard lock(pending_mu_);
+      auto& slot = pending_[at];
+      overtaken = std::move(slot.done);
+      slot = Pending{core_->term(),
+                     [done, at](Result<std::string> applied) {
+                       if (applied.ok()) {
+                         done(at);
+                       } else {
+                         done(applied.error());
+                       }
+                     },
+                     Clock::now() + opt_.request_timeout};
+    }
+    if (overtaken) overtaken(Error{Errc::not_leader, "overtaken by a new leader; it was not committed"});
+  });
 }
 
 DriverStatus Driver::status() const {
@@ -155,8 +180,13 @@ void Driver::loop() {
   }
   auto next_tick = Clock::now() + opt_.tick;
   for (;;) {
-    handle_ready();
+    // A leader's appends leave as soon as they exist, even while its own
+    // fsync of an earlier batch runs (dissertation §10.2.1).
+    if (persisting_) outbox_.send(core_->take_early_messages());
+    // Compaction first: it needs no Ready outstanding, and under steady load
+    // the next one is taken as soon as the last is persisted.
     maybe_compact();
+    handle_ready();
     refresh_status();
     std::deque<std::function<void()>> batch;
     {
@@ -250,7 +280,7 @@ void Driver::persisted(raft::Ready rd) {
   job.entries = std::move(rd.committed_entries);
   for (const raft::ReadState& rs : rd.read_states) {
     if (auto it = reads_.find(rs.context); it != reads_.end()) {
-      job.reads.emplace_back(rs.index, std::move(it->second.done));
+      job.reads.emplace_back(rs.index, std::move(it->second));
       reads_.erase(it);
     }
   }
@@ -361,12 +391,37 @@ void Driver::apply_loop() {
     ApplyJob job;
     {
       std::unique_lock lock(apply_mu_);
-      apply_cv_.wait(lock, [this] { return apply_stop_ || !apply_jobs_.empty(); });
-      if (apply_jobs_.empty()) return;
+      // Wakes at least every 100 ms while reads wait, to time them out.
+      apply_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return apply_stop_ || !apply_jobs_.empty(); });
+      if (apply_jobs_.empty()) {
+        if (apply_stop_) return;
+        lock.unlock();
+        serve_reads();
+        continue;
+      }
       job = std::move(apply_jobs_.front());
       apply_jobs_.pop_front();
     }
     apply(job);
+  }
+}
+
+void Driver::serve_reads() {
+  const raft::Index applied(applied_.load());
+  while (!read_waits_.empty() && read_waits_.begin()->first <= applied) {
+    auto done = std::move(read_waits_.begin()->second.done);
+    read_waits_.erase(read_waits_.begin());
+    done(ok_status());
+  }
+  // A node cut off after its read index was known may never reach it.
+  const auto now = Clock::now();
+  for (auto it = read_waits_.begin(); it != read_waits_.end();) {
+    if (it->second.deadline <= now) {
+      it->second.done(Error{Errc::timeout, "this node did not catch up with the read's index in time"});
+      it = read_waits_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -409,13 +464,9 @@ void Driver::apply(ApplyJob& job) {
       p.done(Error{Errc::not_leader, "overtaken by a new leader; it was not committed"});
     }
   }
-  for (auto& [index, done] : job.reads) read_waits_.emplace(index, std::move(done));
+  for (auto& [index, read] : job.reads) read_waits_.emplace(index, std::move(read));
+  serve_reads();
   const raft::Index applied(applied_.load());
-  while (!read_waits_.empty() && read_waits_.begin()->first <= applied) {
-    auto done = std::move(read_waits_.begin()->second);
-    read_waits_.erase(read_waits_.begin());
-    done(ok_status());
-  }
   if (applied.value >= last_snapshot_index_ + opt_.snapshot_entries &&
       static_cast<double>(log_bytes_since_snapshot_) >=
           opt_.snapshot_log_ratio * static_cast<double>(last_snapshot_bytes_)) {

@@ -120,7 +120,9 @@ class Driver {
   void deliver(std::vector<raft::Message> messages);
   void propose(std::string data, ProposeDone done);
   void read_barrier(ReadDone done);
-  // Membership: the index of the config entry, or the core's refusal.
+  // Membership: the index of the config entry once it is committed and
+  // applied here (0 at once for an op that appends no entry, such as a
+  // leadership transfer), or the core's refusal.
   void change(std::function<Result<raft::Index>(raft::Core&)> op, std::function<void(Result<raft::Index>)> done);
   DriverStatus status() const;
   // The leader this node last knew of (kNoNode when none), as of the last
@@ -143,7 +145,7 @@ class Driver {
   struct ApplyJob {
     raft::SnapshotPtr snapshot;
     std::vector<raft::Entry> entries;
-    std::vector<std::pair<raft::Index, ReadDone>> reads;
+    std::vector<std::pair<raft::Index, Read>> reads;
   };
 
   void post(std::function<void()> event);
@@ -156,6 +158,7 @@ class Driver {
   void storage_loop();
   void apply_loop();
   void apply(ApplyJob& job);
+  void serve_reads();  // apply thread: reads whose index is applied, and those past their deadline
   [[noreturn]] void fatal(const std::string& what, const Error& e);
 
   DriverOptions opt_;
@@ -171,7 +174,7 @@ class Driver {
   bool stopping_ = false;
   bool persisting_ = false;
   std::optional<std::pair<raft::Index, std::string>> pending_compaction_;
-  std::uint64_t next_read_ = 1;
+  std::uint64_t next_read_ = 1;          // seeded at start: a stale answer from before a restart matches nothing
   std::map<std::uint64_t, Read> reads_;  // read_index context -> caller
   raft::NodeId last_leader_;
   raft::RoleKind last_role_ = raft::RoleKind::follower;
@@ -195,10 +198,10 @@ class Driver {
   bool apply_stop_ = false;
   std::thread apply_thread_;
   std::atomic<std::uint64_t> applied_{0};
-  std::uint64_t last_snapshot_index_ = 0;            // apply thread
-  std::uint64_t last_snapshot_bytes_ = 0;            // apply thread: size of the last snapshot's data
-  std::uint64_t log_bytes_since_snapshot_ = 0;       // apply thread: command bytes applied since it
-  std::multimap<raft::Index, ReadDone> read_waits_;  // apply thread
+  std::uint64_t last_snapshot_index_ = 0;        // apply thread
+  std::uint64_t last_snapshot_bytes_ = 0;        // apply thread: size of the last snapshot's data
+  std::uint64_t log_bytes_since_snapshot_ = 0;   // apply thread: command bytes applied since it
+  std::multimap<raft::Index, Read> read_waits_;  // apply thread: reads waiting for their index
 
   mutable std::mutex status_mu_;
   DriverStatus status_;

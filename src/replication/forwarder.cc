@@ -25,13 +25,11 @@ void Forwarder::forward(const std::string& leader_address, std::string app, std:
   req.set_command(std::move(command));
   std::shared_ptr<net::PeerLink> link;
   std::uint64_t id = 0;
+  bool stopped = false;
   {
     std::lock_guard lock(mu_);
-    if (stopped_) {
-      done(Error{Errc::shutting_down, "the node is shutting down"});
-      return;
-    }
-    if (!link_ || address_ != leader_address) {
+    stopped = stopped_;
+    if (!stopped && (!link_ || address_ != leader_address)) {
       if (link_) link_->close("the leader moved");
       address_ = leader_address;
       connected_ = false;
@@ -44,22 +42,28 @@ void Forwarder::forward(const std::string& leader_address, std::string app, std:
         std::lock_guard l(mu_);
         if (gen == generation_) connected_ = true;
       };
-      h.on_frames = [this, gen](std::span<const net::PeerLink::Frame> frames) { on_frames(gen, frames); };
+      h.on_frames = [this](std::span<const net::PeerLink::Frame> frames) { on_frames(frames); };
       h.on_closed = [this, gen](const std::string& reason) { on_closed(gen, reason); };
       link_ = net::PeerLink::start(io_, ep.value(), lo, std::move(h));
     }
-    id = next_id_++;
-    calls_.emplace(id, Call{std::move(done), Clock::now() + timeout_, connected_});
-    link = link_;
+    if (!stopped) {
+      id = next_id_++;
+      calls_.emplace(id, Call{std::move(done), Clock::now() + timeout_, generation_});
+      link = link_;
+    }
+  }
+  if (stopped) {
+    done(Error{Errc::shutting_down, "the node is shutting down"});
+    return;
   }
   link->send(pb::PROPOSE_REQUEST, id, req.SerializeAsString());
 }
 
-void Forwarder::on_frames(std::uint64_t generation, std::span<const net::PeerLink::Frame> frames) {
+// Answers of an older link count too: request ids are unique per forwarder.
+void Forwarder::on_frames(std::span<const net::PeerLink::Frame> frames) {
   std::vector<std::pair<ForwardDone, Result<std::string>>> answers;
   {
     std::lock_guard lock(mu_);
-    if (generation != generation_) return;
     for (const auto& f : frames) {
       auto it = calls_.find(f.header.request_id);
       if (it == calls_.end()) continue;  // answered already (timed out)
@@ -80,19 +84,30 @@ void Forwarder::on_frames(std::uint64_t generation, std::span<const net::PeerLin
   for (auto& [done, r] : answers) done(std::move(r));
 }
 
+// The calls queued on this link end with it. Only those of the current link
+// that never connected are known not to have left; any other may have
+// reached a leader (the outcome is unknown).
 void Forwarder::on_closed(std::uint64_t generation, const std::string& reason) {
-  std::map<std::uint64_t, Call> failed;
-  bool was_connected = false;
+  std::vector<Call> failed;
+  bool never_connected = false;
   {
     std::lock_guard lock(mu_);
-    if (generation != generation_) return;
-    was_connected = connected_;
-    link_.reset();
-    connected_ = false;
-    failed.swap(calls_);
+    if (generation == generation_) {
+      never_connected = !connected_;
+      link_.reset();
+      connected_ = false;
+    }
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (it->second.generation == generation) {
+        failed.push_back(std::move(it->second));
+        it = calls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (auto& [id, c] : failed) {
-    if (!was_connected && !c.sent) {
+  for (auto& c : failed) {
+    if (never_connected) {
       c.done(Error{Errc::not_leader, "cannot reach the leader (" + reason + "); retry"});
     } else {
       c.done(Error{Errc::timeout, "the link to the leader broke (" + reason + "); the outcome is unknown"});

@@ -42,9 +42,9 @@ class Forwarder {
   struct Call {
     ForwardDone done;
     std::chrono::steady_clock::time_point deadline;
-    bool sent = false;  // the link was up when it was queued
+    std::uint64_t generation = 0;  // the link it was queued on
   };
-  void on_frames(std::uint64_t generation, std::span<const net::PeerLink::Frame> frames);
+  void on_frames(std::span<const net::PeerLink::Frame> frames);
   void on_closed(std::uint64_t generation, const std::string& reason);
 
   boost::asio::io_context& io_;
