@@ -22,6 +22,40 @@ TEST(DriverContract, VoteGrantLeavesOnlyAfterTheVoteIsDurable) {
   v.advance();
 }
 
+// While a batch is being persisted, a proposal's appends can leave at once;
+// votes and acknowledgments never come out that way.
+TEST(DriverContract, EarlyMessagesCanBeTakenWhileABatchIsPersisted) {
+  Cluster cl(3);
+  cl.elect(1);
+  Core& l = cl.at(1);
+  ASSERT_TRUE(l.propose("first"));
+  Ready rd = l.ready();  // being persisted
+  ASSERT_TRUE(l.propose("second"));
+  auto early = l.take_early_messages();
+  const auto appends = of_type(early, MessageType::append_request);
+  ASSERT_EQ(appends.size(), 2u);
+  for (const auto& m : appends) {
+    ASSERT_FALSE(m.entries.empty());
+    EXPECT_EQ(m.entries.back().data, "second");
+  }
+  EXPECT_TRUE(l.take_early_messages().empty());  // taken once
+  l.advance();
+  // The next batch persists "second" but does not send its appends again.
+  Ready next = l.ready();
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].data, "second");
+  EXPECT_TRUE(of_type(next.early_messages, MessageType::append_request).empty());
+  l.advance();
+
+  // A follower's vote grant is never early.
+  Core v(config(1), state({1, 2, 3}, 1));
+  ASSERT_TRUE(v.step(make(MessageType::vote_request, 2, 1, 2)));
+  EXPECT_TRUE(v.take_early_messages().empty());
+  Ready vr = v.ready();
+  EXPECT_EQ(of_type(vr.messages, MessageType::vote_response).size(), 1u);
+  v.advance();
+}
+
 TEST(DriverContract, VoteBeforePersistBugSendsTheGrantEarly) {
   Config cfg = config(1);
   cfg.bugs.vote_before_persist = true;
