@@ -170,6 +170,13 @@ Status Core::validate(const Message& m) const {
   if (m.to != cfg_.id) return bad("message for another node");
   if (m.from == kNoNode || m.from == cfg_.id) return bad("bad sender");
   if (m.term == Term{0}) return bad("message without a term");
+  // No real log or term gets near 2^62; beyond it `+ 1` could wrap around.
+  constexpr std::uint64_t kMax = std::uint64_t{1} << 62;
+  if (m.term.value >= kMax || m.log_term.value >= kMax || m.hint_term.value >= kMax || m.index.value >= kMax ||
+      m.commit.value >= kMax || m.hint_index.value >= kMax ||
+      (m.snapshot && (m.snapshot->meta.index.value >= kMax || m.snapshot->meta.term.value >= kMax))) {
+    return bad("index or term out of range");
+  }
   if (m.type == MessageType::append_request) {
     if (m.log_term > m.term) return bad("previous entry newer than the message");
     Term prev = m.log_term;

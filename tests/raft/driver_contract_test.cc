@@ -195,6 +195,17 @@ TEST(DriverContract, MalformedMessagesAreRefusedAndChangeNothing) {
   EXPECT_FALSE(f.step(no_snapshot));
   Message no_term = make(MessageType::heartbeat, 1, 2, 0);
   EXPECT_FALSE(f.step(no_term));
+  // Found by fuzz_peer_messages: a snapshot at index 2^64 - 1 made the next
+  // index wrap to 0 and the core read past its log.
+  Message huge_snapshot = make(MessageType::snapshot, 1, 2, 3);
+  huge_snapshot.snapshot = std::make_shared<Snapshot>(
+      Snapshot{SnapshotMeta{I(~std::uint64_t{0}), T(2), Membership{{N(1), N(2), N(3)}, {}}}, "state"});
+  EXPECT_EQ(f.step(huge_snapshot).error().message, "index or term out of range");
+  Message huge_term = make(MessageType::heartbeat, 1, 2, ~std::uint64_t{0});
+  EXPECT_EQ(f.step(huge_term).error().message, "index or term out of range");
+  Message huge_commit = make(MessageType::append_request, 1, 2, 1);
+  huge_commit.commit = I(std::uint64_t{1} << 62);
+  EXPECT_FALSE(f.step(huge_commit));
   EXPECT_EQ(f.log().last_index(), I(0));
   EXPECT_EQ(f.term(), T(1));
   EXPECT_FALSE(f.has_ready());
