@@ -180,9 +180,6 @@ void Driver::loop() {
   }
   auto next_tick = Clock::now() + opt_.tick;
   for (;;) {
-    // A leader's appends leave as soon as they exist, even while its own
-    // fsync of an earlier batch runs (dissertation §10.2.1).
-    if (persisting_) outbox_.send(core_->take_early_messages());
     // Compaction first: it needs no Ready outstanding, and under steady load
     // the next one is taken as soon as the last is persisted.
     maybe_compact();
@@ -207,6 +204,11 @@ void Driver::loop() {
 
 void Driver::on_tick() {
   core_->tick();
+  // A persist that outlasts a tick (a slow disk, a big snapshot queued ahead)
+  // must not silence a leader: its heartbeats and appends leave now, not when
+  // the batch is durable (they promise nothing about durable state). Faster
+  // batches are not split: their messages leave with the next Ready.
+  if (persisting_) outbox_.send(core_->take_early_messages());
   outbox_.tick();
   const auto now = Clock::now();
   for (auto it = reads_.begin(); it != reads_.end();) {
