@@ -259,9 +259,11 @@ TEST(Cluster, MembershipAddUnderLoadTransferAndRemoveTheLeader) {
   auto c = RaftCluster::start(3);
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
-  std::thread writer([&] {
+  // The writer keeps its own copy of the addresses: the member list grows.
+  const std::vector<std::string> addresses = {c->address(0), c->address(1), c->address(2)};
+  std::thread writer([&stop, &written, addresses] {
     for (int i = 1; !stop; ++i) {
-      if (c->add(static_cast<std::size_t>(i) % 3, "w" + std::to_string(i)).ok()) ++written;
+      if (RaftCluster::add_to(addresses[static_cast<std::size_t>(i) % 3], "w" + std::to_string(i)).ok()) ++written;
     }
   });
   const std::size_t n4 = c->start_joining();

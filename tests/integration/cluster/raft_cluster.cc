@@ -188,7 +188,11 @@ std::optional<std::size_t> RaftCluster::wait_leader(std::chrono::milliseconds ti
 }
 
 Result<std::uint64_t> RaftCluster::add(std::size_t i, const std::string& text) const {
-  auto c = net::Client::connect(net::parse_endpoint(address(i)).value(), 2s);
+  return add_to(address(i), text);
+}
+
+Result<std::uint64_t> RaftCluster::add_to(const std::string& address, const std::string& text) {
+  auto c = net::Client::connect(net::parse_endpoint(address).value(), 2s);
   if (!c.ok()) return c.error();
   pb::RecordsAddRequest req;
   req.set_text(text);

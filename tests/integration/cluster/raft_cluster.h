@@ -63,6 +63,8 @@ class RaftCluster {
                                          std::optional<std::size_t> not_this = std::nullopt) const;
 
   Result<std::uint64_t> add(std::size_t i, const std::string& text) const;
+  // The same against an address (for threads that run while members change).
+  static Result<std::uint64_t> add_to(const std::string& address, const std::string& text);
   Result<std::vector<std::string>> list(std::size_t i, bool stale) const;
   // Polls node i's own copy until it equals `want`; false on timeout.
   bool wait_list(std::size_t i, const std::vector<std::string>& want, std::chrono::milliseconds timeout = 10s) const;
