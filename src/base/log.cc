@@ -127,6 +127,8 @@ bool init(std::string_view level, Format format, std::string_view name) {
   return ok;
 }
 
+void rename(std::string_view name) { spdlog::set_default_logger(spdlog::default_logger()->clone(std::string(name))); }
+
 std::string event(std::string_view action, std::string_view result, std::initializer_list<Field> fields) {
   std::string line;
   line.reserve(64);

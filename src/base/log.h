@@ -44,6 +44,9 @@ class Ring {
 // returns false (and keeps info) for an unknown level.
 bool init(std::string_view level, Format format, std::string_view name = "minga");
 bool parse_level(std::string_view text, spdlog::level::level_enum& out);
+// Gives the default logger another name (a node learns its id from its data
+// dir after logging has started). Same sinks, level and format.
+void rename(std::string_view name);
 Ring& ring();
 
 using Field = std::pair<std::string_view, std::string>;

@@ -457,8 +457,9 @@ int Node::Impl::run() {
   if (auto id = resolve_node_id(config.id, data_dir_); !id.ok()) {
     log::warn("node_start", "fail", {{"reason", id.error().message}});
     return 1;
-  } else {
+  } else if (config.id != id.value()) {
     config.id = id.value();
+    log::rename(config.id);  // the log lines name the node from here on
   }
   auto ropts = replicator_options();
   if (!ropts.ok()) {

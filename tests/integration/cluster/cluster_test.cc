@@ -449,6 +449,7 @@ TEST(Cluster, SingleNodeCommitsThroughRaftAndSurvivesKill9) {
   // The id was generated on the first start and kept.
   const std::string log = again.process().err();
   EXPECT_NE(log.find("| id: node-"), std::string::npos) << log;
+  EXPECT_NE(log.find("info  [node-"), std::string::npos) << log;  // and the log lines carry it
 }
 
 // `minga bench failover` starts its own cluster, kills its leader each round
