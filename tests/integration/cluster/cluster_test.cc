@@ -430,6 +430,38 @@ TEST(Cluster, PeersWithTheWrongSecretAreRefused) {
   EXPECT_NE(nodes[0].err().find("authentication: cluster secret"), std::string::npos);
 }
 
+// The membership comes from --peers on the first start only; a later start
+// that disagrees is warned about and changes nothing.
+TEST(Cluster, PeersThatDisagreeWithTheRecoveredMembershipAreWarnedAboutNotUsed) {
+  TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  {
+    auto n = NodeProcess::start({"--data-dir", data, "--id", "solo"});
+    ASSERT_EQ(run_minga({"--server", n.address(), "records", "add", "uno"}).out, "1\n");
+    n.process().signal(SIGTERM);
+    ASSERT_EQ(n.process().wait(10s), 0);
+  }
+  auto again = NodeProcess::start({"--data-dir", data, "--id", "solo", "--peers", "other=127.0.0.1:1"});
+  const std::string log = again.process().err();
+  EXPECT_NE(log.find("action: cluster_members | result: fail | reason: --peers disagrees with the membership "
+                     "recovered from " +
+                     data + "/raft; using the recovered one"),
+            std::string::npos)
+      << log;
+  // Still a cluster of one: it commits alone.
+  auto r = run_minga({"--server", again.address(), "records", "add", "dos"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2\n");
+  // And a data dir is tied to its node id.
+  again.process().signal(SIGTERM);
+  ASSERT_EQ(again.process().wait(10s), 0);
+  auto other = run_minga({"node", "--data-dir", data, "--id", "someone-else", "--port", "0", "--monitor-port", "0"}, {},
+                         "", 10s);
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("the data dir " + data + " belongs to node 'solo', not 'someone-else'"), std::string::npos)
+      << other.err;
+}
+
 // `minga node` alone is a cluster of one through the same Raft path, and
 // what it acknowledged survives kill -9.
 TEST(Cluster, SingleNodeCommitsThroughRaftAndSurvivesKill9) {
