@@ -1,5 +1,6 @@
 #include "net/asio.h"
 // (asio.h first: see the note there)
+#include "net/listen.h"
 #include "net/peer_listener.h"
 
 #include <array>
@@ -153,21 +154,9 @@ PeerListener::PeerListener(asio::io_context& io, PeerListenerOptions options, Ha
 PeerListener::~PeerListener() { stop(); }
 
 Result<std::uint16_t> PeerListener::start() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(impl_->opt.host, ec);
-  if (ec) return Error{Errc::invalid_argument, "invalid host '" + impl_->opt.host + "': " + ec.message()};
-  tcp::endpoint ep(address, impl_->opt.port);
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    acc.close();
-    return Error{Errc::invalid_argument, "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) +
-                                             " (Raft port): " + ec.message()};
-  }
-  const std::uint16_t port = acc.local_endpoint().port();
+  auto bound = bind_and_listen(impl_->acceptor, impl_->opt.host, impl_->opt.port, " (Raft port)");
+  if (!bound.ok()) return bound.error();
+  const std::uint16_t port = bound.value();
   asio::co_spawn(
       impl_->io, [impl = impl_] { return impl->accept_loop(); }, asio::detached);
   return port;

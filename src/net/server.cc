@@ -1,5 +1,6 @@
 #include "net/asio.h"
 // (asio.h first: see the note there)
+#include "net/listen.h"
 #include "net/server.h"
 
 #include <array>
@@ -468,21 +469,9 @@ Server::~Server() {
 }
 
 Result<std::uint16_t> Server::start() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(impl_->opt.host, ec);
-  if (ec) return Error{Errc::invalid_argument, "invalid host '" + impl_->opt.host + "': " + ec.message()};
-  tcp::endpoint ep(address, impl_->opt.port);
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    acc.close();
-    return Error{Errc::invalid_argument,
-                 "cannot listen on " + impl_->opt.host + ":" + std::to_string(impl_->opt.port) + ": " + ec.message()};
-  }
-  const std::uint16_t port = acc.local_endpoint().port();
+  auto bound = bind_and_listen(impl_->acceptor, impl_->opt.host, impl_->opt.port);
+  if (!bound.ok()) return bound.error();
+  const std::uint16_t port = bound.value();
   asio::co_spawn(
       impl_->io, [impl = impl_.get()] { return impl->accept_loop(); }, asio::detached);
   return port;

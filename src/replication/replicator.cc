@@ -49,7 +49,10 @@ const char* role_word(raft::RoleKind r) {
 }  // namespace
 
 Replicator::Replicator(boost::asio::io_context& io, ReplicatorOptions options)
-    : io_(io), opt_(std::move(options)), self_(node_number(opt_.id)) {}
+    : io_(io),
+      opt_(std::move(options)),
+      self_(node_number(opt_.id)),
+      raft_dir_((std::filesystem::path(opt_.data_dir) / "raft").string()) {}
 
 Replicator::~Replicator() { stop(); }
 
@@ -60,13 +63,11 @@ std::string Replicator::raft_address() const {
 }
 
 Status Replicator::load_members() {
-  static storage::PosixFileSystem fs;
-  const std::string dir = (std::filesystem::path(opt_.data_dir) / "raft").string();
-  if (auto st = fs.create_dir(opt_.data_dir); !st.ok()) return st;
-  if (auto st = fs.create_dir(dir); !st.ok()) return st;
+  if (auto st = fs_.create_dir(opt_.data_dir); !st.ok()) return st;
+  if (auto st = fs_.create_dir(raft_dir_); !st.ok()) return st;
   std::map<std::string, std::string> wanted = opt_.peers;
   wanted[opt_.id] = raft_address();
-  auto text = fs.read(dir + "/" + kMembersFile, 1u << 20);
+  auto text = fs_.read(raft_dir_ + "/" + kMembersFile, 1u << 20);
   if (text.ok()) {
     members_ = decode_members(text.value());
     if (!members_.contains(opt_.id)) {
@@ -78,16 +79,16 @@ Status Replicator::load_members() {
     std::map<std::string, std::string> others = members_;
     others.erase(opt_.id);
     if (!opt_.peers.empty() && opt_.peers != others) {
-      log::warn(
-          "cluster_members", "fail",
-          {{"reason", "--peers disagrees with the membership recovered from " + dir + "; using the recovered one"},
-           {"recovered", encode_members(others)}});
+      log::warn("cluster_members", "fail",
+                {{"reason",
+                  "--peers disagrees with the membership recovered from " + raft_dir_ + "; using the recovered one"},
+                 {"recovered", encode_members(others)}});
     }
     members_[opt_.id] = raft_address();
     return ok_status();
   }
   members_ = std::move(wanted);
-  return storage::write_atomically(fs, dir, kMembersFile, encode_members(members_));
+  return storage::write_atomically(fs_, raft_dir_, kMembersFile, encode_members(members_));
 }
 
 Status Replicator::start(apps::Router& router, const std::string& client_address, const std::string& monitor_address) {
@@ -121,15 +122,13 @@ Status Replicator::start(apps::Router& router, const std::string& client_address
   if (!opt_.join_existing) {
     for (const auto& [id, address] : members_) bootstrap.voters.insert(node_number(id));
   }
-  static storage::PosixFileSystem fs;
-  const std::string dir = (std::filesystem::path(opt_.data_dir) / "raft").string();
-  auto storage = storage::RaftStorage::open(fs, dir, bootstrap);
+  auto storage = storage::RaftStorage::open(fs_, raft_dir_, bootstrap);
   if (!storage.ok())
-    return Error{Errc::internal, "cannot open the Raft log in " + dir + ": " + storage.error().message};
+    return Error{Errc::internal, "cannot open the Raft log in " + raft_dir_ + ": " + storage.error().message};
   const auto& report = storage.value()->report();
   const auto& init = storage.value()->initial_state();
   log::info("raft_recover", "success",
-            {{"dir", dir},
+            {{"dir", raft_dir_},
              {"fresh", report.fresh ? "yes" : "no"},
              {"term", std::to_string(init.hard_state.term.value)},
              {"snapshot_index", std::to_string(init.snapshot.index.value)},
@@ -282,10 +281,8 @@ std::string Replicator::apply_members(std::string_view command) {
 }
 
 void Replicator::save_members_locked() {
-  static storage::PosixFileSystem fs;
-  const std::string dir = (std::filesystem::path(opt_.data_dir) / "raft").string();
-  if (auto st = storage::write_atomically(fs, dir, kMembersFile, encode_members(members_)); !st.ok()) {
-    log::warn("cluster_members", "fail", {{"reason", "cannot save " + dir + "/members: " + st.error().message}});
+  if (auto st = storage::write_atomically(fs_, raft_dir_, kMembersFile, encode_members(members_)); !st.ok()) {
+    log::warn("cluster_members", "fail", {{"reason", "cannot save " + raft_dir_ + "/members: " + st.error().message}});
   }
 }
 

@@ -19,6 +19,7 @@
 #include "replication/driver.h"
 #include "replication/forwarder.h"
 #include "replication/peer_transport.h"
+#include "storage/file_system.h"
 
 namespace boost::asio {
 class io_context;
@@ -97,6 +98,8 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   boost::asio::io_context& io_;
   ReplicatorOptions opt_;
   raft::NodeId self_;
+  std::string raft_dir_;  // data_dir/raft: the log, its snapshot and the members file
+  storage::PosixFileSystem fs_;
   std::map<std::string, apps::ReplicatedState*> states_;
   mutable std::mutex members_mu_;
   std::map<std::string, std::string> members_;  // id -> Raft address, this node included
