@@ -45,6 +45,9 @@ class LocalRunner final : public apps::TaskRunner {
               std::size_t max_waiting_tasks);
 
   void run(pb::TaskRequest request, apps::TaskCallback done) override;
+  // The id answers carry as their worker; the node learns it from its data
+  // dir after the runner exists. Call before the first task.
+  void set_node_id(std::string node_id) { node_id_ = std::move(node_id); }
 
   // After this, new tasks are refused with `shutting_down`; accepted ones finish.
   void stop_accepting() { accepting_.store(false); }

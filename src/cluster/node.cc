@@ -460,6 +460,7 @@ int Node::Impl::run() {
   } else if (config.id != id.value()) {
     config.id = id.value();
     log::rename(config.id);  // the log lines name the node from here on
+    runner_.set_node_id(config.id);
   }
   auto ropts = replicator_options();
   if (!ropts.ok()) {

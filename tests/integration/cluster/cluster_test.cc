@@ -482,6 +482,9 @@ TEST(Cluster, SingleNodeCommitsThroughRaftAndSurvivesKill9) {
   const std::string log = again.process().err();
   EXPECT_NE(log.find("| id: node-"), std::string::npos) << log;
   EXPECT_NE(log.find("info  [node-"), std::string::npos) << log;  // and the log lines carry it
+  // So do the answers of the tasks it runs.
+  auto parts = run_minga({"--server", again.address(), "-o", "json", "sumsq", "9"});
+  EXPECT_NE(parts.out.find(R"("worker":"node-)"), std::string::npos) << parts.out;
 }
 
 // `minga bench failover` starts its own cluster, kills its leader each round
