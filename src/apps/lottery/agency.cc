@@ -5,6 +5,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "proto/minga.pb.h"
 
@@ -40,23 +41,28 @@ Error unreadable_answer(std::uint32_t type) {
 }
 
 // Errors worth sending the same request again for: the node is restarting,
-// overloaded or slow. A bad_frame is not among them: the node could not read
+// overloaded or slow, or its cluster is electing a leader (a batch whose
+// outcome is unknown is stored once: its copy is a duplicate). A bad_frame is not among them: the node could not read
 // what we sent, and sending the same bytes again gets the same answer.
 bool transient(Errc code) {
-  return code == Errc::unavailable || code == Errc::timeout || code == Errc::busy || code == Errc::shutting_down;
+  return code == Errc::unavailable || code == Errc::timeout || code == Errc::busy || code == Errc::shutting_down ||
+         code == Errc::not_leader;
 }
 
 }  // namespace
 
-Agency::Agency(AgencyOptions options, const std::atomic<bool>& stop) : options_(std::move(options)), stop_(stop) {}
+Agency::Agency(AgencyOptions options, const std::atomic<bool>& stop) : options_(std::move(options)), stop_(stop) {
+  MINGA_ASSERT(!options_.servers.empty(), "an agency needs a server");
+}
 
 void Agency::close() { client_.close(); }
 
 void Agency::lose_connection(Error why) {
   client_.close();
   log::info("retry", "in_progress",
-            {{"server", options_.server.str()}, {"reason", why.message}, {"code", errc_name(why.code)}});
+            {{"server", server().str()}, {"reason", why.message}, {"code", errc_name(why.code)}});
   last_failure_ = std::move(why);
+  ++server_index_;  // the next node, if there are several
 }
 
 Status Agency::ensure_connected(Clock::time_point last_progress) {
@@ -70,7 +76,7 @@ Status Agency::ensure_connected(Clock::time_point last_progress) {
       return Error{Errc::unavailable,
                    last_failure_.message + " (gave up after " + duration_text(options_.retry_for) + ")"};
     }
-    auto c = net::Client::connect(options_.server, kConnectTimeout);
+    auto c = net::Client::connect(server(), kConnectTimeout);
     if (c.ok()) {
       client_ = std::move(c.value());
       return ok_status();
@@ -78,13 +84,17 @@ Status Agency::ensure_connected(Clock::time_point last_progress) {
     last_failure_ = c.error();
     const auto left = options_.retry_for - std::chrono::duration_cast<Millis>(Clock::now() - last_progress);
     log::info("reconnect", "in_progress",
-              {{"server", options_.server.str()},
+              {{"server", server().str()},
                {"reason", c.error().message},
                {"retry_in", duration_text(backoff)},
                {"gives_up_in", rounded_text(left)}});
-    const auto until = Clock::now() + backoff;
-    while (Clock::now() < until && !stopping()) std::this_thread::sleep_for(std::min<Millis>(kPoll, backoff));
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    ++server_index_;
+    // A full turn over the servers before backing off: one of them is up.
+    if (server_index_ % options_.servers.size() == 0) {
+      const auto until = Clock::now() + backoff;
+      while (Clock::now() < until && !stopping()) std::this_thread::sleep_for(std::min<Millis>(kPoll, backoff));
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
     ++result_.reconnects;
   }
   return ok_status();

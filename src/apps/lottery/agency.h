@@ -18,7 +18,9 @@ namespace minga::lottery {
 
 struct AgencyOptions {
   std::uint32_t agency = 0;
-  net::Endpoint server;
+  // The nodes to talk to: the first at first, the next one after each lost
+  // connection (any node of a cluster takes bets; followers forward them).
+  std::vector<net::Endpoint> servers;
   std::size_t max_amount = kDefaultBatchMaxAmount;
   std::size_t window = 16;                             // batches in flight at once
   std::chrono::milliseconds batch_interval{0};         // at least this long between two batches
@@ -39,7 +41,7 @@ struct AgencyResult {
 };
 
 // Errc::shutting_down when `stop` became true; Errc::unavailable when the
-// server stayed unreachable, or kept answering busy/restarting, for
+// servers stayed unreachable, or kept answering busy/restarting/not leader, for
 // `retry_for` without progress; Errc::invalid_argument when the server
 // refused a batch (with its reason); the server's own error for any other
 // error answer (bad_frame, ...), at once.
@@ -80,6 +82,8 @@ class Agency {
   std::uint64_t next_request_id_ = 1;
   AgencyResult result_;
   Error last_failure_{Errc::unavailable, "not connected yet"};
+  std::size_t server_index_ = 0;  // into options_.servers
+  const net::Endpoint& server() const { return options_.servers[server_index_ % options_.servers.size()]; }
 };
 
 }  // namespace minga::lottery

@@ -160,7 +160,7 @@ Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vec
     threads.emplace_back([&, a] {
       AgencyOptions o;
       o.agency = a + 1;
-      o.server = node->endpoint();
+      o.servers = {node->endpoint()};
       o.max_amount = f.max_amount;
       o.window = f.window;
       Agency agency(o, stop);

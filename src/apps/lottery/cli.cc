@@ -200,8 +200,21 @@ int run_agency(const CLI::App& root, const ClientOptions& options, AgencyFlags f
         "trace|debug|info|warn|error|off, got '" +
         level + "'");
   }
-  auto endpoint = net::parse_endpoint(server_address(root, options));
-  if (!endpoint.ok()) return usage_error(endpoint.error().message);
+  // One node, or several (`a:1,b:2,c:3`): the agency moves to the next one
+  // when it loses a connection.
+  std::vector<net::Endpoint> endpoints;
+  {
+    const std::string list = server_address(root, options);
+    std::string_view rest = list;
+    while (true) {
+      const auto comma = rest.find(',');
+      auto endpoint = net::parse_endpoint(rest.substr(0, comma));
+      if (!endpoint.ok()) return usage_error(endpoint.error().message);
+      endpoints.push_back(endpoint.value());
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+  }
   auto max_amount = batch_max_amount(f, settings.value());
   if (!max_amount.ok()) return usage_error(max_amount.error().message);
 
@@ -242,7 +255,7 @@ int run_agency(const CLI::App& root, const ClientOptions& options, AgencyFlags f
 
   AgencyOptions ao;
   ao.agency = f.agency;
-  ao.server = endpoint.value();
+  ao.servers = endpoints;
   ao.max_amount = max_amount.value();
   ao.window = std::max<std::size_t>(f.window, 1);
   ao.batch_interval = std::chrono::milliseconds(f.batch_interval_ms);
@@ -252,7 +265,7 @@ int run_agency(const CLI::App& root, const ClientOptions& options, AgencyFlags f
   ao.progress_every = std::chrono::milliseconds(static_cast<std::int64_t>(f.progress_every * 1000));
   log::info("agency_start", "success",
             {{"agency", std::to_string(f.agency)},
-             {"server", ao.server.str()},
+             {"server", server_address(root, options)},
              {"bets", std::to_string(bets.size())},
              {"source", source},
              {"batch_max_amount", std::to_string(ao.max_amount)}});

@@ -1,5 +1,7 @@
 #include "apps/lottery/state.h"
 
+#include <algorithm>
+
 #include "apps/lottery/bets.h"
 #include "base/assert.h"
 #include "base/crc32c.h"
@@ -95,6 +97,11 @@ Applied LotteryState::precheck(const pb::LotteryCommand& command) const {
     return a;
   }
   if (command.has_new_round()) return check_new_round(command.new_round());
+  if (command.has_migrate()) {
+    Applied a;
+    a.kind = Applied::Kind::migrated;
+    return a;
+  }
   return refused("empty lottery command");
 }
 
@@ -145,6 +152,29 @@ Applied LotteryState::apply_new_round(const pb::LotteryCommand::NewRound& n) {
 }
 
 Applied LotteryState::apply(const pb::LotteryCommand& command) {
+  if (command.has_migrate()) return apply_migrate(command.migrate());
+  migration_closed_ = true;
+  return apply_one(command);
+}
+
+Applied LotteryState::apply_migrate(const pb::LotteryCommand::Migrate& m) {
+  if (m.part() != migrated_parts_ || m.part() >= m.parts()) {
+    return refused("migration part " + std::to_string(m.part()) + " of " + std::to_string(m.parts()) +
+                   " does not follow the " + std::to_string(migrated_parts_) + " part(s) migrated");
+  }
+  if (m.part() == 0 && migration_closed_) {
+    return refused("the lottery already holds commands: an old command log can only be migrated into an empty one");
+  }
+  for (const auto& c : m.commands()) {
+    if (!c.has_migrate()) apply_one(c);
+  }
+  ++migrated_parts_;
+  Applied a;
+  a.kind = Applied::Kind::migrated;
+  return a;
+}
+
+Applied LotteryState::apply_one(const pb::LotteryCommand& command) {
   if (command.has_store()) {
     const auto& s = command.store();
     const std::uint32_t digest = bets_digest(s);
@@ -229,6 +259,76 @@ pb::LotteryStatusResponse LotteryState::status(const LotteryParams& configured) 
     a->set_winners(ag.winners.size());
   }
   return s;
+}
+
+pb::LotterySnapshot LotteryState::snapshot() const {
+  pb::LotterySnapshot out;
+  for (const auto& [id, ag] : agencies_) {
+    auto* a = out.add_agencies();
+    a->set_agency(id);
+    a->set_bets(ag.bets);
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> digests(ag.digests.begin(), ag.digests.end());
+    std::sort(digests.begin(), digests.end());
+    for (const auto& [seq, crc] : digests) {
+      auto* d = a->add_digests();
+      d->set_sequence(seq);
+      d->set_crc(crc);
+    }
+    a->set_finished(ag.finished);
+    for (const auto& bet : ag.stored) {
+      auto* b = a->add_stored();
+      b->set_number(bet.number);
+      b->set_document(bet.document);
+    }
+    for (const auto& w : ag.winners) a->add_winners(w);
+  }
+  out.set_has_params(params_.has_value());
+  if (params_) {
+    out.set_expected_agencies(params_->expected_agencies);
+    out.set_winning_number(params_->winning_number);
+  }
+  out.set_total_bets(total_bets_);
+  out.set_draw_done(draw_done_);
+  out.set_drawn_expected_agencies(drawn_.expected_agencies);
+  out.set_drawn_winning_number(drawn_.winning_number);
+  out.set_round(round_);
+  out.set_migrated_parts(migrated_parts_);
+  out.set_migration_closed(migration_closed_);
+  return out;
+}
+
+Status LotteryState::restore(const pb::LotterySnapshot& s) {
+  auto bad = [](std::string what) { return Error{Errc::internal, "the lottery snapshot is damaged: " + what}; };
+  std::map<std::uint32_t, Agency> agencies;
+  std::uint64_t total = 0;
+  for (const auto& a : s.agencies()) {
+    if (a.agency() == 0 || !agencies.emplace(a.agency(), Agency{}).second) {
+      return bad("agency " + std::to_string(a.agency()) + " is listed twice or is 0");
+    }
+    Agency& ag = agencies[a.agency()];
+    ag.bets = a.bets();
+    for (const auto& d : a.digests()) ag.digests.emplace(d.sequence(), d.crc());
+    ag.finished = a.finished();
+    ag.stored.reserve(static_cast<std::size_t>(a.stored_size()));
+    for (const auto& b : a.stored()) {
+      if (b.number() > kMaxNumber) return bad("a bet on " + std::to_string(b.number()));
+      ag.stored.push_back({static_cast<std::uint16_t>(b.number()), b.document()});
+    }
+    ag.winners.assign(a.winners().begin(), a.winners().end());
+    total += ag.bets;
+  }
+  if (total != s.total_bets()) return bad("the agencies' bets do not add up to the total");
+  if (s.round() == 0) return bad("round 0");
+  agencies_ = std::move(agencies);
+  params_.reset();
+  if (s.has_params()) params_ = LotteryParams{s.expected_agencies(), s.winning_number()};
+  total_bets_ = s.total_bets();
+  draw_done_ = s.draw_done();
+  drawn_ = LotteryParams{s.drawn_expected_agencies(), s.drawn_winning_number()};
+  round_ = s.round();
+  migrated_parts_ = s.migrated_parts();
+  migration_closed_ = s.migration_closed();
+  return ok_status();
 }
 
 }  // namespace minga::lottery

@@ -25,6 +25,7 @@ struct Applied {
     finished,    // the agency is marked finished (or already was)
     configured,  // a Setup: the lottery's parameters are fixed (or already were)
     new_round,   // a NewRound: the previous round is set aside
+    migrated,    // a Migrate part: its commands are applied
   };
   Kind kind = Kind::refused;
   std::string reason;
@@ -48,6 +49,16 @@ class LotteryState {
   // refuse given the state now, and spots batches stored already.
   Applied precheck(const pb::LotteryCommand& command) const;
   Applied apply(const pb::LotteryCommand& command);
+
+  // The whole state, and back: restore(snapshot()) gives an equal state.
+  pb::LotterySnapshot snapshot() const;
+  Status restore(const pb::LotterySnapshot& snapshot);
+
+  // How many parts of an old command log were migrated (LotteryCommand.Migrate).
+  std::uint32_t migrated_parts() const { return migrated_parts_; }
+  // Whether any command other than a Migrate was applied: part 0 of a
+  // migration applies only before.
+  bool migration_closed() const { return migration_closed_; }
 
   // Fixed by the log's first Setup command; nullopt until one is applied.
   const std::optional<LotteryParams>& params() const { return params_; }
@@ -86,6 +97,8 @@ class LotteryState {
   Applied apply_finish(const pb::LotteryCommand::Finish& finish);
   Applied check_new_round(const pb::LotteryCommand::NewRound& new_round) const;
   Applied apply_new_round(const pb::LotteryCommand::NewRound& new_round);
+  Applied apply_one(const pb::LotteryCommand& command);
+  Applied apply_migrate(const pb::LotteryCommand::Migrate& migrate);
   void draw(std::uint32_t winning_number);
 
   std::map<std::uint32_t, Agency> agencies_;
@@ -94,6 +107,8 @@ class LotteryState {
   bool draw_done_ = false;
   LotteryParams drawn_;  // the parameters the draw used
   std::uint32_t round_ = 1;
+  std::uint32_t migrated_parts_ = 0;
+  bool migration_closed_ = false;
 };
 
 // Appended to a refusal that means "this node already holds a lottery".

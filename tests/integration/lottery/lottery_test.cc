@@ -47,7 +47,7 @@ TEST(Lottery, FiveAgenciesGetExactlyTheirWinners) {
   EXPECT_GT(sorteo, last_batch);
   EXPECT_LT(sorteo, first_winners);
   expect_no_fail_lines("node", log);
-  EXPECT_NE(log.find("action: shutdown | result: success | resource: lottery_log"), std::string::npos);
+  EXPECT_NE(log.find("action: shutdown | result: success | resource: lottery"), std::string::npos);
 }
 
 TEST(Lottery, ThreeAgenciesConfiguredDrawAfterThree) {
@@ -107,7 +107,8 @@ TEST(Lottery, KillNineWhileAgenciesSendLosesAndDuplicatesNothing) {
                                       "0", "--data-dir", node_dir.str()},
                                      env);
   ASSERT_TRUE(restarted.wait_for_output("action: node_start | result: success", 15s)) << restarted.err();
-  EXPECT_NE(restarted.err().find("action: lottery_recover | result: success | records: "), std::string::npos);
+  EXPECT_TRUE(restarted.wait_for_output("action: lottery_recover | result: success | commands: ", 15s))
+      << restarted.err();
   for (auto& p : procs) ASSERT_EQ(p.wait(60s), 0) << p.err();
 
   for (int i = 1; i <= agencies; ++i) {
@@ -127,7 +128,7 @@ TEST(Lottery, KillNineWhileAgenciesSendLosesAndDuplicatesNothing) {
   // the kill may not have been logged by the first run; it is recovered, and
   // its resend is recognised as a duplicate.)
   const std::regex stored(R"(action: apuesta_recibida \| result: success \| cantidad: (\d+))");
-  const std::regex recovered(R"(action: lottery_recover \| result: success \| records: \d+ \| bets: (\d+))");
+  const std::regex recovered(R"(action: lottery_recover \| result: success \| commands: \d+ \| bets: (\d+))");
   EXPECT_EQ(sum_of(restarted.err(), recovered) + sum_of(restarted.err(), stored), 16000u) << restarted.err();
   EXPECT_GE(sum_of(restarted.err(), recovered), sum_of(before, stored));
   // Every agency lived through the kill: it reconnected, and the batches it
@@ -170,7 +171,7 @@ TEST(Lottery, SigtermStopsAnAgencyAndTheNodeCleanly) {
   ASSERT_EQ(second.wait(10s), 0) << second.err();
   EXPECT_NE(second.err().find("action: shutdown | result: success | resource: agency | agency: 2"), std::string::npos);
   const std::string log = node.process().err();
-  for (const char* r : {"client_listener", "client_sessions", "monitor", "lottery_log", "task_pool", "node"}) {
+  for (const char* r : {"client_listener", "client_sessions", "monitor", "lottery", "task_pool", "node"}) {
     EXPECT_NE(log.find(std::string("action: shutdown | result: success | resource: ") + r), std::string::npos) << r;
   }
   expect_no_fail_lines("node", log);

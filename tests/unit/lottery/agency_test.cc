@@ -104,7 +104,7 @@ std::vector<pb::Bet> one_bet() {
 AgencyOptions options_for(std::uint16_t port) {
   AgencyOptions o;
   o.agency = 1;
-  o.server = net::Endpoint{"127.0.0.1", port};
+  o.servers = {net::Endpoint{"127.0.0.1", port}};
   o.retry_for = 300ms;
   return o;
 }
