@@ -12,8 +12,14 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
-  libssl-dev netcat-openbsd docker-compose
+  libssl-dev netcat-openbsd docker-compose haproxy
 )
+# deploy/'s checks (tests/deploy): kubectl for `kubectl kustomize`, node and
+# npm for the schema and Dockerfile checks. Another kubectl or node already
+# on the PATH serves as well (Debian's packages would conflict with them).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools python3 curl etcd-server golang-go golang-etcd-server-dev)
 fi
@@ -24,13 +30,21 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "installing: ${missing[*]}"
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The node packages of tests/deploy, exactly as its package-lock.json says.
+# Skipped (no network) while node_modules was installed from this lock file.
+deploy_checks=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/deploy" && pwd)
+lock_sum=$(sha256sum "$deploy_checks/package-lock.json" | cut -d' ' -f1)
+if [[ "$(cat "$deploy_checks/node_modules/.installed-from-lock" 2>/dev/null)" != "$lock_sum" ]]; then
+  echo "installing the node packages of tests/deploy (npm ci)"
+  (cd "$deploy_checks" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$deploy_checks/node_modules/.installed-from-lock"
+fi
