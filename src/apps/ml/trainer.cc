@@ -117,6 +117,34 @@ void slice_gradient(const Model& m, const Dataset& data, std::span<const std::ui
   }
 }
 
+// The optimizer steps over [0, n): free functions with restrict pointers and
+// constants by value, so that GCC vectorises them.
+struct AdamStep {
+  float inv_n, b1, b2, step, inv_sqrt_c2, eps;
+};
+
+void adam_update(float* __restrict p, float* __restrict m1, float* __restrict m2, const float* __restrict g,
+                 std::size_t n, AdamStep a) {
+  for (std::size_t i = 0; i < n; ++i) {
+    float gi = g[i] * a.inv_n;
+    m1[i] = a.b1 * m1[i] + (1.0f - a.b1) * gi;
+    m2[i] = a.b2 * m2[i] + (1.0f - a.b2) * gi * gi;
+    p[i] -= a.step * m1[i] / (std::sqrt(m2[i]) * a.inv_sqrt_c2 + a.eps);
+  }
+}
+
+void sgd_update(float* __restrict p, float* __restrict v, const float* __restrict g, std::size_t n, float inv_n,
+                float mu, float lr) {
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = mu * v[i] + g[i] * inv_n;
+    p[i] -= lr * v[i];
+  }
+}
+
+void add_into(float* __restrict dst, const float* __restrict src, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
 // [begin, end) of part t of n over `count` items.
 std::pair<std::size_t, std::size_t> part(std::size_t count, std::size_t t, std::size_t n) {
   return {count * t / n, count * (t + 1) / n};
@@ -236,24 +264,17 @@ EpochStats Trainer::train_rows(const Dataset& data, std::span<const std::uint32_
     const float c1 = 1.0f - static_cast<float>(std::pow(double{b1}, static_cast<double>(im.steps)));
     const float c2 = 1.0f - static_cast<float>(std::pow(double{b2}, static_cast<double>(im.steps)));
     const float step = lr / c1, inv_sqrt_c2 = 1.0f / std::sqrt(c2);
-    // The sum over slices and the update, split over the parameters.
+    // The sum over slices and the update, split over the parameters; plain
+    // restrict pointers so that both loops vectorise.
+    const AdamStep a{inv_n, b1, b2, step, inv_sqrt_c2, eps};
     im.parallel(threads, [&](std::size_t t) {
       auto [b, e] = part(P, t, threads);
-      float* p = model_.parameters.data();
-      float* m1 = im.m1.data();
-      float* m2 = adam ? im.m2.data() : nullptr;
-      for (std::size_t i = b; i < e; ++i) {
-        float g = im.ws[0].grad[i];
-        for (std::size_t s = 1; s < T; ++s) g += im.ws[s].grad[i];
-        g *= inv_n;
-        if (adam) {
-          m1[i] = b1 * m1[i] + (1.0f - b1) * g;
-          m2[i] = b2 * m2[i] + (1.0f - b2) * g * g;
-          p[i] -= step * m1[i] / (std::sqrt(m2[i]) * inv_sqrt_c2 + eps);
-        } else {
-          m1[i] = mu * m1[i] + g;
-          p[i] -= lr * m1[i];
-        }
+      float* g = im.ws[0].grad.data() + b;
+      for (std::size_t s = 1; s < T; ++s) add_into(g, im.ws[s].grad.data() + b, e - b);
+      if (adam) {
+        adam_update(model_.parameters.data() + b, im.m1.data() + b, im.m2.data() + b, g, e - b, a);
+      } else {
+        sgd_update(model_.parameters.data() + b, im.m1.data() + b, g, e - b, inv_n, mu, lr);
       }
     });
     ++stats.steps;
@@ -295,22 +316,16 @@ void Trainer::apply_gradient(const Gradient& gradient) {
   ++im.steps;
   const float lr = config_.learning_rate;
   if (config_.optimizer == Optimizer::sgd) {
-    for (std::size_t i = 0; i < gradient.values.size(); ++i) {
-      im.m1[i] = config_.momentum * im.m1[i] + gradient.values[i];
-      model_.parameters[i] -= lr * im.m1[i];
-    }
+    sgd_update(model_.parameters.data(), im.m1.data(), gradient.values.data(), gradient.values.size(), 1.0f,
+               config_.momentum, lr);
     return;
   }
   const float b1 = config_.beta1, b2 = config_.beta2;
   const float c1 = 1.0f - static_cast<float>(std::pow(double{b1}, static_cast<double>(im.steps)));
   const float c2 = 1.0f - static_cast<float>(std::pow(double{b2}, static_cast<double>(im.steps)));
   const float step = lr / c1, inv_sqrt_c2 = 1.0f / std::sqrt(c2);
-  for (std::size_t i = 0; i < gradient.values.size(); ++i) {
-    float g = gradient.values[i];
-    im.m1[i] = b1 * im.m1[i] + (1.0f - b1) * g;
-    im.m2[i] = b2 * im.m2[i] + (1.0f - b2) * g * g;
-    model_.parameters[i] -= step * im.m1[i] / (std::sqrt(im.m2[i]) * inv_sqrt_c2 + config_.epsilon);
-  }
+  adam_update(model_.parameters.data(), im.m1.data(), im.m2.data(), gradient.values.data(), gradient.values.size(),
+              AdamStep{1.0f, b1, b2, step, inv_sqrt_c2, config_.epsilon});
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
