@@ -35,7 +35,8 @@ fuzz: deps
 	@scripts/check-fuzz-harness.sh build/fuzz
 
 # Side-by-side figures (docs/benchmarks.md): tasks vs Redis, lottery,
-# coordinator overhead, the consensus core and its log, replicated records vs etcd.
+# coordinator overhead, the consensus core and its log, replicated records vs etcd,
+# the ML training core vs PyTorch.
 bench: build
 	@scripts/install-deps.sh --bench
 	@scripts/bench-tasks.sh
@@ -43,6 +44,7 @@ bench: build
 	@scripts/bench-coordinator.sh 5 50 1
 	@scripts/bench-raft.sh
 	@scripts/bench-records.sh 3 3
+	@scripts/bench-ml.sh
 
 # The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each;
 # 3 and 5 nodes alternate unless NODES is set.

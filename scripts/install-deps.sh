@@ -3,7 +3,8 @@
 # Idempotent: returns in a moment when everything is already there.
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --bench  also what the side-by-side benchmarks use (redis, etcd 3.4 and
-#                                    the Go sources its load generator builds from offline, python3)
+#                                    the Go sources its load generator builds from offline, python3,
+#                                    PyTorch with OpenBLAS for the ML peer)
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   libssl-dev netcat-openbsd docker-compose haproxy
+  zlib1g-dev dataset-fashion-mnist
 )
 # deploy/'s checks (tests/deploy): kubectl for `kubectl kustomize`, node and
 # npm for the schema and Dockerfile checks. Another kubectl or node already
@@ -21,7 +23,8 @@ command -v kubectl >/dev/null || packages+=(kubernetes-client)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(redis-server redis-tools python3 curl etcd-server golang-go golang-etcd-server-dev)
+  packages+=(redis-server redis-tools python3 curl etcd-server golang-go golang-etcd-server-dev
+    python3-torch python3-numpy libopenblas0-pthread)
 fi
 
 missing=()

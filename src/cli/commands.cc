@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/lottery/cli.h"
+#include "apps/ml/bench_cli.h"
 #include "apps/records/cli.h"
 #include "cli/bench_commands.h"
 #include "cli/cluster_admin.h"
@@ -25,6 +26,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   add_bench_records_command(*bench, options, action);
   add_bench_failover_command(*bench, options, action);
   lottery::add_cli(root, *bench, options, action);
+  ml::add_bench_cli(*bench, action);
   records::add_cli(root, options, action);
 }
 

@@ -1,0 +1,45 @@
+// Training data in memory, and the two formats it is read from.
+//
+// Scaling: IDX pixels are bytes and become byte/255 (0..1). CSV features are
+// taken as written (scale them beforehand if they are large).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace minga::ml {
+
+struct Dataset {
+  std::size_t rows = 0;
+  std::size_t features = 0;
+  std::uint32_t classes = 0;     // labels are in [0, classes)
+  std::vector<float> x;          // rows * features, row-major
+  std::vector<std::uint32_t> y;  // rows
+
+  const float* row(std::size_t r) const { return x.data() + r * features; }
+};
+
+struct CsvOptions {
+  // The label column's header name; empty means the last column.
+  std::string label_column;
+  // 0: classes = largest label + 1. Otherwise every label must be below it.
+  std::uint32_t classes = 0;
+};
+
+// Numeric feature columns and an integer label column. A first line with a
+// field that is not a number is a header. Errors name the line (1-based).
+Result<Dataset> parse_csv(const std::string& text, const CsvOptions& options, const std::string& name = "csv");
+Result<Dataset> load_csv(const std::string& path, const CsvOptions& options);
+
+// An idx3-ubyte image file and its idx1-ubyte label file, gzipped or not
+// (as Fashion-MNIST ships). Labels must be below `classes`.
+Result<Dataset> load_idx(const std::string& images_path, const std::string& labels_path, std::uint32_t classes = 10);
+// The same from bytes already in memory (uncompressed).
+Result<Dataset> parse_idx(const std::string& images, const std::string& labels, std::uint32_t classes,
+                          const std::string& images_name = "images", const std::string& labels_name = "labels");
+
+}  // namespace minga::ml
