@@ -159,7 +159,11 @@ Status set_param(gp::Message& message, const std::string& name, const std::strin
 }
 
 Response error_from(const Error& e) {
-  Response r = api_error(http_status(e.code), pb::ErrorCode_Name(static_cast<pb::ErrorCode>(e.code)), e.message);
+  int status = http_status(e.code);
+  // A follower that knows the leader names it ("... the leader is n2 at
+  // HOST:PORT"): asking again here will not help, so no Retry-After.
+  if (e.code == Errc::not_leader && e.message.find("the leader is ") != std::string::npos) status = 409;
+  Response r = api_error(status, pb::ErrorCode_Name(static_cast<pb::ErrorCode>(e.code)), e.message);
   if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
   return r;
 }

@@ -31,6 +31,16 @@ TEST(ApiCluster, AWriteThroughAFollowerLandsOnTheLeader) {
   EXPECT_TRUE(cluster->wait_list(*leader, {"via follower"}));
   for (std::size_t i = 0; i < cluster->size(); ++i) EXPECT_TRUE(cluster->wait_list(i, {"via follower"})) << i;
 
+  // A membership change must reach the leader: the follower names it.
+  const auto change = http_call(port, "DELETE", "/api/v1/cluster/members/" + cluster->member(*leader).id);
+  EXPECT_EQ(change.status, 409);
+  EXPECT_EQ(change.body.rfind("{\"error\":{\"code\":\"NOT_LEADER\",\"message\":\"not the leader; the leader is " +
+                                  cluster->member(*leader).id +
+                                  " at 127.0.0.1:" + std::to_string(cluster->member(*leader).client) + "\"}}",
+                              0),
+            0u)
+      << change.body;
+
   // A linearizable read through another follower sees it.
   const std::size_t other = (*leader + 2) % cluster->size();
   const auto list = http_call(cluster->member(other).monitor, "GET", "/api/v1/records");

@@ -109,6 +109,16 @@ TEST_F(ApiLayerTest, NotLeaderDuringAnElectionIs503WithRetryAfter) {
             "retry\"}}\n");
 }
 
+TEST_F(ApiLayerTest, NotLeaderNamingTheLeaderIs409) {
+  call("POST", "/api/v1/ping", "{}");
+  sent_->responder->fail(Errc::not_leader, "not the leader; the leader is n2 at 127.0.0.1:7401");
+  EXPECT_EQ(answer_->status, 409);
+  EXPECT_EQ(header(*answer_, "Retry-After"), "(none)");
+  EXPECT_EQ(answer_->body,
+            "{\"error\":{\"code\":\"NOT_LEADER\",\"message\":\"not the leader; the leader is n2 at "
+            "127.0.0.1:7401\"}}\n");
+}
+
 TEST_F(ApiLayerTest, BusyIs429AndNotFound404) {
   call("POST", "/api/v1/ping", "{}");
   sent_->responder->fail(Errc::busy, "queue full");
