@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "http/monitor.h"
+#include "http/message.h"
 #include "wire/api_route.h"
 #include "wire/responder.h"
 

@@ -18,25 +18,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "base/result.h"
+#include "http/message.h"
 
 namespace minga::http {
-
-struct Request {
-  std::string method;
-  std::string target;  // path and query as sent
-  std::string path;
-  std::string query;          // after '?', without it
-  std::string accept;         // the Accept header
-  std::string authorization;  // the Authorization header
-  std::string body;
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers{};  // extra ones (Allow, Retry-After, ...)
-};
 
 using Route = std::function<Response(const Request&)>;
 // A live feed: returns the events after `cursor` (0 on the first call), each
