@@ -262,6 +262,17 @@ TEST_F(ApiTokenTest, TheTokenFileMayComeFromTheEnvironment) {
   EXPECT_EQ(http_call(node.monitor_port(), "POST", "/api/v1/records", R"({"text":"eA=="})").status, 401);
 }
 
+TEST_F(ApiTokenTest, TheTokenFileMayComeFromTheConfigurationFile) {
+  const auto toml = dir_.path() / "minga.toml";
+  std::ofstream(toml) << "[node]\napi_token_file = \"" << token_file_.string() << "\"\n";
+  auto node = NodeProcess::start({"--id", "tok3", "--config", toml.string()});
+  EXPECT_EQ(http_call(node.monitor_port(), "POST", "/api/v1/records", R"({"text":"eA=="})").status, 401);
+  const auto a = http_call(node.monitor_port(), "POST", "/api/v1/records", R"({"text":"eA=="})",
+                           {"Authorization: Bearer s3cret-token-0123456789"});
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "{\"index\":\"1\"}\n");
+}
+
 TEST_F(ApiTokenTest, AShortTokenStopsTheNode) {
   std::ofstream(token_file_, std::ios::trunc) << "short\n";
   const auto r = run_minga({"node", "--host", "127.0.0.1", "--port", "0", "--monitor-port", "0", "--data-dir",
