@@ -548,6 +548,10 @@ int Node::Impl::run() {
     log::warn("node_start", "fail", {{"reason", st.error().message}});
     return 2;  // a configuration error, like a bad flag
   }
+  if (auto st = mount_api(); !st.ok()) {
+    log::warn("node_start", "fail", {{"reason", st.error().message}});
+    return 2;  // the token file, like a bad flag
+  }
   auto port = server.start();
   if (!port.ok()) {
     log::warn("node_start", "fail", {{"reason", port.error().message}});
@@ -557,10 +561,6 @@ int Node::Impl::run() {
   if (coordinator_) coordinator_->start(advertised_address());
   if (agent_) agent_->start(advertised_address());
   add_monitor_routes();
-  if (auto st = mount_api(); !st.ok()) {
-    log::warn("node_start", "fail", {{"reason", st.error().message}});
-    return 2;
-  }
   auto mport = monitor.start();
   if (!mport.ok()) {
     log::warn("node_start", "fail", {{"reason", mport.error().message}});

@@ -283,5 +283,14 @@ TEST_F(ApiTokenTest, AShortTokenStopsTheNode) {
       << r.err;
 }
 
+TEST_F(ApiTokenTest, AMissingTokenFileStopsTheNode) {
+  const auto missing = (dir_.path() / "nosuch").string();
+  const auto r = run_minga({"node", "--host", "127.0.0.1", "--port", "0", "--monitor-port", "0", "--data-dir",
+                            (dir_.path() / "data").string(), "--api-token-file", missing},
+                           {}, "", 20s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot read the API token file " + missing), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace minga::testing
