@@ -88,7 +88,7 @@ bool parse_integer(const std::string& text, T& out) {
 Status set_param(gp::Message& message, const std::string& name, const std::string& value) {
   const gp::Descriptor* d = message.GetDescriptor();
   const gp::FieldDescriptor* f = d->FindFieldByName(name);
-  if (f == nullptr) f = d->FindFieldByLowercaseName(name);
+  if (f == nullptr) f = d->FindFieldByCamelcaseName(name);  // as the JSON names
   if (f == nullptr || f->is_repeated() || f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE) {
     return Error{Errc::invalid_argument, "unknown parameter '" + name + "'"};
   }

@@ -88,6 +88,21 @@ TEST_F(ApiLayerTest, PathParameterFillsTheRequestField) {
   EXPECT_EQ(answer_->status, 200);
 }
 
+TEST_F(ApiLayerTest, BodyFieldsFixedFieldsAndPathTogether) {
+  ASSERT_TRUE(api_->add(wire::ApiRoute{"POST", "/cluster/members", pb::CLUSTER_CHANGE_REQUEST,
+                                       &pb::ClusterChangeRequest::default_instance(), pb::CLUSTER_CHANGE_RESPONSE,
+                                       &pb::ClusterChangeResponse::default_instance(), R"({"op":"ADD"})"})
+                  .ok());
+  // The route's op wins over the body's; a query parameter may use the JSON name.
+  call("POST", "/api/v1/cluster/members?raftAddress=127.0.0.1:9", R"({"id":"n4","op":"REMOVE"})");
+  ASSERT_TRUE(sent_.has_value());
+  pb::ClusterChangeRequest c;
+  ASSERT_TRUE(c.ParseFromString(sent_->body));
+  EXPECT_EQ(c.op(), pb::ClusterChangeRequest::ADD);
+  EXPECT_EQ(c.id(), "n4");
+  EXPECT_EQ(c.raft_address(), "127.0.0.1:9");
+}
+
 TEST_F(ApiLayerTest, FixedFieldsAndPathTogether) {
   call("DELETE", "/api/v1/cluster/members/n3");
   ASSERT_TRUE(sent_.has_value());
