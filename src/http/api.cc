@@ -372,11 +372,6 @@ void Api::handle(const Request& request, std::function<void(Response)> done) con
       return;
     }
   }
-  if (!route->fixed_json.empty()) {
-    std::unique_ptr<gp::Message> fixed(route->request->New());
-    (void)gp::util::JsonStringToMessage(route->fixed_json, fixed.get());  // checked by add()
-    message->MergeFrom(*fixed);
-  }
   std::string_view query = request.query;
   while (!query.empty()) {
     const auto amp = query.find('&');
@@ -394,6 +389,12 @@ void Api::handle(const Request& request, std::function<void(Response)> done) con
       done(api_error(400, "INVALID_ARGUMENT", st.error().message));
       return;
     }
+  }
+  // Last, so that neither body nor parameters can change what the route means.
+  if (!route->fixed_json.empty()) {
+    std::unique_ptr<gp::Message> fixed(route->request->New());
+    (void)gp::util::JsonStringToMessage(route->fixed_json, fixed.get());  // checked by add()
+    message->MergeFrom(*fixed);
   }
   auto responder = std::make_shared<HttpResponder>(route->response_type, route->response, std::move(done));
   dispatch_(route->request_type, message->SerializeAsString(), std::move(responder));

@@ -93,8 +93,9 @@ TEST_F(ApiLayerTest, BodyFieldsFixedFieldsAndPathTogether) {
                                        &pb::ClusterChangeRequest::default_instance(), pb::CLUSTER_CHANGE_RESPONSE,
                                        &pb::ClusterChangeResponse::default_instance(), R"({"op":"ADD"})"})
                   .ok());
-  // The route's op wins over the body's; a query parameter may use the JSON name.
-  call("POST", "/api/v1/cluster/members?raftAddress=127.0.0.1:9", R"({"id":"n4","op":"REMOVE"})");
+  // The route's op wins over the body's and the query's; a query parameter
+  // may use the JSON name.
+  call("POST", "/api/v1/cluster/members?raftAddress=127.0.0.1:9&op=TRANSFER", R"({"id":"n4","op":"REMOVE"})");
   ASSERT_TRUE(sent_.has_value());
   pb::ClusterChangeRequest c;
   ASSERT_TRUE(c.ParseFromString(sent_->body));
