@@ -183,6 +183,11 @@ const std::vector<KeySpec>& node_keys() {
       {"node.monitor_port", "MINGA_MONITOR_PORT", "--monitor-port", "HTTP monitor port; 0 = any free port",
        [](NodeConfig& c, std::string_view v) { return set_port(c.monitor_port, v); }, "PORT",
        [](const NodeConfig& c) { return std::to_string(c.monitor_port); }},
+      {"node.api_token_file", "MINGA_API_TOKEN_FILE", "--api-token-file",
+       "file holding the token HTTP API writes must send (Authorization: Bearer); without one only a monitor "
+       "on loopback takes writes",
+       [](NodeConfig& c, std::string_view v) { return set_text(c.api_token_file, v); }, "FILE",
+       [](const NodeConfig& c) { return c.api_token_file; }},
       {"node.data_dir", "MINGA_DATA_DIR", "--data-dir", "where the node keeps its durable state",
        [](NodeConfig& c, std::string_view v) { return set_text(c.data_dir, v); }, "DIR",
        [](const NodeConfig& c) { return c.data_dir; }},

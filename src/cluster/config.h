@@ -59,6 +59,7 @@ struct NodeConfig {
   int raft_port = -1;                        // -1: the client port + 100 (0 when the client port is 0)
   std::map<std::string, std::string> peers;  // the other voters, id -> Raft HOST:PORT, for the first start
   std::string cluster_state = "new";         // new: bootstrap from peers; existing: join a running cluster
+  std::string api_token_file;                // "": HTTP API writes only with the monitor on loopback
   std::string cluster_secret_file;           // "": no peer authentication, Raft port on loopback only
   unsigned raft_heartbeat_ms = 50;
   unsigned raft_election_timeout_ms = 300;  // randomized in [t, 2t)

@@ -23,8 +23,11 @@
 #include "cluster/coordinator.h"
 #include "cluster/local_runner.h"
 #include "cluster/worker_agent.h"
+#include "http/api.h"
 #include "http/monitor.h"
 #include "net/server.h"
+#include "proto/cluster.pb.h"
+#include "proto/raft.pb.h"
 #include "replication/replicator.h"
 #include "storage/dir_lock.h"
 #include "wire/json_command.h"
@@ -120,6 +123,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   void add_monitor_feed(std::string path, std::function<std::vector<std::string>(std::uint64_t&)> next) override {
     monitor.add_feed(std::move(path), std::move(next));
   }
+  void add_api_route(apps::ApiRoute route) override { api_routes_.push_back(std::move(route)); }
   apps::Replication& replication() override { return *replicator_; }
 
   // --- net::Dispatcher
@@ -345,6 +349,64 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     });
   }
 
+  // --- the HTTP/JSON API (docs/api.md)
+  template <typename Request, typename Response>
+  void api_route(std::string method, std::string path, std::uint32_t request_type, std::uint32_t response_type,
+                 std::string fixed_json = {}) {
+    add_api_route(apps::api_route<Request, Response>(std::move(method), std::move(path), request_type, response_type,
+                                                     std::move(fixed_json)));
+  }
+
+  // The node's own routes: ping, status, tasks, sumsq, workers and the
+  // cluster's membership; apps add theirs in start().
+  void add_core_api_routes() {
+    api_route<pb::PingRequest, pb::PingResponse>("GET", "/ping", pb::PING_REQUEST, pb::PING_RESPONSE);
+    api_route<pb::StatusRequest, pb::StatusResponse>("GET", "/status", pb::STATUS_REQUEST, pb::STATUS_RESPONSE);
+    api_route<pb::TaskRequest, pb::TaskResponse>("POST", "/tasks", pb::TASK_REQUEST, pb::TASK_RESPONSE);
+    api_route<pb::SumSquaresRequest, pb::SumSquaresResponse>("POST", "/sumsq", pb::SUM_SQUARES_REQUEST,
+                                                             pb::SUM_SQUARES_RESPONSE);
+    api_route<pb::WorkersRequest, pb::WorkersResponse>("GET", "/workers", pb::WORKERS_REQUEST, pb::WORKERS_RESPONSE);
+    api_route<pb::ClusterStatusRequest, pb::ClusterStatusResponse>("GET", "/cluster", pb::CLUSTER_STATUS_REQUEST,
+                                                                   pb::CLUSTER_STATUS_RESPONSE);
+    api_route<pb::ClusterChangeRequest, pb::ClusterChangeResponse>(
+        "POST", "/cluster/members", pb::CLUSTER_CHANGE_REQUEST, pb::CLUSTER_CHANGE_RESPONSE, R"({"op":"ADD"})");
+    api_route<pb::ClusterChangeRequest, pb::ClusterChangeResponse>("DELETE", "/cluster/members/{id}",
+                                                                   pb::CLUSTER_CHANGE_REQUEST,
+                                                                   pb::CLUSTER_CHANGE_RESPONSE, R"({"op":"REMOVE"})");
+    api_route<pb::ClusterChangeRequest, pb::ClusterChangeResponse>(
+        "POST", "/cluster/leader", pb::CLUSTER_CHANGE_REQUEST, pb::CLUSTER_CHANGE_RESPONSE, R"({"op":"TRANSFER"})");
+  }
+
+  // Builds the API from the routes gathered and mounts it on the monitor.
+  Status mount_api() {
+    http::ApiOptions options;
+    options.loopback = http::is_loopback_host(config.host);
+    if (!config.api_token_file.empty()) {
+      std::ifstream in(config.api_token_file, std::ios::binary);
+      if (!in) return Error{Errc::invalid_argument, "cannot read the API token file " + config.api_token_file};
+      std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+      if (token.size() < 16) {
+        return Error{Errc::invalid_argument, "the API token in " + config.api_token_file + " is shorter than 16 bytes"};
+      }
+      options.token = std::move(token);
+    }
+    api_ = std::make_unique<http::Api>(std::move(options),
+                                       [this](std::uint32_t type, std::string body, wire::ResponderPtr responder) {
+                                         on_frame(wire::FrameHeader{.type = type}, body, std::move(responder));
+                                       });
+    for (auto& route : api_routes_) {
+      if (auto st = api_->add(std::move(route)); !st.ok()) return st;
+    }
+    api_routes_.clear();
+    monitor.add_async_prefix(
+        std::string(http::kApiPrefix),
+        [api = api_.get()](const http::Request& request, std::function<void(http::Response)> done) {
+          api->handle(request, std::move(done));
+        });
+    return ok_status();
+  }
+
   // --- lifecycle
   int run();
   void wait_signal();
@@ -368,6 +430,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   std::vector<std::function<std::string()>> metric_sources_;
   std::vector<std::unique_ptr<apps::App>> apps_;
   std::unique_ptr<replication::Replicator> replicator_;
+  std::vector<apps::ApiRoute> api_routes_;
+  std::unique_ptr<http::Api> api_;
   net::Server server;
   http::Monitor monitor;
   boost::asio::signal_set signals;
@@ -471,6 +535,7 @@ int Node::Impl::run() {
   add_status_section("raft", [this] { return replicator_->status_json(); });
   add_metrics([this] { return replicator_->metrics_text(); });
   register_core_handlers();
+  add_core_api_routes();
   setup_role();
   apps_ = make_apps();
   for (auto& app : apps_) {
@@ -482,6 +547,10 @@ int Node::Impl::run() {
   if (auto st = check_no_unknown_keys(settings_); !st.ok()) {
     log::warn("node_start", "fail", {{"reason", st.error().message}});
     return 2;  // a configuration error, like a bad flag
+  }
+  if (auto st = mount_api(); !st.ok()) {
+    log::warn("node_start", "fail", {{"reason", st.error().message}});
+    return 2;  // the token file, like a bad flag
   }
   auto port = server.start();
   if (!port.ok()) {

@@ -5,15 +5,18 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "base/json.h"
 #include "base/log.h"
 #include "base/number.h"
+#include "http/api.h"
 
 namespace minga::http {
 
@@ -31,6 +34,8 @@ constexpr auto kReadTimeout = 30s;
 constexpr auto kWriteTimeout = 10s;
 constexpr auto kTailPoll = 200ms;
 constexpr auto kTailKeepAlive = 15s;
+// How long an asynchronous route may take before the answer is 504.
+constexpr auto kAnswerTimeout = 300s;
 
 constexpr std::string_view kIndexPage = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>minga monitor</title>
@@ -126,6 +131,9 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<void> tail(beast::tcp_stream& stream, std::size_t backlog);
   net::awaitable<void> stream_feed(beast::tcp_stream& stream, const Feed& feed);
   Response handle(const Request& request) const;
+  const AsyncRoute* find_async(std::string_view path) const;
+  net::awaitable<bool> write(beast::tcp_stream& stream, Response r, unsigned version, bool keep_alive, bool head);
+  net::awaitable<void> refuse_and_drain(beast::tcp_stream& stream, Response r, unsigned version);
 
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;
@@ -134,8 +142,13 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   std::map<std::string, Route, std::less<>> routes;
   std::map<std::string, Feed, std::less<>> feeds;
+  std::vector<std::pair<std::string, AsyncRoute>> prefixes;
+  struct Open {
+    beast::tcp_stream* stream = nullptr;
+    asio::steady_timer* waiting = nullptr;  // set while an asynchronous route answers
+  };
   // Touched on the strand only.
-  std::map<std::uint64_t, beast::tcp_stream*> sessions;
+  std::map<std::uint64_t, Open> sessions;
   std::uint64_t next_session = 0;
   std::atomic<std::size_t> open{0};
   std::atomic<bool> stopped{false};
@@ -164,7 +177,10 @@ void Monitor::Impl::stop() {
   asio::dispatch(strand, [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor.close(ec);
-    for (auto& [id, stream] : self->sessions) stream->socket().close(ec);
+    for (auto& [id, s] : self->sessions) {
+      s.stream->socket().close(ec);
+      if (s.waiting != nullptr) s.waiting->cancel();
+    }
   });
   log::info("shutdown", "success", {{"resource", "monitor"}, {"port", std::to_string(port)}});
 }
@@ -188,7 +204,9 @@ net::awaitable<void> Monitor::Impl::accept_loop() {
 
 Response Monitor::Impl::handle(const Request& request) const {
   if (request.method != "GET" && request.method != "HEAD") {
-    return json_error(405, "method " + request.method + " not allowed; the monitor is read-only");
+    Response r = json_error(405, "method " + request.method + " not allowed; this page is read-only");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
   }
   if (auto it = routes.find(request.path); it != routes.end()) {
     try {
@@ -262,20 +280,76 @@ net::awaitable<void> Monitor::Impl::stream_feed(beast::tcp_stream& stream, const
   }
 }
 
+const AsyncRoute* Monitor::Impl::find_async(std::string_view path) const {
+  for (const auto& [prefix, route] : prefixes) {
+    if (path == prefix ||
+        (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/')) {
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
+net::awaitable<bool> Monitor::Impl::write(beast::tcp_stream& stream, Response r, unsigned version, bool keep_alive,
+                                          bool head) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  res.set(bhttp::field::server, "minga");
+  res.set(bhttp::field::content_type, r.content_type);
+  res.set(bhttp::field::cache_control, "no-store");
+  for (const auto& [name, value] : r.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  if (head) res.body().clear();
+  const bool keep = res.keep_alive();
+  stream.expires_after(kWriteTimeout);
+  co_await bhttp::async_write(stream, res, net::use_awaitable);
+  co_return keep;
+}
+
+// Answers a request whose body is refused, then reads what the client still
+// sends for a while, so that closing does not reset the connection before
+// the client has read the answer.
+net::awaitable<void> Monitor::Impl::refuse_and_drain(beast::tcp_stream& stream, Response r, unsigned version) {
+  co_await write(stream, std::move(r), version, false, false);
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::vector<char> sink(64 * 1024);
+  std::size_t drained = 0;
+  while (!stopped && drained < 4 * kMaxBodyBytes) {
+    stream.expires_after(2s);
+    const std::size_t n =
+        co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(net::use_awaitable, ec));
+    if (ec) break;
+    drained += n;
+  }
+}
+
 net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
   const std::uint64_t id = next_session++;
-  sessions[id] = &stream;
+  sessions[id].stream = &stream;
   ++open;
   beast::flat_buffer buffer;
   try {
     while (!stopped) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
-      parser.body_limit(64 * 1024);
+      parser.body_limit(kMaxBodyBytes);
       stream.expires_after(kReadTimeout);
-      co_await bhttp::async_read(stream, buffer, parser, net::use_awaitable);
+      boost::system::error_code ec;
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(net::use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {
+        const auto& head = parser.get();
+        co_await refuse_and_drain(
+            stream,
+            api_error(413, "PAYLOAD_TOO_LARGE",
+                      "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes"),
+            head.version());
+        break;
+      }
+      if (ec) break;
       const auto& req = parser.get();
 
       Request request;
@@ -285,6 +359,8 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
       request.path = request.target.substr(0, q);
       if (q != std::string::npos) request.query = request.target.substr(q + 1);
       request.accept = std::string(req[bhttp::field::accept]);
+      request.authorization = std::string(req[bhttp::field::authorization]);
+      request.body = req.body();
 
       if (request.method == "GET" && request.path == "/logs" &&
           request.accept.find("text/event-stream") != std::string::npos) {
@@ -300,18 +376,41 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
         break;
       }
 
-      Response r = handle(request);
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), req.version()};
-      res.set(bhttp::field::server, "minga");
-      res.set(bhttp::field::content_type, r.content_type);
-      res.set(bhttp::field::cache_control, "no-store");
-      res.keep_alive(req.keep_alive());
-      res.body() = std::move(r.body);
-      res.prepare_payload();
-      if (request.method == "HEAD") res.body().clear();
-      const bool keep = res.keep_alive();
-      stream.expires_after(kWriteTimeout);
-      co_await bhttp::async_write(stream, res, net::use_awaitable);
+      Response r;
+      if (const AsyncRoute* route = find_async(request.path); route != nullptr) {
+        // The answer comes later, maybe from another thread: it is posted to
+        // the strand and wakes this coroutine, which holds no thread while
+        // it waits.
+        struct Waiter {
+          explicit Waiter(asio::strand<asio::io_context::executor_type>& s) : timer(s) {}
+          asio::steady_timer timer;
+          std::optional<Response> answer;
+        };
+        auto waiter = std::make_shared<Waiter>(strand);
+        waiter->timer.expires_after(kAnswerTimeout);
+        sessions[id].waiting = &waiter->timer;
+        try {
+          (*route)(request, [waiter, executor = strand](Response answer) mutable {
+            asio::post(executor, [waiter, answer = std::move(answer)]() mutable {
+              if (waiter->answer) return;
+              waiter->answer = std::move(answer);
+              waiter->timer.cancel();
+            });
+          });
+        } catch (const std::exception& e) {
+          waiter->answer = api_error(500, "INTERNAL", std::string("internal error: ") + e.what());
+        }
+        if (!waiter->answer) co_await waiter->timer.async_wait(asio::redirect_error(net::use_awaitable, ec));
+        sessions[id].waiting = nullptr;
+        if (stopped) break;
+        r = waiter->answer
+                ? std::move(*waiter->answer)
+                : api_error(504, "TIMEOUT",
+                            "no answer within " + std::to_string(std::chrono::seconds(kAnswerTimeout).count()) + " s");
+      } else {
+        r = handle(request);
+      }
+      const bool keep = co_await write(stream, std::move(r), req.version(), req.keep_alive(), request.method == "HEAD");
       if (!keep) break;
     }
   } catch (const boost::system::system_error&) {
@@ -331,6 +430,9 @@ Monitor::~Monitor() = default;
 
 void Monitor::add_route(std::string path, Route route) { impl_->routes[std::move(path)] = std::move(route); }
 void Monitor::add_feed(std::string path, Feed feed) { impl_->feeds[std::move(path)] = std::move(feed); }
+void Monitor::add_async_prefix(std::string prefix, AsyncRoute route) {
+  impl_->prefixes.emplace_back(std::move(prefix), std::move(route));
+}
 Result<std::uint16_t> Monitor::start() { return impl_->start(); }
 void Monitor::stop() { impl_->stop(); }
 std::size_t Monitor::open_connections() const { return impl_->open.load(); }

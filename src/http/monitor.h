@@ -1,8 +1,10 @@
-// The HTTP monitor: a small read-only HTTP/1.1 server for people and scrapers.
+// The HTTP monitor: a small HTTP/1.1 server for people, scrapers and the JSON API.
 //
 // Built-in routes: `/` (an index page), `/healthz`, `/logs` (`?n=` lines, or a
 // live tail with `Accept: text/event-stream`). The node adds `/status` and
-// `/metrics`. Handlers run on the I/O thread and must not block.
+// `/metrics`, and the JSON API under /api/v1 (http/api.h) as an asynchronous
+// prefix route, the only place that takes methods other than GET and HEAD.
+// Handlers run on the I/O thread and must not block.
 #pragma once
 
 #include <cstdint>
@@ -16,27 +18,21 @@
 #include <boost/asio/io_context.hpp>
 
 #include "base/result.h"
+#include "http/message.h"
 
 namespace minga::http {
-
-struct Request {
-  std::string method;
-  std::string target;  // path and query as sent
-  std::string path;
-  std::string query;   // after '?', without it
-  std::string accept;  // the Accept header
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-};
 
 using Route = std::function<Response(const Request&)>;
 // A live feed: returns the events after `cursor` (0 on the first call), each
 // one SSE data line, and moves `cursor` past them. Polled on the I/O thread.
 using Feed = std::function<std::vector<std::string>(std::uint64_t& cursor)>;
+// A handler that answers later: it calls `done` once, from any thread, and
+// must not block. The connection waits for it without holding the I/O
+// thread; an answer after the connection closed is dropped.
+using AsyncRoute = std::function<void(const Request& request, std::function<void(Response)> done)>;
+
+// Request bodies above this are refused with 413.
+inline constexpr std::size_t kMaxBodyBytes = 1024 * 1024;
 
 class Monitor {
  public:
@@ -51,6 +47,9 @@ class Monitor {
   // since the start, then new ones as they come); other requests for `path`
   // go to its route. Call before start().
   void add_feed(std::string path, Feed feed);
+  // Every request whose path is `prefix` or starts with `prefix` + '/', with
+  // any method, goes to `route`. Call before start().
+  void add_async_prefix(std::string prefix, AsyncRoute route);
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<std::uint16_t> start();
   // Closes the listener and every connection, live tails included. Logs once.

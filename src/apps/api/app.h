@@ -15,12 +15,27 @@
 #include "apps/api/replicated.h"
 #include "apps/api/tasks.h"
 #include "base/result.h"
+#include "wire/api_route.h"
 
 namespace minga {
 class ThreadPool;
 }
 
 namespace minga::apps {
+
+// One row of the HTTP/JSON API (docs/api.md, wire/api_route.h).
+using ApiRoute = wire::ApiRoute;
+
+// api_route<pb::WinnersRequest, pb::LotteryResponse>("GET", "/lottery/...",
+// pb::WINNERS_REQUEST, pb::LOTTERY_RESPONSE)
+template <typename Request, typename Response>
+ApiRoute api_route(std::string method, std::string path, std::uint32_t request_type, std::uint32_t response_type,
+                   std::string fixed_json = {}) {
+  return ApiRoute{std::move(method),    std::move(path),
+                  request_type,         &Request::default_instance(),
+                  response_type,        &Response::default_instance(),
+                  std::move(fixed_json)};
+}
 
 // Configuration as apps see it: environment variable over configuration-file
 // key over the default the app passes.
@@ -60,6 +75,10 @@ class NodeServices {
   // returns the JSON events after `cursor` (0 at first) and moves it.
   virtual void add_monitor_feed(std::string path,
                                 std::function<std::vector<std::string>(std::uint64_t& cursor)> next) = 0;
+  // A route of the HTTP/JSON API under /api/v1: `method path` stands for the
+  // request `request_type`, which the router dispatches like a frame. Call
+  // in start().
+  virtual void add_api_route(ApiRoute route) = 0;
   // The cluster's replicated log (apps/api/replicated.h).
   virtual Replication& replication() = 0;
 };

@@ -778,6 +778,14 @@ Status LotteryApp::start(apps::NodeServices& node) {
     }
     r->reply(pb::LOTTERY_STATUS_RESPONSE, s);
   });
+  node.add_api_route(apps::api_route<pb::LotteryStatusRequest, pb::LotteryStatusResponse>(
+      "GET", "/lottery", pb::LOTTERY_STATUS_REQUEST, pb::LOTTERY_STATUS_RESPONSE));
+  node.add_api_route(apps::api_route<pb::WinnersRequest, pb::LotteryResponse>(
+      "GET", "/lottery/agencies/{agency}/winners", pb::WINNERS_REQUEST, pb::LOTTERY_RESPONSE));
+  node.add_api_route(apps::api_route<pb::BetBatchRequest, pb::LotteryResponse>(
+      "POST", "/lottery/agencies/{agency}/bets", pb::BET_BATCH_REQUEST, pb::LOTTERY_RESPONSE));
+  node.add_api_route(apps::api_route<pb::AgencyFinishedRequest, pb::LotteryResponse>(
+      "POST", "/lottery/agencies/{agency}/finished", pb::AGENCY_FINISHED_REQUEST, pb::LOTTERY_RESPONSE));
   node.add_status_section("lottery", [&m] { return m.status_json(); });
   // The replicated log starts after the apps: the settler waits for it.
   m.settler = std::thread([&m] { m.settle(); });

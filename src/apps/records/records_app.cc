@@ -95,6 +95,10 @@ Status RecordsApp::start(apps::NodeServices& node) {
     }
     return events;
   });
+  node.add_api_route(apps::api_route<pb::RecordsAddRequest, pb::RecordsAddResponse>(
+      "POST", "/records", pb::RECORDS_ADD_REQUEST, pb::RECORDS_ADD_RESPONSE));
+  node.add_api_route(apps::api_route<pb::RecordsListRequest, pb::RecordsListResponse>(
+      "GET", "/records", pb::RECORDS_LIST_REQUEST, pb::RECORDS_LIST_RESPONSE));
   return ok_status();
 }
 

@@ -44,10 +44,11 @@ TEST(Config, EveryKeyShowsItsDefaultAsItReadsBack) {
   }
   // Exactly these have no default; each shows a value once it has one.
   // node.id is made on the first start; cluster.raft_port follows the client port.
-  EXPECT_EQ(without_default,
-            (std::vector<std::string>{"node.id", "cluster.join", "cluster.workers", "cluster.advertise",
-                                      "cluster.raft_port", "cluster.peers", "cluster.secret_file"}));
+  EXPECT_EQ(without_default, (std::vector<std::string>{"node.id", "node.api_token_file", "cluster.join",
+                                                       "cluster.workers", "cluster.advertise", "cluster.raft_port",
+                                                       "cluster.peers", "cluster.secret_file"}));
   const std::map<std::string, std::string> samples = {{"node.id", "n1"},
+                                                      {"node.api_token_file", "/etc/minga/api-token"},
                                                       {"cluster.join", "127.0.0.1:7401"},
                                                       {"cluster.workers", "127.0.0.1:7402,127.0.0.1:7403"},
                                                       {"cluster.advertise", "127.0.0.1:7404"},

@@ -1,0 +1,69 @@
+// The HTTP/JSON API on a three-node cluster: a write sent to a follower's
+// monitor goes through the router like a binary request, so the follower
+// forwards it to the leader, and every node then holds it.
+#include <gtest/gtest.h>
+
+#include "cluster/raft_cluster.h"
+#include "http_client.h"
+
+namespace minga::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ApiCluster, AWriteThroughAFollowerLandsOnTheLeader) {
+  auto cluster = RaftCluster::start(3);
+  const auto leader = cluster->wait_leader();
+  ASSERT_TRUE(leader.has_value());
+  const std::size_t follower = (*leader + 1) % cluster->size();
+  const auto port = cluster->member(follower).monitor;
+
+  // The follower's view names the leader.
+  const auto status = http_call(port, "GET", "/api/v1/cluster");
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_EQ(status.body.rfind("{\"id\":\"" + cluster->member(follower).id + "\",\"role\":\"follower\",", 0), 0u)
+      << status.body;
+  EXPECT_NE(status.body.find("\"leader\":\"" + cluster->member(*leader).id + "\""), std::string::npos) << status.body;
+
+  const auto a = http_call(port, "POST", "/api/v1/records", R"({"text":"dmlhIGZvbGxvd2Vy"})");  // "via follower"
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "{\"index\":\"1\"}\n");
+  EXPECT_TRUE(cluster->wait_list(*leader, {"via follower"}));
+  for (std::size_t i = 0; i < cluster->size(); ++i) EXPECT_TRUE(cluster->wait_list(i, {"via follower"})) << i;
+
+  // A membership change must reach the leader: the follower names it.
+  const auto change = http_call(port, "DELETE", "/api/v1/cluster/members/" + cluster->member(*leader).id);
+  EXPECT_EQ(change.status, 409);
+  EXPECT_EQ(change.body.rfind("{\"error\":{\"code\":\"NOT_LEADER\",\"message\":\"not the leader; the leader is " +
+                                  cluster->member(*leader).id +
+                                  " at 127.0.0.1:" + std::to_string(cluster->member(*leader).client) + "\"}}",
+                              0),
+            0u)
+      << change.body;
+
+  // A linearizable read through another follower sees it.
+  const std::size_t other = (*leader + 2) % cluster->size();
+  const auto list = http_call(cluster->member(other).monitor, "GET", "/api/v1/records");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_EQ(list.body, "{\"records\":[{\"index\":\"1\",\"text\":\"via follower\"}],\"more\":false}\n");
+}
+
+TEST(ApiCluster, LeadershipMovesThroughTheApi) {
+  auto cluster = RaftCluster::start(3);
+  const auto leader = cluster->wait_leader();
+  ASSERT_TRUE(leader.has_value());
+  const std::size_t target = (*leader + 1) % cluster->size();
+  const auto a = http_call(cluster->member(*leader).monitor, "POST", "/api/v1/cluster/leader",
+                           "{\"id\":\"" + cluster->member(target).id + "\"}");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "{\"index\":\"0\"}\n");
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto now = cluster->wait_leader(2s);
+        return now.has_value() && *now == target;
+      },
+      20s));
+}
+
+}  // namespace
+}  // namespace minga::testing
