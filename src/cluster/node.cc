@@ -428,8 +428,10 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   std::map<std::string, apps::JsonHandler, std::less<>> json_ops_;
   std::map<std::string, std::function<std::string()>> status_sections_;
   std::vector<std::function<std::string()>> metric_sources_;
-  std::vector<std::unique_ptr<apps::App>> apps_;
+  // Declared before the apps, so destroyed after them: an app's threads may
+  // use the replicated log until the app stops (also when start fails).
   std::unique_ptr<replication::Replicator> replicator_;
+  std::vector<std::unique_ptr<apps::App>> apps_;
   std::vector<apps::ApiRoute> api_routes_;
   std::unique_ptr<http::Api> api_;
   net::Server server;
