@@ -1,8 +1,11 @@
 #include "apps/lottery/bench_cli.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "client/options.h"
+#include "proto/raft.pb.h"
 
 extern char** environ;
 
@@ -38,15 +42,20 @@ using Clock = std::chrono::steady_clock;
 // A `minga node` child process on 127.0.0.1 with an ephemeral port.
 class ChildNode {
  public:
-  static Result<ChildNode> start(const std::filesystem::path& data_dir, std::uint32_t agencies) {
+  static Result<ChildNode> start(const std::filesystem::path& data_dir, std::uint32_t agencies,
+                                 const std::vector<std::string>& cluster_args) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error{Errc::internal, "pipe failed"};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    std::vector<std::string> args = {"minga",          "node",      "--id",       "bench-lottery",
-                                     "--host",         "127.0.0.1", "--port",     "0",
-                                     "--monitor-port", "0",         "--data-dir", data_dir.string()};
+    std::vector<std::string> args = {"minga",          "node", "--host",     "127.0.0.1",
+                                     "--monitor-port", "0",    "--data-dir", data_dir.string()};
+    if (cluster_args.empty()) {
+      args.insert(args.end(), {"--id", "bench-lottery", "--port", "0"});
+    } else {
+      args.insert(args.end(), cluster_args.begin(), cluster_args.end());
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -137,7 +146,78 @@ struct BenchFlags {
   std::size_t max_amount = kDefaultBatchMaxAmount;
   std::size_t window = 16;
   int rounds = 3;
+  int nodes = 1;
 };
+
+// Ports of 127.0.0.1 free right now, all different (for nodes that must
+// know each other's ports before they start): each stays bound until all
+// are chosen.
+Result<std::vector<std::uint16_t>> free_ports(std::size_t count) {
+  std::vector<int> fds;
+  std::vector<std::uint16_t> ports;
+  Status st = ok_status();
+  for (std::size_t i = 0; i < count && st.ok(); ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      st = Error{Errc::internal, "socket failed"};
+      break;
+    }
+    fds.push_back(fd);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      st = Error{Errc::internal, "cannot pick a free port"};
+      break;
+    }
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  if (!st.ok()) return st.error();
+  return ports;
+}
+
+// `nodes` fresh nodes under `dir`: one alone, or a cluster whose members
+// know each other's Raft ports.
+Result<std::vector<ChildNode>> start_nodes(const std::filesystem::path& dir, int nodes, std::uint32_t agencies) {
+  std::vector<ChildNode> out;
+  if (nodes == 1) {
+    auto n = ChildNode::start(dir / "n1", agencies, {});
+    if (!n.ok()) return n.error();
+    out.push_back(std::move(n).value());
+    return out;
+  }
+  auto ports = free_ports(2 * static_cast<std::size_t>(nodes));
+  if (!ports.ok()) return ports.error();
+  const std::vector<std::uint16_t> client(ports->begin(), ports->begin() + nodes);
+  const std::vector<std::uint16_t> raft(ports->begin() + nodes, ports->end());
+  std::string peers;
+  for (int i = 0; i < nodes; ++i) {
+    peers += (i > 0 ? "," : "") + ("n" + std::to_string(i + 1)) + "=127.0.0.1:" + std::to_string(raft[i]);
+  }
+  for (int i = 0; i < nodes; ++i) {
+    const std::string id = "n" + std::to_string(i + 1);
+    auto n = ChildNode::start(
+        dir / id, agencies,
+        {"--id", id, "--port", std::to_string(client[i]), "--raft-port", std::to_string(raft[i]), "--peers", peers});
+    if (!n.ok()) return n.error();
+    out.push_back(std::move(n).value());
+  }
+  // The round's clock starts with the first batch: wait for a leader first.
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline) {
+    auto c = net::Client::connect(out[0].endpoint(), std::chrono::milliseconds(1000));
+    if (c.ok()) {
+      auto st = c->call<pb::ClusterStatusResponse>(pb::CLUSTER_STATUS_REQUEST, pb::ClusterStatusRequest{},
+                                                   pb::CLUSTER_STATUS_RESPONSE, std::chrono::milliseconds(1000));
+      if (st.ok() && !st->leader().empty()) return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Error{Errc::unavailable, "the bench cluster elected no leader within 20 s"};
+}
 
 struct RoundFigures {
   double ingest_seconds = 0;  // first batch sent -> every batch acknowledged (durable)
@@ -148,8 +228,8 @@ struct RoundFigures {
 Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vector<pb::Bet>>& data) {
   const auto dir = std::filesystem::temp_directory_path() / ("minga-bench-lottery-" + std::to_string(::getpid()) + "-" +
                                                              std::to_string(Clock::now().time_since_epoch().count()));
-  auto node = ChildNode::start(dir, f.agencies);
-  if (!node.ok()) return node.error();
+  auto nodes = start_nodes(dir, f.nodes, f.agencies);
+  if (!nodes.ok()) return nodes.error();
   std::vector<AgencyResult> results(f.agencies);
   std::vector<Clock::time_point> ingested(f.agencies);
   std::vector<Error> errors;
@@ -160,7 +240,10 @@ Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vec
     threads.emplace_back([&, a] {
       AgencyOptions o;
       o.agency = a + 1;
-      o.servers = {node->endpoint()};
+      // Agencies spread over the nodes (followers forward to the leader);
+      // each lists every node, its own first.
+      for (std::size_t k = 0; k < nodes->size(); ++k)
+        o.servers.push_back(nodes.value()[(a + k) % nodes->size()].endpoint());
       o.max_amount = f.max_amount;
       o.window = f.window;
       Agency agency(o, stop);
@@ -179,7 +262,7 @@ Result<RoundFigures> bench_round(const BenchFlags& f, const std::vector<std::vec
     });
   }
   for (auto& t : threads) t.join();
-  node->stop();
+  for (auto& n : nodes.value()) n.stop();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (!errors.empty()) return errors.front();
@@ -209,7 +292,10 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
   std::vector<double> rates, totals;
   if (!options.json()) {
     std::cout << "lottery: " << f.agencies << " agencies, " << f.bets << " bets, batch " << f.max_amount << ", window "
-              << f.window << ", " << f.rounds << " round(s), a fresh node per round\n";
+              << f.window << ", " << f.rounds << " round(s), "
+              << (f.nodes == 1 ? std::string("a fresh node per round")
+                               : "a fresh cluster of " + std::to_string(f.nodes) + " nodes per round")
+              << "\n";
   }
   for (int i = 0; i < f.rounds; ++i) {
     auto r = bench_round(f, data);
@@ -237,6 +323,7 @@ int run_bench(const ClientOptions& options, const BenchFlags& f) {
     o.add("agencies", f.agencies);
     o.add("bets", static_cast<std::uint64_t>(f.bets));
     o.add("rounds", f.rounds);
+    o.add("nodes", f.nodes);
     o.add("median_bets_per_second", std::round(rate));
     o.add("median_first_batch_to_last_winners_seconds", total);
     std::cout << o.str() << std::endl;
@@ -264,6 +351,9 @@ void add_bench_cli(CLI::App& bench, client::ClientOptions& options, std::functio
       ->capture_default_str();
   b->add_option("--window", bf->window, "batches in flight per agency")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  b->add_option("--nodes", bf->nodes, "nodes of the fresh cluster each round (1: a single node)")
+      ->check(CLI::Range(1, 7))
       ->capture_default_str();
   b->add_option("--rounds", bf->rounds, "rounds; the median is reported")
       ->check(CLI::Range(1, 100))

@@ -182,7 +182,10 @@ Applied LotteryState::apply_one(const pb::LotteryCommand& command) {
     if (a.kind != Applied::Kind::stored) return a;
     Agency& ag = agencies_[s.agency()];
     ag.digests.emplace(s.sequence(), digest);
-    for (const auto& bet : s.bets()) ag.stored.push_back({static_cast<std::uint16_t>(bet.number()), bet.document()});
+    std::uint32_t position = 0;
+    for (const auto& bet : s.bets()) {
+      ag.stored.push_back({static_cast<std::uint16_t>(bet.number()), bet.document(), s.sequence(), position++});
+    }
     ag.bets += static_cast<std::uint64_t>(s.bets_size());
     total_bets_ += static_cast<std::uint64_t>(s.bets_size());
     return a;
@@ -212,9 +215,16 @@ void LotteryState::draw(std::uint32_t winning_number) {
   MINGA_ASSERT(!draw_done_, "the draw happens once");
   draw_done_ = true;
   for (auto& [id, ag] : agencies_) {
+    // Batches may be applied in any order (resent after a lost answer, or
+    // through several nodes): the agency's own order is what counts.
+    std::vector<const StoredBet*> won;
     for (const auto& bet : ag.stored) {
-      if (bet.number == winning_number) ag.winners.push_back(bet.document);
+      if (bet.number == winning_number) won.push_back(&bet);
     }
+    std::sort(won.begin(), won.end(), [](const StoredBet* a, const StoredBet* b) {
+      return a->sequence != b->sequence ? a->sequence < b->sequence : a->position < b->position;
+    });
+    for (const StoredBet* bet : won) ag.winners.push_back(bet->document);
     ag.stored.clear();
     ag.stored.shrink_to_fit();
   }
@@ -279,6 +289,8 @@ pb::LotterySnapshot LotteryState::snapshot() const {
       auto* b = a->add_stored();
       b->set_number(bet.number);
       b->set_document(bet.document);
+      b->set_sequence(bet.sequence);
+      b->set_position(bet.position);
     }
     for (const auto& w : ag.winners) a->add_winners(w);
   }
@@ -312,7 +324,7 @@ Status LotteryState::restore(const pb::LotterySnapshot& s) {
     ag.stored.reserve(static_cast<std::size_t>(a.stored_size()));
     for (const auto& b : a.stored()) {
       if (b.number() > kMaxNumber) return bad("a bet on " + std::to_string(b.number()));
-      ag.stored.push_back({static_cast<std::uint16_t>(b.number()), b.document()});
+      ag.stored.push_back({static_cast<std::uint16_t>(b.number()), b.document(), b.sequence(), b.position()});
     }
     ag.winners.assign(a.winners().begin(), a.winners().end());
     total += ag.bets;

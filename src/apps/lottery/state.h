@@ -65,7 +65,8 @@ class LotteryState {
   bool draw_done() const { return draw_done_; }
   // The number the draw used; 0 before the draw.
   std::uint32_t winning_number() const { return drawn_.winning_number; }
-  // Documents of the agency's winning bets, in the order they were stored;
+  // Documents of the agency's winning bets, in the agency's order (by batch
+  // sequence, then position in the batch), whatever order the batches came in;
   // Errc::not_yet before the draw; Errc::not_found after it for an agency
   // that neither sent bets nor finished in this round.
   Result<std::vector<std::string>> winners(std::uint32_t agency) const;
@@ -83,6 +84,8 @@ class LotteryState {
   struct StoredBet {
     std::uint16_t number;
     std::string document;
+    std::uint64_t sequence;  // of its batch
+    std::uint32_t position;  // in its batch
   };
   struct Agency {
     std::uint64_t bets = 0;

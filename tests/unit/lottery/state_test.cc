@@ -61,6 +61,40 @@ TEST(LotteryState, WinnersArePerAgencyEvenForARepeatedDocument) {
   EXPECT_EQ(s.total_bets(), 6u);
 }
 
+// Batches reach the log in any order (resent after a lost answer, through
+// several nodes): the winners come in the agency's order all the same.
+TEST(LotteryState, WinnersFollowTheBatchOrderNotTheOrderBatchesArrived) {
+  LotteryState s;
+  EXPECT_EQ(s.apply(store(1, 3, {{"5", 7574}, {"6", 7574}})).kind, Applied::Kind::stored);
+  EXPECT_EQ(s.apply(store(1, 1, {{"1", 7574}, {"2", 1}, {"3", 7574}})).kind, Applied::Kind::stored);
+  EXPECT_EQ(s.apply(store(1, 2, {{"4", 7574}})).kind, Applied::Kind::stored);
+  EXPECT_TRUE(s.apply(finish(1, 1)).drew);
+  EXPECT_EQ(s.winners(1).value(), (std::vector<std::string>{"1", "3", "4", "5", "6"}));
+}
+
+// A snapshot taken mid-round and restored elsewhere draws the same.
+TEST(LotteryState, ASnapshotRestoredElsewhereDrawsTheSame) {
+  LotteryState a;
+  a.apply(setup(2, 7574));
+  a.apply(store(1, 2, {{"3", 7574}}));
+  a.apply(store(1, 1, {{"1", 7574}, {"2", 9}}));
+  a.apply(store(2, 1, {{"4", 7574}}));
+  a.apply(finish(1, 2));
+  LotteryState b;
+  ASSERT_TRUE(b.restore(a.snapshot()).ok());
+  EXPECT_EQ(b.snapshot().SerializeAsString(), a.snapshot().SerializeAsString());
+  EXPECT_TRUE(b.apply(finish(2, 2)).drew);
+  EXPECT_EQ(b.winners(1).value(), (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(b.winners(2).value(), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(b.total_bets(), 4u);
+  // A batch sent again after the restore is still a duplicate.
+  EXPECT_EQ(b.precheck(store(1, 1, {{"1", 7574}, {"2", 9}})).kind, Applied::Kind::duplicate);
+  pb::LotterySnapshot bad = a.snapshot();
+  bad.set_total_bets(99);
+  EXPECT_EQ(LotteryState().restore(bad).error().message,
+            "the lottery snapshot is damaged: the agencies' bets do not add up to the total");
+}
+
 TEST(LotteryState, RepeatedBatchIsStoredOnce) {
   LotteryState s;
   EXPECT_EQ(s.apply(store(1, 1, {{"1", 7574}})).kind, Applied::Kind::stored);
