@@ -1,0 +1,129 @@
+#include "apps/files/blob_store.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace minga::files {
+namespace {
+
+Error sys_error(const std::string& what) { return make_error(Errc::internal, what + ": " + std::strerror(errno)); }
+
+bool valid_hash(std::string_view h) {
+  if (h.size() != 64) return false;
+  for (char c : h) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + path);
+  return ok_status();
+}
+
+Status fsync_dir(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return sys_error("open " + path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return sys_error("fsync " + path);
+  return ok_status();
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xF]);
+  }
+  return out;
+}
+
+std::string BlobStore::path_of(std::string_view hash) const {
+  return dir_ + "/" + std::string(hash.substr(0, 2)) + "/" + std::string(hash);
+}
+
+bool BlobStore::has(std::string_view hash) const {
+  struct stat st {};
+  return valid_hash(hash) && ::stat(path_of(hash).c_str(), &st) == 0;
+}
+
+Result<std::string> BlobStore::put(std::string_view data) {
+  std::string hash = sha256_hex(data);
+  if (has(hash)) return hash;
+  if (auto s = make_dir(dir_); !s) return s.error();
+  const std::string sub = dir_ + "/" + hash.substr(0, 2);
+  if (auto s = make_dir(sub); !s) return s.error();
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp =
+      sub + "/.tmp-" + hash + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return sys_error("open " + tmp);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = sys_error("write " + tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Error e = sys_error("fsync " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path_of(hash).c_str()) != 0) {
+    Error e = sys_error("rename " + tmp);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (auto s = fsync_dir(sub); !s) return s.error();
+  return hash;
+}
+
+Result<std::string> BlobStore::get(std::string_view hash) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  const std::string path = path_of(hash);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
+    return sys_error("open " + path);
+  }
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = sys_error("read " + path);
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (sha256_hex(out) != hash) return make_error(Errc::internal, "corrupt blob " + std::string(hash));
+  return out;
+}
+
+}  // namespace minga::files

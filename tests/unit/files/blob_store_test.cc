@@ -1,0 +1,76 @@
+#include "apps/files/blob_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace minga::files {
+namespace {
+
+class BlobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/minga-blobs-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::string root_;
+};
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_F(BlobStoreTest, EveryByteValueAndEmptyBlobRoundTripUnderTheirHash) {
+  BlobStore store(root_ + "/blobs");
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (const std::string& data : {all, std::string()}) {
+    auto hash = store.put(data);
+    ASSERT_TRUE(hash.ok()) << hash.error().message;
+    EXPECT_EQ(hash.value(), sha256_hex(data));
+    EXPECT_TRUE(std::filesystem::exists(root_ + "/blobs/" + hash->substr(0, 2) + "/" + hash.value()));
+    auto back = store.get(hash.value());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back.value(), data);
+  }
+  // No temp files are left beside the blobs.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root_)) {
+    EXPECT_EQ(e.path().filename().string().rfind(".tmp-", 0), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(BlobStoreTest, MissingAndMalformedHashesAreErrors) {
+  BlobStore store(root_ + "/blobs");
+  auto missing = store.get(sha256_hex("never stored"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  auto escape = store.get("../../etc/passwd");
+  ASSERT_FALSE(escape.ok());
+  EXPECT_EQ(escape.error().code, Errc::invalid_argument);
+  EXPECT_FALSE(store.has("../../etc/passwd"));
+}
+
+TEST_F(BlobStoreTest, AFlippedByteIsDetectedOnRead) {
+  BlobStore store(root_ + "/blobs");
+  auto hash = store.put("hello, replicated world");
+  ASSERT_TRUE(hash.ok());
+  {
+    std::fstream f(store.path_of(hash.value()), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3);
+    f.put('X');
+  }
+  auto back = store.get(hash.value());
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().code, Errc::internal);
+  EXPECT_EQ(back.error().message, "corrupt blob " + hash.value());
+}
+
+}  // namespace
+}  // namespace minga::files
