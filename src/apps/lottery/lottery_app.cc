@@ -182,8 +182,10 @@ struct LotteryApp::Impl final : apps::ReplicatedState {
   // Waits `d` unless stopping; false once stopping.
   bool pause(std::chrono::milliseconds d);
   // Proposes and waits for the result, giving up when stopping.
+  template <class T, class Start>
+  Result<T> wait_for(Start start);
   Result<pb::LotteryApplied> propose_and_wait(const pb::LotteryCommand& command);
-  Result<bool> barrier_and_wait();
+  Status barrier_and_wait();
 };
 
 std::string LotteryApp::Impl::apply(std::uint64_t, std::string_view bytes) {
@@ -580,14 +582,18 @@ bool LotteryApp::Impl::pause(std::chrono::milliseconds d) {
   return !stop_cv.wait_for(lock, d, [this] { return stopping; });
 }
 
-Result<pb::LotteryApplied> LotteryApp::Impl::propose_and_wait(const pb::LotteryCommand& command) {
+// Starts an asynchronous call with a callback that receives a T, and waits
+// for it; shutting_down once the node is stopping (the callback may still
+// run later: it only fills the shared slot).
+template <class T, class Start>
+Result<T> LotteryApp::Impl::wait_for(Start start) {
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;
-    std::optional<Result<pb::LotteryApplied>> result;
+    std::optional<T> result;
   };
   auto slot = std::make_shared<Slot>();
-  propose(command, [slot](Result<pb::LotteryApplied> r) {
+  start([slot](T r) {
     std::lock_guard lock(slot->mu);
     slot->result = std::move(r);
     slot->cv.notify_all();
@@ -601,26 +607,16 @@ Result<pb::LotteryApplied> LotteryApp::Impl::propose_and_wait(const pb::LotteryC
   return std::move(*slot->result);
 }
 
-Result<bool> LotteryApp::Impl::barrier_and_wait() {
-  struct Slot {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Status> result;
-  };
-  auto slot = std::make_shared<Slot>();
-  log->read_barrier([slot](Status st) {
-    std::lock_guard lock(slot->mu);
-    slot->result = std::move(st);
-    slot->cv.notify_all();
-  });
-  std::unique_lock lock(slot->mu);
-  while (!slot->result) {
-    slot->cv.wait_for(lock, std::chrono::milliseconds(100));
-    std::lock_guard s(stop_mu);
-    if (stopping) return Error{Errc::shutting_down, "the node is stopping"};
-  }
-  if (!slot->result->ok()) return slot->result->error();
-  return true;
+Result<pb::LotteryApplied> LotteryApp::Impl::propose_and_wait(const pb::LotteryCommand& command) {
+  auto r = wait_for<Result<pb::LotteryApplied>>([&](auto done) { propose(command, std::move(done)); });
+  if (!r.ok()) return r.error();
+  return std::move(r).value();
+}
+
+Status LotteryApp::Impl::barrier_and_wait() {
+  auto r = wait_for<Status>([&](auto done) { log->read_barrier(std::move(done)); });
+  if (!r.ok()) return r.error();
+  return r.value();
 }
 
 // Once this node has applied everything committed: migrates an old command
