@@ -241,11 +241,9 @@ Status LotteryApp::Impl::restore(std::string_view data) {
   if (!snap.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     return Error{Errc::internal, "the lottery snapshot does not decode"};
   }
-  LotteryState next;
-  if (data.empty()) {
-    next = LotteryState{};
-  } else if (auto st = next.restore(snap); !st.ok()) {
-    return st;
+  LotteryState next;  // empty data: the initial state
+  if (!data.empty()) {
+    if (auto st = next.restore(snap); !st.ok()) return st;
   }
   std::lock_guard lock(mu);
   state = std::move(next);
