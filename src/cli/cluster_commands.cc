@@ -19,12 +19,9 @@ namespace {
 int run_sumsq(const ClientOptions& options, const std::string& n_text) {
   auto n = cluster::parse_sum_squares_n(n_text);
   if (!n.ok()) return report_usage(options, n.error());
-  auto client = connect(options);
-  if (!client.ok()) return report(options, client.error());
   pb::SumSquaresRequest req;
   req.set_n(n.value());
-  auto r =
-      client->call<pb::SumSquaresResponse>(pb::SUM_SQUARES_REQUEST, req, pb::SUM_SQUARES_RESPONSE, options.timeout());
+  auto r = call_with_retry<pb::SumSquaresResponse>(options, pb::SUM_SQUARES_REQUEST, req, pb::SUM_SQUARES_RESPONSE);
   if (!r.ok()) return report(options, r.error());
   if (options.json()) {
     std::cout << cluster::sum_squares_json(r.value()) << std::endl;
@@ -44,10 +41,8 @@ int run_sumsq(const ClientOptions& options, const std::string& n_text) {
 }
 
 int run_workers(const ClientOptions& options) {
-  auto client = connect(options);
-  if (!client.ok()) return report(options, client.error());
-  auto r = client->call<pb::WorkersResponse>(pb::WORKERS_REQUEST, pb::WorkersRequest{}, pb::WORKERS_RESPONSE,
-                                             options.timeout());
+  auto r =
+      call_with_retry<pb::WorkersResponse>(options, pb::WORKERS_REQUEST, pb::WorkersRequest{}, pb::WORKERS_RESPONSE);
   if (!r.ok()) return report(options, r.error());
   if (options.json()) {
     const std::string table = cluster::workers_json(r.value());

@@ -110,6 +110,26 @@ Result<std::string> call_cluster(const ClientOptions& options, std::uint32_t typ
   return last;
 }
 
+Result<std::string> call_with_retry(const ClientOptions& options, std::uint32_t type,
+                                    const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                                    net::Client::Millis extra_wait) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  const auto budget = options.timeout() + extra_wait;
+  auto client = connect(options);
+  if (!client.ok()) return client.error();
+  auto r = client->call(type, request, expected_type, budget);
+  if (r.ok()) return r;
+  const Errc code = r.error().code;
+  const bool elsewhere = servers(options).size() > 1 && (code == Errc::unavailable || code == Errc::shutting_down);
+  if (code != Errc::not_leader && !elsewhere) return r;
+  const auto left = budget - std::chrono::duration_cast<net::Client::Millis>(Clock::now() - started);
+  if (left.count() <= 0) return r;
+  ClientOptions rest = options;
+  rest.timeout_seconds = std::chrono::duration<double>(left).count();
+  return call_cluster(rest, type, request, expected_type, true);
+}
+
 int report(const ClientOptions& options, const Error& error) {
   const std::string message = error.code == Errc::unavailable && error.message.rfind("cannot reach ", 0) == 0
                                   ? error.message + "; " + kStartNodeHint
@@ -133,15 +153,14 @@ int report_usage(const ClientOptions& options, const Error& error) {
 }
 
 Result<pb::TaskResponse> run_task(const ClientOptions& options, const pb::TaskRequest& request) {
-  auto client = connect(options);
-  if (!client.ok()) return client.error();
   // A sleep answers after its seconds: --timeout is the wait beyond them
   // (clamped so an absurd value cannot overflow the deadline; the node refuses it).
   constexpr double kMaxWaitSeconds = 86400;
   const auto sleep = std::chrono::duration<double>(
       request.kind() == "sleep" ? std::clamp(request.seconds(), 0.0, kMaxWaitSeconds) : 0.0);
-  const auto deadline = options.timeout() + std::chrono::duration_cast<net::Client::Millis>(sleep);
-  return client->call<pb::TaskResponse>(pb::TASK_REQUEST, request, pb::TASK_RESPONSE, deadline);
+  // Tasks are idempotent, so one lost with a leader is sent again.
+  return call_with_retry<pb::TaskResponse>(options, pb::TASK_REQUEST, request, pb::TASK_RESPONSE,
+                                           std::chrono::duration_cast<net::Client::Millis>(sleep));
 }
 
 void print_table(const std::vector<std::vector<std::string>>& rows) {

@@ -59,6 +59,26 @@ Result<Response> call_cluster(const ClientOptions& options, std::uint32_t type,
   return r;
 }
 
+// One request that may run twice (a task, sumsq, a read), sent to the first
+// address of --server that answers, as connect() does (no node answering
+// fails at once). When that node answers not_leader (the cluster's leader
+// changed, or is being elected), or, with several addresses, loses the
+// connection or shuts down, the request is sent again through
+// call_cluster() within what is left of --timeout plus `extra_wait`.
+Result<std::string> call_with_retry(const ClientOptions& options, std::uint32_t type,
+                                    const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                                    net::Client::Millis extra_wait = net::Client::Millis(0));
+template <class Response>
+Result<Response> call_with_retry(const ClientOptions& options, std::uint32_t type,
+                                 const google::protobuf::MessageLite& request, std::uint32_t expected_type,
+                                 net::Client::Millis extra_wait = net::Client::Millis(0)) {
+  auto body = call_with_retry(options, type, request, expected_type, extra_wait);
+  if (!body.ok()) return body.error();
+  Response r;
+  if (!r.ParseFromString(body.value())) return Error{Errc::bad_frame, "cannot decode the server's answer"};
+  return r;
+}
+
 // Prints the error (stderr in text mode, a JSON object on stdout in JSON
 // mode) and returns the exit code for it.
 int report(const ClientOptions& options, const Error& error);

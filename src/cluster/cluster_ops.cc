@@ -31,8 +31,15 @@ void add_cluster_ops(apps::NodeServices& node, const std::string& role, ClusterO
       }
     });
   });
-  router.add(pb::WORKERS_REQUEST,
-             [shared](std::string_view, apps::ResponderPtr r) { r->reply(pb::WORKERS_RESPONSE, shared->workers()); });
+  router.add(pb::WORKERS_REQUEST, [shared](std::string_view, apps::ResponderPtr r) {
+    shared->workers([r](Result<pb::WorkersResponse> res) {
+      if (res.ok()) {
+        r->reply(pb::WORKERS_RESPONSE, res.value());
+      } else {
+        r->fail(res.error());
+      }
+    });
+  });
   const std::string refusal_prefix = "node " + node.node_id() + " has role " + role;
   router.add(pb::WORKER_HEARTBEAT, [shared, refusal_prefix](std::string_view body, apps::ResponderPtr r) {
     if (!shared->heartbeat) {
@@ -80,8 +87,14 @@ void add_cluster_ops(apps::NodeServices& node, const std::string& role, ClusterO
   node.add_json_op("sumsq", sum_squares_op);
   node.add_json_op("sum_squares", sum_squares_op);
   node.add_json_op("workers", [shared](const pb::JsonCommand&, apps::JsonReply reply) {
-    const std::string table = workers_json(shared->workers());
-    reply(R"({"ok":true,)" + table.substr(1));
+    shared->workers([reply = std::move(reply)](Result<pb::WorkersResponse> res) {
+      if (!res.ok()) {
+        reply(apps::json_error(res.error().message));
+        return;
+      }
+      const std::string table = workers_json(res.value());
+      reply(R"({"ok":true,)" + table.substr(1));
+    });
   });
 }
 
@@ -117,7 +130,7 @@ ClusterOps local_cluster_ops(apps::NodeServices& node, const LocalRunner& counte
       done(gather.response());
     });
   };
-  ops.workers = [services, &counters, capacity, address = std::move(address)] {
+  ops.workers = [services, &counters, capacity, address = std::move(address)](WorkersCallback done) {
     pb::WorkersResponse resp;
     resp.set_coordinator_id(services->node_id());
     resp.set_policy("local");
@@ -130,7 +143,7 @@ ClusterOps local_cluster_ops(apps::NodeServices& node, const LocalRunner& counte
     w->set_in_flight(static_cast<std::uint32_t>(counters.in_flight()));
     w->set_done(c.done);
     w->set_failed(c.failed);
-    return resp;
+    done(std::move(resp));
   };
   return ops;
 }

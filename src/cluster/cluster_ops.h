@@ -14,10 +14,11 @@
 namespace minga::cluster {
 
 using SumSquaresCallback = std::function<void(Result<pb::SumSquaresResponse>)>;
+using WorkersCallback = std::function<void(Result<pb::WorkersResponse>)>;
 
 struct ClusterOps {
   std::function<void(std::uint64_t n, SumSquaresCallback done)> sum_squares;
-  std::function<pb::WorkersResponse()> workers;
+  std::function<void(WorkersCallback done)> workers;
   // Unset on nodes that are not coordinators: heartbeats are refused clearly.
   std::function<Result<pb::WorkerHeartbeatResponse>(const pb::WorkerHeartbeat&)> heartbeat;
   // Unset on nodes that are not workers: attach requests are refused clearly.

@@ -373,7 +373,7 @@ void Coordinator::Impl::process(After& after) {
     MINGA_ASSERT(p != pending.end(), "a dispatch for a task nobody waits for");
     auto l = link_of.find(d.worker);
     MINGA_ASSERT(l != link_of.end(), "a dispatch to a worker without a link");
-    links.at(l->second).link->send(pb::TASK_REQUEST, d.attempt.value, p->second.body);
+    links.at(l->second).link->send(opt.dispatch_type, d.attempt.value, p->second.body);
   }
   for (auto& f : out.failures) {
     auto node = pending.extract(f.task);
@@ -464,8 +464,8 @@ Coordinator::~Coordinator() { stop(); }
 void Coordinator::install(apps::NodeServices& node) {
   ClusterOps ops;
   ops.sum_squares = [this](std::uint64_t n, SumSquaresCallback done) { sum_squares(n, std::move(done)); };
-  ops.workers = [this] { return workers(); };
-  ops.heartbeat = [impl = impl_.get()](const pb::WorkerHeartbeat& hb) { return impl->on_heartbeat(hb); };
+  ops.workers = [this](WorkersCallback done) { done(workers()); };
+  ops.heartbeat = [this](const pb::WorkerHeartbeat& hb) { return heartbeat(hb); };
   add_cluster_ops(node, "coordinator", std::move(ops));
   node.add_status_section("workers", [this] { return workers_json(workers()); });
   node.add_metrics([impl = impl_.get()] { return impl->metrics_text(); });
@@ -485,9 +485,26 @@ void Coordinator::start(std::string address) {
   impl_->schedule_tick();
 }
 
+void Coordinator::add_worker(const net::Endpoint& worker) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->stopped) return;
+  auto& l = impl_->links[worker.str()];
+  l.endpoint = worker;
+  l.is_static = true;
+  if (!l.link) impl_->dial(worker.str(), l);
+}
+
+Result<pb::WorkerHeartbeatResponse> Coordinator::heartbeat(const pb::WorkerHeartbeat& hb) {
+  return impl_->on_heartbeat(hb);
+}
+
 void Coordinator::stop_accepting() { impl_->accepting.store(false); }
 
 std::size_t Coordinator::stop() {
+  return stop(Error{Errc::shutting_down, "the coordinator shut down before the task finished"});
+}
+
+std::size_t Coordinator::stop(const Error& pending) {
   Impl::After after;
   std::size_t closed = 0;
   {
@@ -505,9 +522,7 @@ std::size_t Coordinator::stop() {
     // Out of the scheduler too, so no later input can move or answer them.
     for (auto& [id, p] : impl_->pending) {
       impl_->scheduler.cancel(id);
-      after.push_back([done = std::move(p.done)] {
-        done(Error{Errc::shutting_down, "the coordinator shut down before the task finished"});
-      });
+      after.push_back([done = std::move(p.done), pending] { done(pending); });
     }
     impl_->pending.clear();
   }

@@ -36,6 +36,10 @@ struct CoordinatorOptions {
   std::chrono::milliseconds redial_interval{500};     // static workers that are down
   std::vector<net::Endpoint> static_workers;          // --workers
   net::PeerLinkOptions link;
+  // The frame type of a dispatched attempt: TASK_REQUEST for a standalone
+  // coordinator's workers, WORKER_TASK_REQUEST on a Raft leader (its members
+  // would forward a TASK_REQUEST back to the leader).
+  std::uint32_t dispatch_type = pb::TASK_REQUEST;
 };
 
 class Coordinator final : public apps::TaskRunner {
@@ -49,12 +53,19 @@ class Coordinator final : public apps::TaskRunner {
   // Starts the clock and dials the static workers. `address` is where
   // workers reach this node (sent to workers it dials).
   void start(std::string address);
+  // Dials `worker` like one of --workers (redialled while down) unless it
+  // has a link already. Thread-safe; after stop() it does nothing.
+  void add_worker(const net::Endpoint& worker);
+  // A worker's heartbeat (WORKER_HEARTBEAT).
+  Result<pb::WorkerHeartbeatResponse> heartbeat(const pb::WorkerHeartbeat& hb);
   // New work is refused with shutting_down; work in flight goes on.
   void stop_accepting();
-  // Closes every link and answers every task still pending with
-  // shutting_down; later link events change nothing. Returns the number of
-  // links closed.
+  // Closes every link and answers every task still pending with `pending`
+  // (by default shutting_down; a deposed Raft leader says not_leader, so
+  // clients retry at the new leader); later link events change nothing.
+  // Returns the number of links closed.
   std::size_t stop();
+  std::size_t stop(const Error& pending);
 
   void run(pb::TaskRequest request, apps::TaskCallback done) override;
   void sum_squares(std::uint64_t n, std::function<void(Result<pb::SumSquaresResponse>)> done);

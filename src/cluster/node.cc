@@ -21,6 +21,7 @@
 #include "cluster/apps_list.h"
 #include "cluster/cluster_ops.h"
 #include "cluster/coordinator.h"
+#include "cluster/leader_coordination.h"
 #include "cluster/local_runner.h"
 #include "cluster/worker_agent.h"
 #include "http/api.h"
@@ -42,6 +43,9 @@ namespace minga::cluster {
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Slots a member of a Raft cluster offers the leader's coordinator, per thread.
+constexpr unsigned kClusterSlotsPerThread = 32;
 
 // The node's id: `wanted` when set, else the one kept in the data dir, else
 // a new one kept there. A data dir that belongs to another id is refused.
@@ -200,8 +204,39 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     return o;
   }
 
+  // A node started with --peers (role both or worker, no --join) is a
+  // member of a Raft cluster whose leader coordinates (ADR 007).
+  bool coordinated_by_leader() const {
+    auto others = config.peers;
+    others.erase(config.id);
+    return config.role != "coordinator" && config.join.empty() &&
+           (!others.empty() || config.cluster_state == "existing");
+  }
+
+  // What runs a task on this node itself (a dispatched attempt, a worker's
+  // or a `both` node's own task).
+  apps::TaskRunner& local_runner() { return slow_parts_ ? *slow_parts_ : static_cast<apps::TaskRunner&>(runner_); }
+
+  void add_worker_agent() {
+    WorkerAgentOptions o;
+    o.id = config.id;
+    // On a Raft cluster the member's pool queue does the waiting, so the
+    // leader's dispatch links never run dry (ADR 007).
+    o.capacity = coordinated_by_leader() ? config.threads * kClusterSlotsPerThread : config.threads;
+    if (!config.join.empty()) o.join = net::parse_endpoint(config.join).value();
+    o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
+    o.wait_for_coordinator = to_millis(config.join_wait_seconds);
+    o.link.max_frame_bytes = config.max_frame_bytes;
+    agent_ = std::make_unique<WorkerAgent>(io, std::move(o));
+    add_status_section("coordinator", [agent = agent_.get()] { return agent->status_json(); });
+    if (config.test_part_delay_seconds > 0) {
+      slow_parts_ = make_slow_parts_runner(io, runner_, to_millis(config.test_part_delay_seconds));
+    }
+  }
+
   // A coordinator runs tasks on its workers; a worker or `both` node runs
-  // them itself. Call before the apps start (they may keep runner()).
+  // them itself; a member of a Raft cluster sends them through the leader.
+  // Call before the apps start (they may keep runner()).
   void setup_role() {
     if (config.role == "coordinator") {
       coordinator_ = std::make_unique<Coordinator>(io, coordinator_options(), registry_);
@@ -209,27 +244,33 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       active_runner_ = coordinator_.get();
       return;
     }
+    if (coordinated_by_leader()) {
+      add_worker_agent();
+      LeaderCoordinationOptions o;
+      o.coordinator = coordinator_options();
+      LeaderView view;
+      view.leading = [this] { return replicator_->leading(); };
+      view.leader_address = [this] { return replicator_->leader_client_address(); };
+      view.members = [this] { return replicator_->member_client_addresses(); };
+      leader_ = std::make_unique<LeaderCoordination>(io, std::move(o), registry_, local_runner(), std::move(view));
+      ClusterOps ops = leader_->ops();
+      ops.attach = [agent = agent_.get()](const pb::WorkerAttachRequest& r) { return agent->attach(r); };
+      add_cluster_ops(*this, config.role, std::move(ops));
+      active_runner_ = leader_.get();
+      return;
+    }
     ClusterOps ops = local_cluster_ops(*this, runner_, config.threads, [this] { return advertised_address(); });
     if (config.role == "worker") {
-      WorkerAgentOptions o;
-      o.id = config.id;
-      o.capacity = config.threads;
-      if (!config.join.empty()) o.join = net::parse_endpoint(config.join).value();
-      o.heartbeat_interval = to_millis(config.heartbeat_interval_seconds);
-      o.wait_for_coordinator = to_millis(config.join_wait_seconds);
-      o.link.max_frame_bytes = config.max_frame_bytes;
-      agent_ = std::make_unique<WorkerAgent>(io, std::move(o));
+      add_worker_agent();
       ops.attach = [agent = agent_.get()](const pb::WorkerAttachRequest& r) { return agent->attach(r); };
-      add_status_section("coordinator", [agent = agent_.get()] { return agent->status_json(); });
-      if (config.test_part_delay_seconds > 0) {
-        slow_parts_ = make_slow_parts_runner(io, runner_, to_millis(config.test_part_delay_seconds));
-        active_runner_ = slow_parts_.get();
-      }
+      active_runner_ = &local_runner();
     }
     add_cluster_ops(*this, config.role, std::move(ops));
   }
 
-  std::uint64_t in_flight() const { return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0); }
+  std::uint64_t in_flight() const {
+    return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0) + (leader_ ? leader_->in_flight() : 0);
+  }
 
   Result<replication::ReplicatorOptions> replicator_options() const {
     replication::ReplicatorOptions o;
@@ -282,20 +323,27 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
     });
     router_.add(pb::STATUS_REQUEST,
                 [this](std::string_view, apps::ResponderPtr r) { r->reply(pb::STATUS_RESPONSE, status()); });
-    router_.add(pb::TASK_REQUEST, [this](std::string_view body, apps::ResponderPtr r) {
-      pb::TaskRequest req;
-      if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-        r->fail(Errc::bad_frame, "cannot decode TaskRequest");
-        return;
-      }
-      active_runner_->run(std::move(req), [r = std::move(r)](Result<pb::TaskResponse> result) {
-        if (result.ok()) {
-          r->reply(pb::TASK_RESPONSE, result.value());
-        } else {
-          r->fail(result.error());
+    // A client's task goes where the role sends it; an attempt dispatched
+    // by the Raft leader's coordinator runs here.
+    auto task_handler = [this](bool dispatched) {
+      return [this, dispatched](std::string_view body, apps::ResponderPtr r) {
+        pb::TaskRequest req;
+        if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+          r->fail(Errc::bad_frame, "cannot decode TaskRequest");
+          return;
         }
-      });
-    });
+        apps::TaskRunner& runner = dispatched ? local_runner() : *active_runner_;
+        runner.run(std::move(req), [r = std::move(r)](Result<pb::TaskResponse> result) {
+          if (result.ok()) {
+            r->reply(pb::TASK_RESPONSE, result.value());
+          } else {
+            r->fail(result.error());
+          }
+        });
+      };
+    };
+    router_.add(pb::TASK_REQUEST, task_handler(false));
+    router_.add(pb::WORKER_TASK_REQUEST, task_handler(true));
   }
 
   pb::StatusResponse status() const {
@@ -423,7 +471,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   LocalRunner runner_;
   apps::TaskRunner* active_runner_ = &runner_;
   std::unique_ptr<Coordinator> coordinator_;      // role coordinator
-  std::unique_ptr<WorkerAgent> agent_;            // role worker
+  std::unique_ptr<LeaderCoordination> leader_;    // a member of a Raft cluster
+  std::unique_ptr<WorkerAgent> agent_;            // role worker, or a member of a Raft cluster
   std::unique_ptr<apps::TaskRunner> slow_parts_;  // role worker with --test-part-delay
   std::map<std::string, apps::JsonHandler, std::less<>> json_ops_;
   std::map<std::string, std::function<std::string()>> status_sections_;
@@ -463,6 +512,7 @@ void Node::Impl::begin_shutdown(int signo) {
             {{"resource", "client_listener"}, {"address", config.host + ":" + std::to_string(config.port)}});
   runner_.stop_accepting();
   if (coordinator_) coordinator_->stop_accepting();
+  if (leader_) leader_->stop_accepting();
   boost::asio::co_spawn(io, drain(), boost::asio::detached);
 }
 
@@ -481,8 +531,8 @@ net::awaitable<void> Node::Impl::drain() {
   // A coordinator answers what is still pending with shutting_down before
   // the sessions flush, so those clients get an answer, not a closed
   // connection.
-  if (coordinator_) {
-    const std::size_t links = coordinator_->stop();
+  if (coordinator_ || leader_) {
+    const std::size_t links = coordinator_ ? coordinator_->stop() : leader_->stop();
     log::info("shutdown", "success", {{"resource", "worker_links"}, {"count", std::to_string(links)}});
   }
   // Let sessions write the answers they hold, then close the stragglers.
@@ -562,6 +612,7 @@ int Node::Impl::run() {
   config.port = port.value();
   if (coordinator_) coordinator_->start(advertised_address());
   if (agent_) agent_->start(advertised_address());
+  if (leader_) leader_->start(advertised_address());
   add_monitor_routes();
   auto mport = monitor.start();
   if (!mport.ok()) {

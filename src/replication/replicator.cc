@@ -418,6 +418,25 @@ bool Replicator::leading_with_quorum() const {
   return heard >= s.membership.quorum();
 }
 
+bool Replicator::leading() const { return driver_ && driver_->leader_hint() == self_; }
+
+std::string Replicator::leader_client_address() const {
+  if (!driver_) return {};
+  const raft::NodeId leader = driver_->leader_hint();
+  return leader == raft::kNoNode ? std::string() : transport_->client_address_of(leader);
+}
+
+std::vector<std::string> Replicator::member_client_addresses() const {
+  std::vector<std::string> out;
+  if (!driver_) return out;
+  const raft::Membership m = driver_->status().membership;
+  if (m.contains(self_)) out.push_back(transport_->client_address_of(self_));
+  for (const PeerView& p : transport_->peers()) {
+    if (m.contains(node_number(p.id)) && !p.client_address.empty()) out.push_back(p.client_address);
+  }
+  return out;
+}
+
 namespace {
 
 pb::ClusterStatusResponse cluster_status(const std::string& self_id, raft::NodeId self, const DriverStatus& s,

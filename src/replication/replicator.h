@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "apps/api/handlers.h"
 #include "apps/api/replicated.h"
@@ -72,6 +73,15 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   // A leader that has heard from a quorum within an election timeout.
   bool leading_with_quorum() const;
   std::uint16_t raft_port() const { return raft_port_; }
+  // For the coordination on the leader (cluster/leader_coordination), all
+  // cheap and thread-safe, as of the raft loop's last turn:
+  // this node is the leader;
+  bool leading() const;
+  // the client address of the leader this node knows of ("" when none);
+  std::string leader_client_address() const;
+  // the client addresses known of the members of the current
+  // configuration, this node's included.
+  std::vector<std::string> member_client_addresses() const;
   std::string raft_address() const;
 
  private:
