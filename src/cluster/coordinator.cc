@@ -82,7 +82,11 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   Result<pb::WorkerHeartbeatResponse> on_heartbeat(const pb::WorkerHeartbeat& hb);
   void schedule_tick();
   void tick();
-  void submit(std::string body, Time own_duration, OutcomeCallback done);
+  // A client's task: queued with the others of this turn of the event
+  // loop, which flush() submits under one lock and one scheduling step, so
+  // the dispatches they make leave in one write per link.
+  void enqueue(std::string body, Time own_duration, OutcomeCallback done);
+  void flush();
   void cancel(const std::vector<TaskId>& tasks);
   void process(After& after);  // carries out the scheduler's output; needs `mu`
   WorkerMetrics& metrics_for(const WorkerId& id);
@@ -96,6 +100,15 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   const Clock::time_point epoch = Clock::now();
   std::atomic<bool> accepting{true};
 
+  struct Submission {
+    std::string body;
+    Time own_duration;
+    OutcomeCallback done;
+  };
+  std::mutex batch_mu;  // guards the two below; never held with `mu`
+  std::vector<Submission> batch;
+  bool flush_posted = false;
+
   mutable std::mutex mu;  // guards everything below
   Scheduler scheduler;
   std::map<std::string, Link> links;  // by worker address
@@ -108,6 +121,7 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   std::map<WorkerId, WorkerMetrics> worker_metrics;
   Time last_keepalive{0};
   bool stopped = false;
+  Error stop_error{Errc::shutting_down, "the coordinator shut down before the task finished"};
   asio::steady_timer timer;
 };
 
@@ -294,17 +308,36 @@ void Coordinator::Impl::tick() {
 
 // --- tasks
 
-void Coordinator::Impl::submit(std::string body, Time own_duration, OutcomeCallback done) {
+void Coordinator::Impl::enqueue(std::string body, Time own_duration, OutcomeCallback done) {
+  bool post = false;
+  {
+    std::lock_guard lock(batch_mu);
+    batch.push_back(Submission{std::move(body), own_duration, std::move(done)});
+    post = !std::exchange(flush_posted, true);
+  }
+  if (post) asio::post(io, [self = shared_from_this()] { self->flush(); });
+}
+
+void Coordinator::Impl::flush() {
+  std::vector<Submission> mine;
+  {
+    std::lock_guard lock(batch_mu);
+    mine.swap(batch);
+    flush_posted = false;
+  }
   After after;
   {
     std::lock_guard lock(mu);
-    auto id = stopped ? Result<TaskId>(shutting_down_error()) : scheduler.submit(own_duration, now());
-    if (!id.ok()) {
-      after.push_back([done = std::move(done), e = id.error()] { done(e); });
-    } else {
-      pending.emplace(id.value(), Pending{std::move(body), std::move(done)});
-      process(after);
+    const Time t = now();
+    for (auto& s : mine) {
+      auto id = stopped ? Result<TaskId>(stop_error) : scheduler.submit(s.own_duration, t);
+      if (!id.ok()) {
+        after.push_back([done = std::move(s.done), e = id.error()] { done(e); });
+      } else {
+        pending.emplace(id.value(), Pending{std::move(s.body), std::move(s.done)});
+      }
     }
+    process(after);
   }
   run_all(after);
 }
@@ -511,6 +544,7 @@ std::size_t Coordinator::stop(const Error& pending) {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopped) return 0;
     impl_->stopped = true;
+    impl_->stop_error = pending;  // for tasks still in the batch
     impl_->accepting.store(false);
     boost::system::error_code ec;
     impl_->timer.cancel(ec);
@@ -551,7 +585,7 @@ void Coordinator::run(pb::TaskRequest request, apps::TaskCallback done) {
     }
     own = std::chrono::duration_cast<Time>(std::chrono::duration<double>(wait.value()));
   }
-  impl_->submit(request.SerializeAsString(), own, [done = std::move(done)](Result<TaskOutcome> r) {
+  impl_->enqueue(request.SerializeAsString(), own, [done = std::move(done)](Result<TaskOutcome> r) {
     if (r.ok()) {
       done(std::move(r.value().response));
     } else {
@@ -622,8 +656,13 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
 pb::WorkersResponse Coordinator::workers() const { return impl_->workers(); }
 
 std::size_t Coordinator::in_flight() const {
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(impl_->batch_mu);
+    queued = impl_->batch.size();
+  }
   std::lock_guard lock(impl_->mu);
-  return impl_->pending.size();
+  return queued + impl_->pending.size();
 }
 
 }  // namespace minga::cluster
