@@ -114,8 +114,8 @@ expect "image health check" '[CMD-SHELL curl -fsS -o /dev/null "http://127.0.0.1
 expect "user in the container" "uid=10001(minga) gid=10001(minga) groups=10001(minga)" \
   "$(no_timer_noise "${podman[@]}" run --rm --pull=never "${limits[@]}" --network none --entrypoint id "$image")"
 
-# 3. A node from the image, its ports on 127.0.0.1 of this machine (host
-# network), its data in a named volume.
+# 3. A node from the image, its ports on 127.0.0.1 of this machine, its data
+# in a named volume.
 read -r port monitor raft < <(python3 -c '
 import socket
 s = [socket.socket() for _ in range(3)]
@@ -128,9 +128,18 @@ cleanup() {
   "${podman[@]}" volume rm -f "$volume" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# start_node host: the host's network, the node told to bind 127.0.0.1 and
+# the free ports. start_node bridge: the image's own settings (0.0.0.0, 7400,
+# 7480) in the container's network, published on the host's 127.0.0.1 only.
 start_node() {
-  cid=$(no_timer_noise "${podman[@]}" run -d --pull=never "${limits[@]}" --network host -v "$volume:/data" \
-    -e MINGA_HOST=127.0.0.1 -e MINGA_PORT="$port" -e MINGA_MONITOR_PORT="$monitor" -e MINGA_RAFT_PORT="$raft" \
+  local net
+  if [[ $1 == host ]]; then
+    net=(--network host -e MINGA_HOST=127.0.0.1 -e MINGA_PORT="$port" -e MINGA_MONITOR_PORT="$monitor"
+      -e MINGA_RAFT_PORT="$raft")
+  else
+    net=(-p "127.0.0.1:$port:7400" -p "127.0.0.1:$monitor:7480")
+  fi
+  cid=$(no_timer_noise "${podman[@]}" run -d --pull=never "${limits[@]}" "${net[@]}" -v "$volume:/data" \
     -e MINGA_ID=image1 "$image")
   local deadline=$((SECONDS + 30))
   until curl -fsS -o /dev/null "http://127.0.0.1:$monitor/healthz" 2>/dev/null; do
@@ -152,7 +161,7 @@ stop_node() { # SIGTERM: the node drains and exits 0
 }
 
 t=$(now)
-start_node
+start_node host
 echo "node in container ${cid:0:12} answers /healthz: $(since "$t") after podman run"
 expect "GET /healthz" "ok" "$(curl -fsS "http://127.0.0.1:$monitor/healthz")"
 expect "podman healthcheck run (the image's HEALTHCHECK)" "healthy" \
@@ -167,9 +176,14 @@ expect "minga calc add 2 3" "5" "$("$bin" --server "127.0.0.1:$port" calc add 2 
 expect "minga records add" "1" "$("$bin" --server "127.0.0.1:$port" records add "kept in the volume")"
 stop_node
 
-# 4. Another container on the same volume: the record survived.
-start_node
-expect "minga records ls in a new container" "1	kept in the volume" "$("$bin" --server "127.0.0.1:$port" records ls)"
+# 4. Another container on the same volume: the record survived. This one
+# runs with the image's own addresses behind published ports, as Compose
+# runs it.
+start_node bridge
+expect "minga records ls in a new container (published ports)" "1	kept in the volume" \
+  "$("$bin" --server "127.0.0.1:$port" records ls)"
+expect "the node's own address in the container" "address: 0.0.0.0:7400" \
+  "$("${podman[@]}" logs "$cid" 2>&1 | grep -o 'action: node_start | result: success .*' | grep -o 'address: [0-9.:]*')"
 stop_node
 
 ((fails == 0)) || { echo "$fails check(s) failed"; exit 1; }
