@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds deploy/Dockerfile with Debian's podman and runs a node from the image
-# (docs/deploy.md, "Building the image with podman"). Nothing is pulled: the
+# (docs/deploy.md, "Built and run with podman"). Nothing is pulled: the
 # Debian 12 base image is made by debootstrap from the Debian mirror and
 # imported under the names the Dockerfile's FROM lines give.
 #   check-podman-image.sh MINGA_BIN [STATE_DIR]
@@ -109,6 +109,7 @@ expect() { # NAME EXPECTED ACTUAL
 }
 expect "image user" "minga:minga" "$("${podman[@]}" image inspect --format '{{.Config.User}}' "$image")"
 expect "image volume" '{"/data":{}}' "$("${podman[@]}" image inspect --format '{{json .Config.Volumes}}' "$image")"
+# shellcheck disable=SC2016 # the Dockerfile's words, unexpanded
 expect "image health check" '[CMD-SHELL curl -fsS -o /dev/null "http://127.0.0.1:${MINGA_MONITOR_PORT:-7480}/healthz" || exit 1]' \
   "$("${podman[@]}" image inspect --format '{{.HealthCheck.Test}}' "$image")"
 expect "user in the container" "uid=10001(minga) gid=10001(minga) groups=10001(minga)" \
