@@ -1,7 +1,7 @@
 # The README's two commands:
 #   make run    install what is missing, build, start a single-node cluster
 #   make test   install what is missing, build, run every test
-.PHONY: run test build deps fuzz bench soak cluster chaos clean
+.PHONY: run test build deps fuzz bench soak cluster chaos image-test clean
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
@@ -58,6 +58,15 @@ DURATION ?= 60
 chaos: build
 	@env MINGA_CHAOS_SECONDS=$(DURATION) $${SEED:+MINGA_CHAOS_SEED=$$SEED} $${CLIENTS:+MINGA_CHAOS_CLIENTS=$$CLIENTS} \
 	  ./build/release/tests/integration/cluster/chaos_tests --gtest_filter='ClusterChaos.*'
+
+# deploy/Dockerfile built with Debian's podman from a base image made by
+# debootstrap (nothing pulled), then a node run from it (docs/deploy.md).
+# Only the binary is built on the host: the test's client.
+image-test:
+	@scripts/install-deps.sh --image
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target minga
+	@MINGA_IMAGE_TEST=1 ctest --preset release -R '^Deploy\.ImageBuiltWithPodman' --output-on-failure
 
 clean:
 	rm -rf build

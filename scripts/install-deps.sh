@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh --bench  also what the side-by-side benchmarks use (redis, etcd 3.4 and
 #                                    the Go sources its load generator builds from offline, python3,
 #                                    PyTorch with OpenBLAS for the ML peer)
+#   scripts/install-deps.sh --image  also what `make image-test` uses: Debian's podman (with runc),
+#                                    debootstrap for the base image (docs/deploy.md)
 set -euo pipefail
 
 packages=(
@@ -25,6 +27,9 @@ command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools python3 curl etcd-server golang-go golang-etcd-server-dev
     python3-torch python3-numpy libopenblas0-pthread)
+fi
+if [[ "${1:-}" == "--image" ]]; then
+  packages+=(podman runc netavark aardvark-dns debootstrap curl python3)
 fi
 
 missing=()
