@@ -3,6 +3,7 @@
 #include "net/peer_link.h"
 
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -50,6 +51,7 @@ struct PeerLink::Impl : std::enable_shared_from_this<PeerLink::Impl> {
   std::mutex outbox_mu;
   std::string outbox;
   bool outbox_posted = false;
+  std::atomic<std::size_t> unwritten{0};  // bytes sent and not yet written (any thread)
 };
 
 awaitable<void> PeerLink::Impl::run() {
@@ -112,7 +114,9 @@ void PeerLink::Impl::post_frame(std::uint32_t type, std::uint64_t request_id, st
   bool post = false;
   {
     std::lock_guard lock(outbox_mu);
+    const std::size_t before = outbox.size();
     wire::encode(outbox, type, request_id, body);
+    unwritten.fetch_add(outbox.size() - before, std::memory_order_relaxed);
     post = !outbox_posted;
     outbox_posted = true;
   }
@@ -151,12 +155,14 @@ void PeerLink::Impl::maybe_write() {
   asio::async_write(socket, asio::buffer(writing),
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->write_pending = false;
+                      self->unwritten.fetch_sub(self->writing.size(), std::memory_order_relaxed);
                       self->writing.clear();
                       if (ec) {
                         self->finish("write failed: " + ec.message());
                         return;
                       }
                       self->maybe_write();
+                      if (self->h.on_written) self->h.on_written();
                     });
 }
 
@@ -199,6 +205,8 @@ PeerLink::~PeerLink() = default;
 void PeerLink::send(std::uint32_t type, std::uint64_t request_id, std::string_view body) {
   impl_->post_frame(type, request_id, body);
 }
+
+std::size_t PeerLink::queued_bytes() const { return impl_->unwritten.load(std::memory_order_relaxed); }
 
 void PeerLink::close(std::string reason) {
   asio::post(impl_->strand, [impl = impl_, r = std::move(reason)]() mutable { impl->request_close(std::move(r)); });

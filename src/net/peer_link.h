@@ -50,6 +50,9 @@ class PeerLink {
     // Every complete frame of one read, in arrival order (never empty).
     std::function<void(std::span<const Frame> frames)> on_frames;
     std::function<void(const std::string& reason)> on_closed;
+    // After each write to the socket completed (for a sender that paces a
+    // long stream by queued_bytes()).
+    std::function<void()> on_written;
   };
 
   // Starts connecting to `peer` at once.
@@ -62,6 +65,8 @@ class PeerLink {
   // Thread-safe. Frames sent before the connection is up wait for it; frames
   // sent after the link closed are dropped (on_closed tells the owner).
   void send(std::uint32_t type, std::uint64_t request_id, std::string_view body);
+  // Thread-safe: bytes of frames sent and not yet written to the socket.
+  std::size_t queued_bytes() const;
   // Thread-safe; on_closed runs with `reason` unless the link already closed.
   void close(std::string reason = "closed");
   const Endpoint& peer() const { return peer_; }

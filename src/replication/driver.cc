@@ -1,7 +1,9 @@
 #include "replication/driver.h"
 
 #include <array>
+#include <cstdio>
 #include <cstdlib>
+#include <tuple>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -47,6 +49,7 @@ Status Driver::start() {
   next_read_ = (opt_.seed | 1) << 16;
   refresh_status();
   storage_thread_ = std::thread([this] { storage_loop(); });
+  snapshot_thread_ = std::thread([this] { snapshot_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
   loop_thread_ = std::thread([this] { loop(); });
   return ok_status();
@@ -60,6 +63,12 @@ void Driver::stop() {
   }
   cv_.notify_all();
   if (loop_thread_.joinable()) loop_thread_.join();
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_stop_ = true;
+  }
+  snapshot_cv_.notify_all();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   {
     std::lock_guard lock(storage_mu_);
     storage_stop_ = true;
@@ -298,19 +307,53 @@ void Driver::persisted(raft::Ready rd) {
 
 void Driver::maybe_compact() {
   if (!pending_compaction_ || persisting_) return;
-  auto [index, data] = std::move(*pending_compaction_);
+  Compaction c = std::move(*pending_compaction_);
   pending_compaction_.reset();
-  auto snap = core_->compact(index, std::move(data));
+  auto snap = core_->compact(c.index, std::move(c.data));
   if (!snap.ok()) return;  // a leader's snapshot got there first
   {
-    std::lock_guard lock(storage_mu_);
-    storage_jobs_.push_back([this, s = snap.value()] {
-      if (auto st = storage_->save_snapshot(*s); !st.ok()) fatal("save a snapshot", st.error());
-      log::info("snapshot", "success",
-                {{"index", std::to_string(s->meta.index.value)}, {"bytes", std::to_string(s->data.size())}});
-    });
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_jobs_.emplace_back(snap.value(), c.take_ms);
   }
-  storage_cv_.notify_one();
+  snapshot_cv_.notify_one();
+}
+
+void Driver::snapshot_loop() {
+  for (;;) {
+    raft::SnapshotPtr s;
+    double take_ms = 0;
+    {
+      std::unique_lock lock(snapshot_mu_);
+      snapshot_cv_.wait(lock, [this] { return snapshot_stop_ || !snapshot_jobs_.empty(); });
+      if (snapshot_jobs_.empty()) return;
+      std::tie(s, take_ms) = std::move(snapshot_jobs_.front());
+      snapshot_jobs_.pop_front();
+    }
+    const auto t0 = Clock::now();
+    auto prepared = storage_->prepare_snapshot(*s);
+    if (!prepared.ok()) fatal("write a snapshot", prepared.error());
+    const double write_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    {
+      std::lock_guard lock(storage_mu_);
+      storage_jobs_.push_back([this, s, p = std::move(prepared.value()), take_ms, write_ms] {
+        const auto t1 = Clock::now();
+        if (auto st = storage_->commit_snapshot(p); !st.ok()) fatal("save a snapshot", st.error());
+        const double commit_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+        auto ms = [](double v) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.1f", v);
+          return std::string(buf);
+        };
+        log::info("snapshot", "success",
+                  {{"index", std::to_string(s->meta.index.value)},
+                   {"bytes", std::to_string(s->data.size())},
+                   {"take_ms", ms(take_ms)},
+                   {"write_ms", ms(write_ms)},
+                   {"commit_ms", ms(commit_ms)}});
+      });
+    }
+    storage_cv_.notify_one();
+  }
 }
 
 void Driver::refresh_status() {
@@ -473,10 +516,14 @@ void Driver::apply(ApplyJob& job) {
       static_cast<double>(log_bytes_since_snapshot_) >=
           opt_.snapshot_log_ratio * static_cast<double>(last_snapshot_bytes_)) {
     last_snapshot_index_ = applied.value;
+    const auto t0 = Clock::now();
     std::string data = applier_.snapshot();
+    const double take_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     last_snapshot_bytes_ = data.size();
     log_bytes_since_snapshot_ = 0;
-    post([this, at = applied, data = std::move(data)]() mutable { pending_compaction_.emplace(at, std::move(data)); });
+    post([this, at = applied, data = std::move(data), take_ms]() mutable {
+      pending_compaction_.emplace(Compaction{at, std::move(data), take_ms});
+    });
   }
 }
 

@@ -7,6 +7,9 @@
 //              from one queue and ticks every `tick` of wall time;
 //   storage    the RaftStorage: appends, fsyncs and snapshot files, one job
 //              at a time, in order;
+//   snapshot   writes a local snapshot's file (the bulk of compaction) off
+//              the storage thread, so the log's appends never wait behind
+//              it; the storage thread then only renames it into place;
 //   apply      the state machine: committed entries, snapshots, reads.
 //
 // Each Ready is handled in the order of docs/raft.md: the leader's early
@@ -156,6 +159,7 @@ class Driver {
   void maybe_compact();
   void refresh_status();
   void storage_loop();
+  void snapshot_loop();
   void apply_loop();
   void apply(ApplyJob& job);
   void serve_reads();  // apply thread: reads whose index is applied, and those past their deadline
@@ -173,7 +177,12 @@ class Driver {
   std::deque<std::function<void()>> events_;
   bool stopping_ = false;
   bool persisting_ = false;
-  std::optional<std::pair<raft::Index, std::string>> pending_compaction_;
+  struct Compaction {
+    raft::Index index;
+    std::string data;
+    double take_ms = 0;  // the apps' snapshot() on the apply thread
+  };
+  std::optional<Compaction> pending_compaction_;
   std::uint64_t next_read_ = 1;          // seeded at start: a stale answer from before a restart matches nothing
   std::map<std::uint64_t, Read> reads_;  // read_index context -> caller
   raft::NodeId last_leader_;
@@ -190,6 +199,13 @@ class Driver {
   std::deque<std::function<void()>> storage_jobs_;
   bool storage_stop_ = false;
   std::thread storage_thread_;
+
+  // snapshot thread: local snapshots to write, in order
+  std::mutex snapshot_mu_;
+  std::condition_variable snapshot_cv_;
+  std::deque<std::pair<raft::SnapshotPtr, double>> snapshot_jobs_;  // with the take_ms
+  bool snapshot_stop_ = false;
+  std::thread snapshot_thread_;
 
   // apply thread
   std::mutex apply_mu_;

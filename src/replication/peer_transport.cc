@@ -5,6 +5,13 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/crc32c.h"
 #include "base/log.h"
 #include "proto/minga.pb.h"
 #include "proto/raft.pb.h"
@@ -14,6 +21,26 @@ namespace minga::replication {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kDuplicateId = "is already in the cluster";
+constexpr std::uint64_t kMaxSnapshotBytes = std::uint64_t{4} << 30;  // as the snapshot file allows
+constexpr const char* kIncomingFile = "snapshot.incoming.tmp";
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+std::string ms_text(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", ms);
+  return buf;
+}
+
+// A snapshot message being streamed to one peer, chunk by chunk.
+struct SnapshotOut {
+  raft::Message message;  // with the whole snapshot
+  std::shared_ptr<net::PeerLink> link;
+  std::size_t offset = 0;
+  std::size_t chunks = 0;
+  std::uint32_t crc = 0;
+  Clock::time_point started;
+};
 
 struct PeerTransport::Peer {
   std::string id;
@@ -29,6 +56,29 @@ struct PeerTransport::Peer {
   std::optional<Clock::time_point> last_heard;
   Clock::time_point last_sent{};  // the last frame queued on `link`
   std::string last_error;         // logged once per outage
+  std::optional<SnapshotOut> snapshot_out;
+};
+
+// The snapshot being received: its chunks so far, in a temporary file (or in
+// memory without a snapshot_dir).
+struct PeerTransport::SnapshotIn {
+  std::uint64_t conn = 0;
+  raft::NodeId from;
+  raft::Message message;  // the snapshot message, data not yet filled in
+  std::uint64_t total = 0;
+  std::uint64_t received = 0;
+  std::uint32_t crc = 0;  // of the data received so far
+  std::size_t chunks = 0;
+  std::string path;  // "" in memory
+  int fd = -1;
+  std::string memory;
+  Clock::time_point started;
+  Clock::time_point last;
+
+  ~SnapshotIn() {
+    if (fd >= 0) ::close(fd);
+    if (!path.empty()) ::unlink(path.c_str());
+  }
 };
 
 std::string hello_mac(const std::string& secret, const std::string& from, const std::string& to,
@@ -156,10 +206,24 @@ void PeerTransport::dial(const std::shared_ptr<Peer>& p) {
       if (e.message.find(kDuplicateId) != std::string::npos && opt_.on_duplicate_id) opt_.on_duplicate_id(e.message);
     }
   };
+  h.on_written = [this, weak] {
+    auto peer = weak.lock();
+    if (!peer) return;
+    std::lock_guard lock(mu_);
+    if (!stopped_) pump_snapshot(*peer);
+  };
   h.on_closed = [this, weak](const std::string& reason) {
     auto peer = weak.lock();
     if (!peer) return;
     std::lock_guard lock(mu_);
+    if (peer->snapshot_out) {
+      log::info("snapshot_send", "fail",
+                {{"peer", peer->id},
+                 {"index", std::to_string(peer->snapshot_out->message.snapshot->meta.index.value)},
+                 {"sent_bytes", std::to_string(peer->snapshot_out->offset)},
+                 {"reason", reason}});
+      peer->snapshot_out.reset();
+    }
     if (peer->link_up) {
       log::warn("peer_disconnect", "fail", {{"peer", peer->id}, {"reason", reason}});
     } else if (peer->last_error != reason) {
@@ -193,6 +257,10 @@ void PeerTransport::tick() {
     }
   }
   for (auto& link : idle) link->send(pb::PEER_MESSAGES, 0, encode_messages({}));
+  std::lock_guard lock(recv_mu_);
+  if (incoming_ && Clock::now() - incoming_->last > opt_.read_timeout) {
+    drop_incoming("no chunk for " + std::to_string(opt_.read_timeout.count()) + " ms");
+  }
 }
 
 void PeerTransport::send(std::vector<raft::Message> messages) {
@@ -206,11 +274,187 @@ void PeerTransport::send(std::vector<raft::Message> messages) {
     for (auto& [to, list] : by_peer) {
       auto it = peers_.find(to);
       if (it == peers_.end() || !it->second->link || !it->second->link_up) continue;
-      it->second->last_sent = Clock::now();
-      out.emplace_back(it->second->link, std::move(list));
+      Peer& p = *it->second;
+      p.last_sent = Clock::now();
+      std::vector<raft::Message> plain;
+      for (auto& m : list) {
+        if (m.type == raft::MessageType::snapshot && m.snapshot) {
+          start_snapshot(p, std::move(m));
+        } else {
+          plain.push_back(std::move(m));
+        }
+      }
+      if (!plain.empty()) out.emplace_back(p.link, std::move(plain));
     }
   }
-  for (auto& [link, list] : out) link->send(pb::PEER_MESSAGES, 0, encode_messages(list));
+  for (auto& [link, list] : out) {
+    for (const std::string& body : encode_message_frames(list, opt_.snapshot_chunk_bytes)) {
+      link->send(pb::PEER_MESSAGES, 0, body);
+    }
+  }
+}
+
+void PeerTransport::start_snapshot(Peer& p, raft::Message m) {
+  if (p.snapshot_out && p.snapshot_out->link == p.link && p.snapshot_out->message.snapshot == m.snapshot) {
+    return;  // the core's retry of the transfer under way: let it finish
+  }
+  if (p.snapshot_out) {
+    log::info("snapshot_send", "fail",
+              {{"peer", p.id},
+               {"index", std::to_string(p.snapshot_out->message.snapshot->meta.index.value)},
+               {"sent_bytes", std::to_string(p.snapshot_out->offset)},
+               {"reason", "replaced by a newer snapshot or link"}});
+  }
+  SnapshotOut o;
+  o.message = std::move(m);
+  o.link = p.link;
+  o.started = Clock::now();
+  p.snapshot_out = std::move(o);
+  pump_snapshot(p);
+}
+
+void PeerTransport::pump_snapshot(Peer& p) {
+  if (!p.snapshot_out) return;
+  SnapshotOut& o = *p.snapshot_out;
+  if (o.link != p.link) {
+    p.snapshot_out.reset();
+    return;
+  }
+  const std::size_t size = o.message.snapshot->data.size();
+  const std::size_t chunk = std::max<std::size_t>(opt_.snapshot_chunk_bytes, 1);
+  while ((o.chunks == 0 || o.offset < size) && o.link->queued_bytes() < opt_.snapshot_window_bytes) {
+    const std::size_t len = std::min(chunk, size - o.offset);
+    o.crc = crc32c(std::string_view(o.message.snapshot->data).substr(o.offset, len), o.crc);
+    o.link->send(pb::PEER_SNAPSHOT_CHUNK, 0, encode_snapshot_chunk(o.message, o.offset, len, o.crc));
+    o.offset += len;
+    ++o.chunks;
+    p.last_sent = Clock::now();
+  }
+  if (o.offset < size) return;
+  log::info("snapshot_send", "success",
+            {{"peer", p.id},
+             {"index", std::to_string(o.message.snapshot->meta.index.value)},
+             {"bytes", std::to_string(size)},
+             {"chunks", std::to_string(o.chunks)},
+             {"ms", ms_text(ms_since(o.started))}});
+  p.snapshot_out.reset();
+}
+
+void PeerTransport::drop_incoming(const std::string& reason) {
+  if (!incoming_) return;
+  log::warn("snapshot_receive", "fail",
+            {{"index", std::to_string(incoming_->message.snapshot->meta.index.value)},
+             {"received_bytes", std::to_string(incoming_->received)},
+             {"bytes", std::to_string(incoming_->total)},
+             {"reason", reason}});
+  incoming_.reset();
+}
+
+std::optional<raft::Message> PeerTransport::on_snapshot_chunk(std::uint64_t conn, raft::NodeId from,
+                                                              std::string_view body, std::string& reason) {
+  auto chunk = decode_snapshot_chunk(body);
+  if (!chunk.ok()) {
+    reason = chunk.error().message;
+    return std::nullopt;
+  }
+  SnapshotChunk& c = chunk.value();
+  if (c.message.from != from || c.message.to != node_number(opt_.self)) {
+    reason = "a message whose sender or recipient is not this link's";
+    return std::nullopt;
+  }
+  if (c.total_bytes > kMaxSnapshotBytes) {
+    reason = "a snapshot of " + std::to_string(c.total_bytes) + " bytes, above the limit";
+    return std::nullopt;
+  }
+  std::lock_guard lock(recv_mu_);
+  const raft::SnapshotMeta& meta = c.message.snapshot->meta;
+  if (c.offset == 0) {
+    if (incoming_) drop_incoming("a new transfer started");
+    auto in = std::make_unique<SnapshotIn>();
+    in->conn = conn;
+    in->from = from;
+    in->total = c.total_bytes;
+    in->started = Clock::now();
+    if (!opt_.snapshot_dir.empty()) {
+      in->path = opt_.snapshot_dir + "/" + kIncomingFile;
+      in->fd = ::open(in->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (in->fd < 0) {
+        log::warn("snapshot_receive", "fail", {{"file", in->path}, {"reason", std::strerror(errno)}});
+        in->path.clear();
+        return std::nullopt;
+      }
+    }
+    in->message = std::move(c.message);
+    incoming_ = std::move(in);
+    log::info("snapshot_receive", "in_progress",
+              {{"index", std::to_string(meta.index.value)}, {"bytes", std::to_string(c.total_bytes)}});
+  } else if (!incoming_) {
+    return std::nullopt;  // the rest of a transfer dropped earlier: the leader sends it again
+  } else {
+    const raft::SnapshotMeta& have = incoming_->message.snapshot->meta;
+    if (incoming_->conn != conn || c.offset != incoming_->received || c.total_bytes != incoming_->total ||
+        !(have == c.message.snapshot->meta) || c.message.term != incoming_->message.term) {
+      drop_incoming("a chunk that does not continue the transfer");
+      return std::nullopt;
+    }
+  }
+  SnapshotIn& in = *incoming_;
+  if (in.fd >= 0) {
+    std::size_t done = 0;
+    while (done < c.data.size()) {
+      const ssize_t n =
+          ::pwrite(in.fd, c.data.data() + done, c.data.size() - done, static_cast<off_t>(in.received + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        drop_incoming(std::string("cannot write ") + in.path + ": " + std::strerror(errno));
+        return std::nullopt;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  } else {
+    in.memory.append(c.data);
+  }
+  in.crc = crc32c(c.data, in.crc);
+  in.received += c.data.size();
+  in.last = Clock::now();
+  ++in.chunks;
+  if (in.crc != c.crc) {
+    drop_incoming("the data does not match its CRC-32C");
+    return std::nullopt;
+  }
+  if (in.received < in.total) return std::nullopt;
+  std::string data;
+  if (in.fd >= 0) {
+    data.resize(in.total);
+    std::size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::pread(in.fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        drop_incoming(std::string("cannot read back ") + in.path + ": " + std::strerror(errno));
+        return std::nullopt;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (crc32c(data) != in.crc) {
+      drop_incoming("the file read back does not match its CRC-32C");
+      return std::nullopt;
+    }
+  } else {
+    data.swap(in.memory);
+  }
+  auto snap = std::make_shared<raft::Snapshot>();
+  snap->meta = in.message.snapshot->meta;
+  snap->data = std::move(data);
+  raft::Message m = std::move(in.message);
+  m.snapshot = std::move(snap);
+  log::info("snapshot_receive", "success",
+            {{"index", std::to_string(m.snapshot->meta.index.value)},
+             {"bytes", std::to_string(in.total)},
+             {"chunks", std::to_string(in.chunks)},
+             {"ms", ms_text(ms_since(in.started))}});
+  incoming_.reset();  // closes and deletes the temporary file
+  return m;
 }
 
 bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
@@ -266,6 +510,15 @@ bool PeerTransport::on_inbound(std::uint64_t conn, const std::string& remote,
       log::info("peer_accept", "success", {{"peer", hello.from()}, {"remote", remote}});
       continue;
     }
+    if (f.header.type == pb::PEER_SNAPSHOT_CHUNK) {
+      auto m = on_snapshot_chunk(conn, from, f.body, reason);
+      if (!reason.empty()) {
+        log::warn("peer_link", "fail", {{"remote", remote}, {"reason", reason}});
+        return false;
+      }
+      if (m) got.push_back(std::move(*m));
+      continue;
+    }
     if (f.header.type != pb::PEER_MESSAGES) {
       reason = "unexpected frame type " + std::to_string(f.header.type) + " on a peer link";
       log::warn("peer_link", "fail", {{"remote", remote}, {"reason", reason}});
@@ -304,6 +557,8 @@ void PeerTransport::on_inbound_closed(std::uint64_t conn, const std::string& rem
   if (auto p = peers_.find(it->second.from); p != peers_.end()) name = p->second->id;
   inbound_.erase(it);
   if (!stopped_) log::info("peer_accept", "fail", {{"peer", name}, {"reason", reason}});
+  std::lock_guard recv(recv_mu_);
+  if (incoming_ && incoming_->conn == conn) drop_incoming("the link closed mid-transfer: " + reason);
 }
 
 std::vector<PeerView> PeerTransport::peers() const {

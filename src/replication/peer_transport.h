@@ -11,6 +11,20 @@
 // followers) is not closed as silent; a slow peer fills only its own link's queue
 // (bounded: it is dropped past the bound) and never holds up the others.
 //
+// Every frame is bounded (max_frame_bytes). Messages to a peer are packed
+// into PEER_MESSAGES frames of at most snapshot_chunk_bytes (a single larger
+// append goes alone); a snapshot message is streamed as PEER_SNAPSHOT_CHUNK
+// frames of snapshot_chunk_bytes of its data, paced so that at most
+// snapshot_window_bytes wait on that peer's link: heartbeats and appends to
+// the others, and to that peer, never queue behind a whole snapshot. The
+// core sends the snapshot again while it waits for the answer; a transfer
+// already under way on the same link is not restarted. The receiver writes
+// the chunks to a temporary file in snapshot_dir (one transfer at a time),
+// checks the size and the CRC-32C of the whole data, and only then hands
+// the snapshot message to the core; the storage installs it atomically with
+// its index and term. A transfer whose link closes, or that sees no chunk
+// for read_timeout, is dropped with its file.
+//
 // What the network may do: lose, delay, duplicate and reorder messages, and
 // cut a link one way. The core is correct under all of it; this layer only
 // makes sure a message is from the peer it claims (the hello's id, checked
@@ -47,8 +61,13 @@ struct TransportOptions {
   std::string secret;  // empty: no authentication (the Raft port then binds to loopback only)
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;
-  std::size_t max_frame_bytes = 64u << 20;  // a Raft message batch (a snapshot included)
-  std::size_t max_queued_bytes = 256u << 20;
+  // Every frame on a peer link: a batch of messages or one snapshot chunk.
+  // Above the largest single append (one entry of up to 1 MiB of command).
+  std::size_t max_frame_bytes = 8u << 20;
+  std::size_t max_queued_bytes = 64u << 20;
+  std::size_t snapshot_chunk_bytes = 1u << 20;
+  std::size_t snapshot_window_bytes = 4u << 20;  // snapshot chunks queued on one link at most
+  std::string snapshot_dir;                      // where an incoming snapshot is assembled ("": in memory)
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds redial_min{100};
   std::chrono::milliseconds redial_max{2000};
@@ -97,7 +116,14 @@ class PeerTransport {
 
  private:
   struct Peer;
-  void dial(const std::shared_ptr<Peer>& p);  // with mu_ held
+  struct SnapshotIn;
+  void dial(const std::shared_ptr<Peer>& p);      // with mu_ held
+  void start_snapshot(Peer& p, raft::Message m);  // with mu_ held
+  void pump_snapshot(Peer& p);                    // with mu_ held
+  // A chunk from `conn`; returns the whole snapshot message once complete.
+  std::optional<raft::Message> on_snapshot_chunk(std::uint64_t conn, raft::NodeId from, std::string_view body,
+                                                 std::string& reason);
+  void drop_incoming(const std::string& reason);  // with recv_mu_ held
   std::string hello_for(const std::string& to) const;
   bool on_inbound(std::uint64_t conn, const std::string& remote, std::span<const net::PeerLink::Frame> frames,
                   std::string& reason);
@@ -118,6 +144,8 @@ class PeerTransport {
   // nodes not (yet) dialled, such as a new member before its address commits.
   std::map<raft::NodeId, std::pair<std::string, std::string>> hellos_;
   bool stopped_ = false;
+  std::mutex recv_mu_;  // the snapshot being received (file I/O, not under mu_)
+  std::unique_ptr<SnapshotIn> incoming_;
 };
 
 // HMAC-SHA256(secret, "minga-peer-v1" | from | to | nonce), as the hello carries it.

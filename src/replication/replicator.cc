@@ -101,6 +101,7 @@ Status Replicator::start(apps::Router& router, const std::string& client_address
   to.listen_port = opt_.raft_port;
   to.raft_address = opt_.advertise_raft;  // "": the bound address
   to.read_timeout = opt_.tick * (opt_.election_ticks * 4);
+  to.snapshot_dir = raft_dir_;  // an incoming snapshot is assembled beside the log
   to.on_duplicate_id = [](const std::string& reason) {
     log::error("node_start", "fail", {{"reason", reason}});
     spdlog::default_logger()->flush();

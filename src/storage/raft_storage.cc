@@ -144,7 +144,10 @@ Status RaftStorage::install_snapshot(const raft::Snapshot& s) {
   if (!seq) return guard(seq.error());
   SnapshotFile file{s, seq.value()};
   if (auto st = guard(write_atomically(fs_, dir_, kSnapshotFile, encode_snapshot(file))); !st) return st;
-  snap_ = SnapshotFile{raft::Snapshot{s.meta, {}}, seq.value()};
+  {
+    std::lock_guard lock(snap_mu_);
+    snap_ = SnapshotFile{raft::Snapshot{s.meta, {}}, seq.value()};
+  }
   if (auto st = guard(wal_->remove_below(seq.value())); !st) return st;
   segment_max_.erase(segment_max_.begin(), segment_max_.lower_bound(seq.value()));
   return ok_status();
@@ -152,14 +155,47 @@ Status RaftStorage::install_snapshot(const raft::Snapshot& s) {
 
 Status RaftStorage::save_snapshot(const raft::Snapshot& s) {
   if (failed_) return Status::fail(Errc::internal, "storage failed earlier; restart to recover");
-  SnapshotFile file{s, snap_.wal_first_segment};
-  if (auto st = guard(write_atomically(fs_, dir_, kSnapshotFile, encode_snapshot(file))); !st) return st;
-  snap_.snapshot.meta = s.meta;
+  auto p = prepare_snapshot(s);
+  if (!p) return guard(p.error());
+  return commit_snapshot(p.value());
+}
+
+Result<RaftStorage::Prepared> RaftStorage::prepare_snapshot(const raft::Snapshot& s) {
+  Prepared p;
+  p.meta = s.meta;
+  {
+    std::lock_guard lock(snap_mu_);
+    p.wal_first_segment = snap_.wal_first_segment;
+  }
+  p.tmp = dir_ + "/" + kSnapshotFile + ".local.tmp";
+  const std::string bytes = encode_snapshot(SnapshotFile{s, p.wal_first_segment});
+  auto f = fs_.open(p.tmp, FileSystem::Open::truncate);
+  if (!f) return f.error();
+  if (auto st = f.value()->append(bytes); !st) return st.error();
+  if (auto st = f.value()->sync(); !st) return st.error();
+  return p;
+}
+
+Status RaftStorage::commit_snapshot(const Prepared& p) {
+  if (failed_) return Status::fail(Errc::internal, "storage failed earlier; restart to recover");
+  {
+    std::lock_guard lock(snap_mu_);
+    if (snap_.wal_first_segment != p.wal_first_segment || snap_.snapshot.meta.index >= p.meta.index) {
+      // A leader's snapshot replaced the log since: this one is stale.
+      return guard(fs_.remove(p.tmp));
+    }
+  }
+  if (auto st = guard(fs_.rename(p.tmp, dir_ + "/" + kSnapshotFile)); !st) return st;
+  if (auto st = guard(fs_.sync_dir(dir_)); !st) return st;
+  {
+    std::lock_guard lock(snap_mu_);
+    snap_.snapshot.meta = p.meta;
+  }
   // Whole segments whose every entry the snapshot covers go, oldest first.
   std::uint64_t keep_from = wal_->active_segment();
   for (std::uint64_t seq : wal_->segments()) {
     auto it = segment_max_.find(seq);
-    if (seq == wal_->active_segment() || (it != segment_max_.end() && it->second > s.meta.index)) {
+    if (seq == wal_->active_segment() || (it != segment_max_.end() && it->second > p.meta.index)) {
       keep_from = seq;
       break;
     }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,25 @@ class RaftStorage {
   // this returns).
   Status install_snapshot(const raft::Snapshot& s);
   // A snapshot of the local state machine (compaction): durable when this
-  // returns; whole segments it covers are then deleted.
+  // returns; whole segments it covers are then deleted. The same as
+  // prepare_snapshot, then commit_snapshot.
   Status save_snapshot(const raft::Snapshot& s);
+
+  // Compaction in two steps, so that writing a large snapshot does not hold
+  // up the log. prepare_snapshot writes and fsyncs `snapshot.local.tmp`; it
+  // may run on another thread than the other calls (one prepare at a time).
+  // commit_snapshot, on the thread of the other calls, renames it over the
+  // snapshot file (index, term, membership and data switch in one step),
+  // fsyncs the directory and deletes the whole segments it covers; when a
+  // leader's snapshot was installed since the prepare (or a newer snapshot
+  // is in place) it discards the prepared file instead.
+  struct Prepared {
+    raft::SnapshotMeta meta;
+    std::uint64_t wal_first_segment = 0;
+    std::string tmp;  // the prepared file
+  };
+  Result<Prepared> prepare_snapshot(const raft::Snapshot& s);
+  Status commit_snapshot(const Prepared& p);
 
   std::size_t segment_count() const { return wal_->segments().size(); }
 
@@ -75,6 +93,7 @@ class RaftStorage {
   FileSystem& fs_;
   std::string dir_;
   std::unique_ptr<Wal> wal_;
+  mutable std::mutex snap_mu_;                        // snap_'s meta and segment, read by prepare_snapshot
   SnapshotFile snap_;                                 // data is not kept after open
   std::map<std::uint64_t, raft::Index> segment_max_;  // highest entry index written per segment
   RecoveryReport report_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -250,6 +251,47 @@ TEST(Cluster, FarBehindNodeCatchesUpFromASnapshot) {
   EXPECT_TRUE(c->wait_list(follower, numbered("s", 60)));
   EXPECT_TRUE(c->member(follower).proc.wait_for_output("action: snapshot_install | result: success", 5s))
       << c->member(follower).proc.err();
+}
+
+// A snapshot larger than a peer frame may be (8 MiB) reaches a far-behind
+// node in 1 MiB chunks, assembled in a temporary file that is gone once the
+// snapshot is installed; the node then holds every record.
+TEST(Cluster, FarBehindNodeCatchesUpFromASnapshotLargerThanAFrameInChunks) {
+  ::setenv("MINGA_RECORDS_MAX_BYTES", "60000", 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("MINGA_RECORDS_MAX_BYTES"); }
+  } unset;
+  auto c = RaftCluster::start(3, {"--raft-snapshot-entries", "20"});
+  const std::size_t leader = *c->wait_leader();
+  const std::size_t follower = (leader + 1) % 3;
+  c->kill(follower);
+  std::vector<std::string> want;
+  for (int i = 1; i <= 200; ++i) {
+    std::string text = "big" + std::to_string(i) + "-";
+    text.append(59000, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(c->add(leader, text).ok()) << i;
+    want.push_back(std::move(text));
+  }
+  c->restart(follower);
+  EXPECT_TRUE(c->wait_list(follower, want, 30s));
+  Process& f = c->member(follower).proc;
+  ASSERT_TRUE(f.wait_for_output("action: snapshot_install | result: success", 5s)) << f.err();
+  // The transfer that completed: more than 8 MiB, in more than 8 chunks.
+  const std::string err = f.err();
+  const auto at = err.find("action: snapshot_receive | result: success");
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::string line = err.substr(at, err.find('\n', at) - at);
+  auto field = [&line](const std::string& name) {
+    const auto p = line.find("| " + name + ": ");
+    return p == std::string::npos ? 0ull : std::stoull(line.substr(p + name.size() + 4));
+  };
+  EXPECT_GT(field("bytes"), 8ull << 20) << line;
+  EXPECT_GT(field("chunks"), 8ull) << line;
+  EXPECT_FALSE(std::filesystem::exists(c->member(follower).data_dir + "/raft/snapshot.incoming.tmp"));
+  // It goes on replicating after the install.
+  ASSERT_TRUE(c->add(leader, "after").ok());
+  want.push_back("after");
+  EXPECT_TRUE(c->wait_list(follower, want));
 }
 
 // One server at a time: a fourth node joins under write load as a learner

@@ -78,7 +78,12 @@ std::unique_ptr<RaftCluster> RaftCluster::start_proxied(int n, std::vector<std::
   return create(n, std::move(extra_args), true);
 }
 
-std::unique_ptr<RaftCluster> RaftCluster::create(int n, std::vector<std::string> extra_args, bool proxied) {
+std::unique_ptr<RaftCluster> RaftCluster::start_forward_proxied(int n, std::vector<std::string> extra_args) {
+  return create(n, std::move(extra_args), false, true);
+}
+
+std::unique_ptr<RaftCluster> RaftCluster::create(int n, std::vector<std::string> extra_args, bool proxied,
+                                                 bool forward_proxied) {
   auto c = std::unique_ptr<RaftCluster>(new RaftCluster());
   c->extra_ = std::move(extra_args);
   for (int i = 1; i <= n; ++i) {
@@ -94,6 +99,9 @@ std::unique_ptr<RaftCluster> RaftCluster::create(int n, std::vector<std::string>
     std::vector<std::uint16_t> raft_ports;
     for (const auto& m : c->members_) raft_ports.push_back(m.raft);
     c->net_ = std::make_unique<FaultNet>(raft_ports);
+  }
+  if (forward_proxied) {
+    for (const auto& m : c->members_) c->forward_.push_back(std::make_unique<FaultProxy>(m.client));
   }
   for (std::size_t i = 0; i < c->members_.size(); ++i) c->spawn(i);
   if (!c->wait_leader(15s)) throw std::runtime_error("the cluster elected no leader");
@@ -130,6 +138,7 @@ void RaftCluster::spawn(std::size_t i, bool joining) {
                                    "--data-dir",     m.data_dir,
                                    "--peers",        peers};
   if (joining) argv.insert(argv.end(), {"--cluster-state", "existing"});
+  if (i < forward_.size()) argv.insert(argv.end(), {"--advertise", "127.0.0.1:" + std::to_string(forward_[i]->port())});
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   m.proc = Process::spawn(argv);
   if (!m.proc.wait_for_output("action: node_start | result: success", 15s)) {

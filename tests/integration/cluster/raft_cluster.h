@@ -36,11 +36,18 @@ class RaftCluster {
   static std::unique_ptr<RaftCluster> start(int n, std::vector<std::string> extra_args = {});
   // The same with a fault-injecting proxy on every Raft link (see net()).
   static std::unique_ptr<RaftCluster> start_proxied(int n, std::vector<std::string> extra_args = {});
+  // The same with a proxy in front of each node's client port that the node
+  // advertises to its peers (--advertise): the writes a follower forwards to
+  // the leader go through forward_proxy(leader); clients still reach every
+  // node directly.
+  static std::unique_ptr<RaftCluster> start_forward_proxied(int n, std::vector<std::string> extra_args = {});
 
   Member& member(std::size_t i) { return members_.at(i); }
   std::size_t size() const { return members_.size(); }
   // The proxies between the nodes' Raft ports; nullptr unless start_proxied.
   FaultNet* net() { return net_.get(); }
+  // The proxy in front of node i's client port; nullptr unless start_forward_proxied.
+  FaultProxy* forward_proxy(std::size_t i) { return i < forward_.size() ? forward_[i].get() : nullptr; }
   std::string address(std::size_t i) const { return "127.0.0.1:" + std::to_string(members_.at(i).client); }
   // Every client address, comma-separated (for --server).
   std::string all_addresses() const;
@@ -73,10 +80,12 @@ class RaftCluster {
   RunResult minga(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) const;
 
  private:
-  static std::unique_ptr<RaftCluster> create(int n, std::vector<std::string> extra_args, bool proxied);
+  static std::unique_ptr<RaftCluster> create(int n, std::vector<std::string> extra_args, bool proxied,
+                                             bool forward_proxied = false);
   void spawn(std::size_t i, bool joining = false);
   TempDir dir_;
   std::unique_ptr<FaultNet> net_;
+  std::vector<std::unique_ptr<FaultProxy>> forward_;
   std::vector<Member> members_;
   std::vector<std::string> extra_;
 };
