@@ -56,6 +56,7 @@ Status FilesApp::start(apps::NodeServices& node) {
   store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
   // Blocking work: each put holds a thread while it waits for its replicas.
   pool_ = std::make_unique<ThreadPool>(8, 256);
+  disk_pool_ = std::make_unique<ThreadPool>(2, 256);
   log_->register_state("files", catalogue_);
 
   auto route = [this, &node](std::uint32_t type,
@@ -100,12 +101,13 @@ Status FilesApp::start(apps::NodeServices& node) {
 
 void FilesApp::stop() {
   if (pool_) pool_->shutdown();
+  if (disk_pool_) disk_pool_->shutdown();
   std::lock_guard lock(mu_);
   uploads_.clear();
 }
 
-void FilesApp::offload(const apps::ResponderPtr& r, std::function<void()> job) {
-  if (!pool_->try_submit(std::move(job))) r->fail(Errc::busy, "too many file transfers in progress");
+void FilesApp::offload(ThreadPool& pool, const apps::ResponderPtr& r, std::function<void()> job) {
+  if (!pool.try_submit(std::move(job))) r->fail(Errc::busy, "too many file transfers in progress");
 }
 
 void FilesApp::after_barrier(bool stale, const apps::ResponderPtr& r, std::function<void()> then) {
@@ -214,7 +216,7 @@ Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& h
 void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesBlobCommitRequest req;
   if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
-  offload(r, [this, r, req] {
+  offload(*disk_pool_, r, [this, r, req] {
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -236,7 +238,7 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
     r->fail(st.error());
     return;
   }
-  offload(r, [this, r, req] {
+  offload(*pool_, r, [this, r, req] {
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -377,7 +379,7 @@ void FilesApp::on_get(std::string_view body, const apps::ResponderPtr& r) {
       r->fail(Errc::not_found, "no file " + req.name());
       return;
     }
-    offload(r, [this, r, req, e = std::move(*entry)] {
+    offload(*pool_, r, [this, r, req, e = std::move(*entry)] {
       if (auto st = ensure_local(e); !st.ok()) {
         r->fail(st.error());
         return;

@@ -7,7 +7,8 @@
 // Threads: frame handlers run on I/O threads and only decode, look up and
 // append upload chunks; whatever waits on disk sync or on another node (a
 // put's commit, a blob push, a fetch, a full hash check) runs on the app's
-// own small pool.
+// own small pools (one for work that waits on other nodes, one for landing
+// blobs that other nodes push).
 #pragma once
 
 #include <chrono>
@@ -55,15 +56,19 @@ class FilesApp final : public apps::App {
   // Pool: a good local copy of the entry's blob, fetched or repaired from a
   // replica if this node lacks it or holds wrong bytes.
   Status ensure_local(const pb::FileEntry& entry);
-  // Runs `job` on the pool, or answers busy.
-  void offload(const apps::ResponderPtr& r, std::function<void()> job);
+  // Runs `job` on `pool`, or answers busy.
+  static void offload(ThreadPool& pool, const apps::ResponderPtr& r, std::function<void()> job);
   // Runs `then` after the read barrier (now if `stale`).
   void after_barrier(bool stale, const apps::ResponderPtr& r, std::function<void()> then);
 
   apps::NodeServices* node_ = nullptr;
   apps::Replication* log_ = nullptr;
   std::unique_ptr<BlobStore> store_;
+  // Puts and gets, which wait on other nodes; and landing blobs pushed by
+  // other nodes, which waits only on this disk. Two pools, so that nodes
+  // pushing to each other with every put thread busy still land the blobs.
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> disk_pool_;
   Catalogue catalogue_;
   TransferOptions transfer_;
   std::size_t replicas_ = 3;
