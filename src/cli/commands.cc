@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/files/cli.h"
 #include "apps/lottery/cli.h"
 #include "apps/ml/bench_cli.h"
 #include "apps/records/cli.h"
@@ -28,6 +29,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   lottery::add_cli(root, *bench, options, action);
   ml::add_bench_cli(*bench, action);
   records::add_cli(root, options, action);
+  files::add_cli(root, options, action);
 }
 
 }  // namespace minga::cli

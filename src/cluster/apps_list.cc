@@ -3,6 +3,7 @@
 #include "cluster/apps_list.h"
 
 #include "apps/calc/calc_app.h"
+#include "apps/files/files_app.h"
 #include "apps/lottery/lottery_app.h"
 #include "apps/records/records_app.h"
 #include "apps/text/text_app.h"
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<apps::App>> make_apps() {
   list.push_back(std::make_unique<calc::CalcApp>());
   list.push_back(std::make_unique<lottery::LotteryApp>());
   list.push_back(std::make_unique<records::RecordsApp>());
+  list.push_back(std::make_unique<files::FilesApp>());
   return list;
 }
 

@@ -377,6 +377,18 @@ Status Replicator::restore(const std::string& data) {
   return ok_status();
 }
 
+std::vector<apps::Member> Replicator::members() const {
+  std::vector<apps::Member> out;
+  if (!driver_) return out;
+  const raft::Membership m = driver_->status().membership;
+  std::lock_guard lock(members_mu_);
+  for (const auto& [id, address] : members_) {
+    const raft::NodeId n = node_number(id);
+    if (m.contains(n)) out.push_back({id, transport_->client_address_of(n)});
+  }
+  return out;
+}
+
 std::string Replicator::name_of(raft::NodeId n) const {
   {
     std::lock_guard lock(members_mu_);

@@ -66,6 +66,7 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   void register_state(std::string name, apps::ReplicatedState& state) override;
   void propose(std::string_view name, std::string command, apps::ProposeCallback done) override;
   void read_barrier(apps::BarrierCallback ready) override;
+  std::vector<apps::Member> members() const override;
 
   // Status for /status, `minga cluster status` and /leader.
   std::string status_json() const;

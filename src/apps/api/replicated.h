@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -37,6 +38,13 @@ class ReplicatedState {
   virtual Status restore(std::string_view data) = 0;
 };
 
+// A member of the cluster as apps see it: its id and the client address
+// apps on other nodes can call it at ("" while this node has not heard it).
+struct Member {
+  std::string id;
+  std::string client_address;
+};
+
 using ProposeCallback = std::function<void(Result<std::string> applied_result)>;
 using BarrierCallback = std::function<void(Status)>;
 
@@ -58,6 +66,9 @@ class Replication {
   // every command acknowledged before the call; then read the app's state.
   // Errors: not_leader, timeout, shutting_down.
   virtual void read_barrier(BarrierCallback ready) = 0;
+  // The current members (voters and learners), this node included, in id
+  // order. For apps that place data on members (files); any thread.
+  virtual std::vector<Member> members() const = 0;
 };
 
 }  // namespace minga::apps

@@ -9,18 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/assert.h"
+
 namespace minga::files {
 namespace {
 
 Error sys_error(const std::string& what) { return make_error(Errc::internal, what + ": " + std::strerror(errno)); }
-
-bool valid_hash(std::string_view h) {
-  if (h.size() != 64) return false;
-  for (char c : h) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 Status make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + path);
@@ -36,7 +30,158 @@ Status fsync_dir(const std::string& path) {
   return ok_status();
 }
 
+std::atomic<unsigned> tmp_counter{0};
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("write " + path);
+    done += static_cast<std::size_t>(n);
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+bool valid_hash(std::string_view h) {
+  if (h.size() != 64) return false;
+  for (char c : h) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+struct Sha256::Ctx {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  ~Ctx() { EVP_MD_CTX_free(md); }
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) { EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr); }
+Sha256::~Sha256() = default;
+void Sha256::update(std::string_view data) { EVP_DigestUpdate(ctx_->md, data.data(), data.size()); }
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_->md, md, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xF]);
+  }
+  return out;
+}
+
+BlobWriter::~BlobWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status BlobWriter::append(std::string_view data) {
+  MINGA_ASSERT(fd_ >= 0, "the blob writer is finished");
+  if (auto st = write_all(fd_, data, tmp_); !st.ok()) return st;
+  sha_.update(data);
+  size_ += data.size();
+  return ok_status();
+}
+
+Result<std::string> BlobWriter::finish(std::string_view expected) {
+  MINGA_ASSERT(fd_ >= 0, "the blob writer is finished");
+  std::string hash = sha_.hex();
+  if (!expected.empty() && hash != expected) {
+    return make_error(Errc::invalid_argument,
+                      "hash mismatch: the bytes hash to " + hash + ", not " + std::string(expected));
+  }
+  if (::fsync(fd_) != 0) return sys_error("fsync " + tmp_);
+  ::close(fd_);
+  fd_ = -1;
+  const std::string sub = store_.dir_ + "/" + hash.substr(0, 2);
+  if (auto s = make_dir(sub); !s) return s.error();
+  if (::rename(tmp_.c_str(), store_.path_of(hash).c_str()) != 0) return sys_error("rename " + tmp_);
+  tmp_.clear();
+  if (auto s = fsync_dir(sub); !s) return s.error();
+  return hash;
+}
+
+Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
+  if (auto s = make_dir(dir_); !s) return s.error();
+  const std::string tmpdir = dir_ + "/tmp";
+  if (auto s = make_dir(tmpdir); !s) return s.error();
+  const std::string tmp = tmpdir + "/" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return sys_error("open " + tmp);
+  return std::unique_ptr<BlobWriter>(new BlobWriter(*this, tmp, fd));
+}
+
+Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset, std::size_t length) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  const std::string path = path_of(hash);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
+    return sys_error("open " + path);
+  }
+  std::string out(length, '\0');
+  std::size_t got = 0;
+  while (got < length) {
+    const ssize_t n = ::pread(fd, out.data() + got, length - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = sys_error("read " + path);
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
+}
+
+Result<std::uint64_t> BlobStore::size(std::string_view hash) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  struct stat st {};
+  if (::stat(path_of(hash).c_str(), &st) != 0) {
+    if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
+    return sys_error("stat " + path_of(hash));
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+Status BlobStore::verify(std::string_view hash) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  const std::string path = path_of(hash);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
+    return sys_error("open " + path);
+  }
+  Sha256 sha;
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = sys_error("read " + path);
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    sha.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  }
+  ::close(fd);
+  if (sha.hex() != hash) return make_error(Errc::internal, "corrupt blob " + std::string(hash));
+  return ok_status();
+}
+
+Status BlobStore::remove(std::string_view hash) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  if (::unlink(path_of(hash).c_str()) != 0 && errno != ENOENT) return sys_error("unlink " + path_of(hash));
+  return ok_status();
+}
 
 std::string sha256_hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -4,6 +4,8 @@
 // every read, so a corrupt blob is reported, never served.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +15,49 @@ namespace minga::files {
 
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
+
+// True for 64 lower-case hex digits.
+bool valid_hash(std::string_view hash);
+
+// Incremental SHA-256.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view data);
+  std::string hex();  // ends the digest
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+// A blob being written in pieces to a temporary file of its store; nothing
+// is visible under a hash until finish() checked and made it durable. A
+// writer destroyed unfinished removes its temporary file.
+class BlobWriter {
+ public:
+  ~BlobWriter();
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+  Status append(std::string_view data);
+  std::uint64_t size() const { return size_; }
+  // fsync, compare the hash with `expected` (invalid_argument "hash
+  // mismatch" if they differ; "" accepts any), rename into place, fsync the
+  // directory. Returns the hash.
+  Result<std::string> finish(std::string_view expected);
+
+ private:
+  friend class BlobStore;
+  BlobWriter(const class BlobStore& store, std::string tmp, int fd) : store_(store), tmp_(std::move(tmp)), fd_(fd) {}
+  const class BlobStore& store_;
+  std::string tmp_;
+  int fd_;
+  std::uint64_t size_ = 0;
+  Sha256 sha_;
+};
 
 class BlobStore {
  public:
@@ -26,7 +71,18 @@ class BlobStore {
   bool has(std::string_view hash) const;
   std::string path_of(std::string_view hash) const;
 
+  // Streaming: a writer for a new blob; up to `length` bytes from `offset`
+  // of a stored blob, as they are on disk (not checked; not_found if absent);
+  // its size; a full read that checks the hash (internal "corrupt blob ..."
+  // on a mismatch); removing a blob (a corrupt one, before repair).
+  Result<std::unique_ptr<BlobWriter>> begin() const;
+  Result<std::string> read(std::string_view hash, std::uint64_t offset, std::size_t length) const;
+  Result<std::uint64_t> size(std::string_view hash) const;
+  Status verify(std::string_view hash) const;
+  Status remove(std::string_view hash) const;
+
  private:
+  friend class BlobWriter;
   std::string dir_;
 };
 

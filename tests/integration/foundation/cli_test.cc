@@ -86,7 +86,8 @@ TEST_F(Cli, InvalidNumbersAreUsageErrors) {
   EXPECT_EQ(
       unknown.err,
       "error: unknown subcommand 'frobnicate' for 'minga' (choices: node, text, task, sleep, calc, shell, status, "
-      "sumsq, workers, cluster, bench, lottery, records)\nRun with --help for more information.\n");
+      "sumsq, workers, cluster, bench, lottery, records, put, get, ls, stat, rm)\nRun with --help for more "
+      "information.\n");
   // With -o json the error is the JSON object on stdout, like every error.
   auto j = minga({"-o", "json", "calc", "add", "x", "1"});
   EXPECT_EQ(j.exit_code, 2);

@@ -74,3 +74,67 @@ TEST_F(BlobStoreTest, AFlippedByteIsDetectedOnRead) {
 
 }  // namespace
 }  // namespace minga::files
+
+namespace minga::files {
+namespace {
+
+TEST_F(BlobStoreTest, AStreamedBlobAppearsOnlyWhenFinishedWithItsHash) {
+  BlobStore store(root_ + "/blobs");
+  std::string all;
+  for (int i = 0; i < 3000; ++i) all.push_back(static_cast<char>(i * 7));
+  const std::string hash = sha256_hex(all);
+  {
+    auto w = store.begin();
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    ASSERT_TRUE(w.value()->append(std::string_view(all).substr(0, 1000)).ok());
+    ASSERT_TRUE(w.value()->append(std::string_view(all).substr(1000)).ok());
+    EXPECT_FALSE(store.has(hash));
+    auto done = w.value()->finish(hash);
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    EXPECT_EQ(done.value(), hash);
+  }
+  EXPECT_TRUE(store.verify(hash).ok());
+  EXPECT_EQ(store.size(hash).value(), all.size());
+  EXPECT_EQ(store.read(hash, 2990, 100).value(), all.substr(2990));
+  EXPECT_EQ(store.read(hash, 5000, 100).value(), "");
+  // No temporary file is left once the writer is gone.
+  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/blobs/tmp"));
+}
+
+TEST_F(BlobStoreTest, AStreamWhoseBytesDoNotMatchTheHashLeavesNothing) {
+  BlobStore store(root_ + "/blobs");
+  const std::string claimed = sha256_hex("the real bytes");
+  {
+    auto w = store.begin();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w.value()->append("other bytes").ok());
+    auto done = w.value()->finish(claimed);
+    ASSERT_FALSE(done.ok());
+    EXPECT_EQ(done.error().code, Errc::invalid_argument);
+    EXPECT_EQ(done.error().message.rfind("hash mismatch", 0), 0u) << done.error().message;
+  }
+  EXPECT_FALSE(store.has(claimed));
+  EXPECT_FALSE(store.has(sha256_hex("other bytes")));
+  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/blobs/tmp"));
+}
+
+TEST_F(BlobStoreTest, VerifyFindsAFlippedByteAndRemoveDropsTheBlob) {
+  BlobStore store(root_ + "/blobs");
+  auto hash = store.put("some content to corrupt");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_TRUE(store.verify(hash.value()).ok());
+  {
+    std::fstream f(store.path_of(hash.value()), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.put('Z');
+  }
+  auto bad = store.verify(hash.value());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "corrupt blob " + hash.value());
+  ASSERT_TRUE(store.remove(hash.value()).ok());
+  EXPECT_FALSE(store.has(hash.value()));
+  EXPECT_EQ(store.verify(hash.value()).error().code, Errc::not_found);
+}
+
+}  // namespace
+}  // namespace minga::files

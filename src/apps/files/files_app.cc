@@ -1,0 +1,478 @@
+#include "apps/files/files_app.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "apps/files/names.h"
+#include "base/json.h"
+#include "base/log.h"
+
+namespace minga::files {
+namespace {
+
+template <class Message>
+bool decode(std::string_view body, Message& m, const apps::ResponderPtr& r, const char* what) {
+  if (m.ParseFromArray(body.data(), static_cast<int>(body.size()))) return true;
+  r->fail(Errc::bad_frame, std::string("cannot decode ") + what);
+  return false;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string entry_json(const pb::FileEntry& e) {
+  std::string replicas = "[";
+  for (const auto& id : e.replicas()) {
+    if (replicas.size() > 1) replicas += ",";
+    replicas += json::quote(id);
+  }
+  return json::Object()
+      .add("name", e.name())
+      .add("size", static_cast<std::uint64_t>(e.size()))
+      .add("sha256", e.sha256())
+      .add("created_ms", static_cast<std::int64_t>(e.created_ms()))
+      .add("index", static_cast<std::uint64_t>(e.index()))
+      .add_raw("replicas", replicas + "]")
+      .str();
+}
+
+}  // namespace
+
+Status FilesApp::start(apps::NodeServices& node) {
+  node_ = &node;
+  log_ = &node.replication();
+  const auto& s = node.settings();
+  auto replicas = s.get_int("files.replicas", "MINGA_FILES_REPLICAS", 3);
+  if (!replicas.ok()) return replicas.error();
+  if (replicas.value() < 1 || replicas.value() > 15)
+    return Error{Errc::invalid_argument, "files.replicas must be 1 to 15"};
+  auto max_size = s.get_int("files.max_size", "MINGA_FILES_MAX_SIZE", 1ll << 30);
+  if (!max_size.ok()) return max_size.error();
+  if (max_size.value() < 0) return Error{Errc::invalid_argument, "files.max_size must be 0 or more"};
+  replicas_ = static_cast<std::size_t>(replicas.value());
+  max_size_ = static_cast<std::uint64_t>(max_size.value());
+  store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
+  // Blocking work: each put holds a thread while it waits for its replicas.
+  pool_ = std::make_unique<ThreadPool>(8, 256);
+  disk_pool_ = std::make_unique<ThreadPool>(2, 256);
+  log_->register_state("files", catalogue_);
+
+  auto route = [this, &node](std::uint32_t type,
+                             void (FilesApp::*handler)(std::string_view, const apps::ResponderPtr&)) {
+    node.router().add(type,
+                      [this, handler](std::string_view body, apps::ResponderPtr r) { (this->*handler)(body, r); });
+  };
+  route(pb::FILES_UPLOAD_REQUEST, &FilesApp::on_upload);
+  route(pb::FILES_PUT_REQUEST, &FilesApp::on_put);
+  route(pb::FILES_BLOB_COMMIT_REQUEST, &FilesApp::on_blob_commit);
+  route(pb::FILES_GET_REQUEST, &FilesApp::on_get);
+  route(pb::FILES_BLOB_READ_REQUEST, &FilesApp::on_blob_read);
+  route(pb::FILES_LIST_REQUEST, &FilesApp::on_list);
+  route(pb::FILES_STAT_REQUEST, &FilesApp::on_stat);
+  route(pb::FILES_REMOVE_REQUEST, &FilesApp::on_remove);
+
+  node.add_status_section("files", [this] {
+    std::lock_guard lock(mu_);
+    return json::Object()
+        .add("count", catalogue_.count())
+        .add("bytes", catalogue_.total_bytes())
+        .add("replicas", static_cast<std::uint64_t>(replicas_))
+        .add("max_size", max_size_)
+        .add("uploads", static_cast<std::uint64_t>(uploads_.size()))
+        .add("fetches", fetches_)
+        .add("repairs", repairs_)
+        .str();
+  });
+  // This node's applied catalogue (a local read), for the monitor.
+  node.add_monitor_json("/files", [this](std::string_view) {
+    const auto list = catalogue_.list("", "", 4u << 20);
+    std::string items = "[";
+    for (const auto& e : list.files()) items += (items.size() > 1 ? "," : "") + entry_json(e);
+    return json::Object().add_raw("files", items + "]").add("more", list.more()).str();
+  });
+  node.add_api_route(apps::api_route<pb::FilesListRequest, pb::FilesListResponse>(
+      "GET", "/files", pb::FILES_LIST_REQUEST, pb::FILES_LIST_RESPONSE));
+  node.add_api_route(apps::api_route<pb::FilesStatRequest, pb::FilesStatResponse>(
+      "GET", "/files/stat", pb::FILES_STAT_REQUEST, pb::FILES_STAT_RESPONSE));
+  return ok_status();
+}
+
+void FilesApp::stop() {
+  if (pool_) pool_->shutdown();
+  if (disk_pool_) disk_pool_->shutdown();
+  std::lock_guard lock(mu_);
+  uploads_.clear();
+}
+
+void FilesApp::offload(ThreadPool& pool, const apps::ResponderPtr& r, std::function<void()> job) {
+  if (!pool.try_submit(std::move(job))) r->fail(Errc::busy, "too many file transfers in progress");
+}
+
+void FilesApp::after_barrier(bool stale, const apps::ResponderPtr& r, std::function<void()> then) {
+  if (stale) {
+    then();
+    return;
+  }
+  log_->read_barrier([r, then = std::move(then)](Status st) {
+    if (!st.ok()) {
+      r->fail(st.error());
+      return;
+    }
+    then();
+  });
+}
+
+std::unique_ptr<BlobWriter> FilesApp::take_upload(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = uploads_.find(id);
+  if (it == uploads_.end()) return nullptr;
+  auto w = std::move(it->second.writer);
+  uploads_.erase(it);
+  return w;
+}
+
+// One chunk, appended on the I/O thread (a page-cache write; the fsync
+// waits for the commit, on the pool).
+void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesUploadRequest req;
+  if (!decode(body, req, r, "FilesUploadRequest")) return;
+  if (req.data().size() > transfer_.chunk_bytes) {
+    r->fail(Errc::invalid_argument, "a chunk holds at most " + std::to_string(transfer_.chunk_bytes) + " bytes");
+    return;
+  }
+  std::uint64_t id = req.upload_id();
+  std::unique_ptr<BlobWriter> w;
+  if (id == 0) {
+    if (req.size() > max_size_) {
+      r->fail(Errc::invalid_argument, "a file of " + std::to_string(req.size()) + " bytes is above files.max_size (" +
+                                          std::to_string(max_size_) + ")");
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      const auto now = Clock::now();
+      for (auto it = uploads_.begin(); it != uploads_.end();) {
+        it = now - it->second.touched > upload_idle_ ? uploads_.erase(it) : std::next(it);
+      }
+      if (uploads_.size() >= max_uploads_) {
+        r->fail(Errc::busy, "too many uploads in progress");
+        return;
+      }
+      id = next_upload_++;
+    }
+    auto made = store_->begin();
+    if (!made.ok()) {
+      r->fail(made.error());
+      return;
+    }
+    w = std::move(made.value());
+  } else {
+    w = take_upload(id);
+    if (!w) {
+      r->fail(Errc::not_found, "no upload " + std::to_string(id) + " (finished, idle too long, or another node's)");
+      return;
+    }
+  }
+  if (req.offset() != w->size()) {
+    r->fail(Errc::invalid_argument,
+            "chunk at offset " + std::to_string(req.offset()) + ", expected " + std::to_string(w->size()));
+    return;  // the upload is dropped: its chunks came out of order
+  }
+  if (w->size() + req.data().size() > max_size_) {
+    r->fail(Errc::invalid_argument, "the file is above files.max_size (" + std::to_string(max_size_) + " bytes)");
+    return;
+  }
+  if (auto st = w->append(req.data()); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  pb::FilesUploadResponse resp;
+  resp.set_upload_id(id);
+  resp.set_received(w->size());
+  {
+    std::lock_guard lock(mu_);
+    uploads_[id] = Upload{std::move(w), Clock::now()};
+  }
+  r->reply(pb::FILES_UPLOAD_RESPONSE, resp);
+}
+
+Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& hash) {
+  if (!valid_hash(hash)) return Error{Errc::invalid_argument, "sha256 must be 64 lower-case hex digits"};
+  if (id == 0) {
+    if (!store_->has(hash)) return Error{Errc::not_found, "no blob " + hash + " here; upload it"};
+    return store_->size(hash);
+  }
+  auto w = take_upload(id);
+  if (!w)
+    return Error{Errc::not_found, "no upload " + std::to_string(id) + " (finished, idle too long, or another node's)"};
+  const std::uint64_t size = w->size();
+  auto landed = w->finish(hash);
+  if (!landed.ok()) return landed.error();
+  return size;
+}
+
+void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesBlobCommitRequest req;
+  if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
+  offload(*disk_pool_, r, [this, r, req] {
+    auto size = land_blob(req.upload_id(), req.sha256());
+    if (!size.ok()) {
+      r->fail(size.error());
+      return;
+    }
+    if (size.value() != req.size()) {
+      r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(size.value()) + " bytes, not " +
+                                          std::to_string(req.size()));
+      return;
+    }
+    r->reply(pb::FILES_BLOB_COMMIT_RESPONSE, pb::FilesBlobCommitResponse());
+  });
+}
+
+void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesPutRequest req;
+  if (!decode(body, req, r, "FilesPutRequest")) return;
+  if (auto st = validate_name(req.name()); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  offload(*pool_, r, [this, r, req] {
+    auto size = land_blob(req.upload_id(), req.sha256());
+    if (!size.ok()) {
+      r->fail(size.error());
+      return;
+    }
+    if (size.value() != req.size()) {
+      r->fail(Errc::invalid_argument,
+              "the upload has " + std::to_string(size.value()) + " bytes, the put says " + std::to_string(req.size()));
+      return;
+    }
+    pb::FileEntry e;
+    e.set_name(req.name());
+    e.set_size(size.value());
+    e.set_sha256(req.sha256());
+    replicate_and_commit(std::move(e), r);
+  });
+}
+
+// The blob is durable here. Push it to the other replicas at once, each on
+// its own thread (a slow or dead replica costs one timeout, not one per
+// replica), then commit the entry if a write quorum of the replica set
+// holds it.
+void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r) {
+  const auto members = log_->members();
+  const std::size_t wanted = std::max<std::size_t>(1, std::min(replicas_, members.size()));
+  const auto targets = choose_replicas(node_->node_id(), members, entry.sha256(), wanted);
+  std::vector<Status> results(targets.size(), ok_status());
+  std::vector<std::thread> pushes;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].id == node_->node_id()) continue;
+    pushes.emplace_back([&, i] {
+      results[i] = push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
+    });
+  }
+  for (auto& t : pushes) t.join();
+  std::string failures;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (results[i].ok()) {
+      entry.add_replicas(targets[i].id);
+    } else {
+      failures += (failures.empty() ? "" : "; ") + targets[i].id + ": " + results[i].error().message;
+      log::warn("files_push", "fail",
+                {{"sha256", entry.sha256()}, {"replica", targets[i].id}, {"reason", results[i].error().message}});
+    }
+  }
+  const std::size_t quorum = wanted / 2 + 1;
+  if (static_cast<std::size_t>(entry.replicas_size()) < quorum) {
+    // Busy: nothing was committed, and a retry may find the replicas back.
+    r->fail(Errc::busy, "only " + std::to_string(entry.replicas_size()) + " of " + std::to_string(wanted) +
+                            " replicas hold the blob (" + failures + ")");
+    return;
+  }
+  entry.set_created_ms(now_ms());
+  pb::FilesCommand cmd;
+  *cmd.mutable_put() = entry;
+  log_->propose("files", cmd.SerializeAsString(), [r, entry](Result<std::string> res) {
+    if (!res.ok()) {
+      r->fail(res.error());
+      return;
+    }
+    pb::FilesApplied applied;
+    if (!applied.ParseFromString(res.value())) {
+      r->fail(Errc::internal, "the applied put has no result");
+      return;
+    }
+    if (!applied.refused().empty()) {
+      r->fail(Errc::invalid_argument, applied.refused());
+      return;
+    }
+    pb::FilesPutResponse resp;
+    *resp.mutable_file() = entry;
+    resp.mutable_file()->set_index(applied.index());
+    log::info("files_put", "success",
+              {{"name", entry.name()},
+               {"sha256", entry.sha256()},
+               {"size", std::to_string(entry.size())},
+               {"index", std::to_string(applied.index())},
+               {"replicas", std::to_string(entry.replicas_size())}});
+    r->reply(pb::FILES_PUT_RESPONSE, resp);
+  });
+}
+
+// A good copy here, or the reason there is none. Replicas' bytes are
+// believed only when they hash to the entry's sha256 (fetch_blob checks).
+Status FilesApp::ensure_local(const pb::FileEntry& entry) {
+  const std::string& hash = entry.sha256();
+  auto here = store_->verify(hash);
+  if (here.ok()) return here;
+  if (here.error().code != Errc::not_found) {
+    log::warn("files_blob", "fail", {{"sha256", hash}, {"reason", here.error().message}});
+    if (auto st = store_->remove(hash); !st.ok()) return st;
+  }
+  // Replicas the catalogue names first, then any other member.
+  std::vector<std::string> sources;
+  const auto members = log_->members();
+  auto address_of = [&](const std::string& id) {
+    for (const auto& m : members) {
+      if (m.id == id) return m.client_address;
+    }
+    return std::string();
+  };
+  for (const auto& id : entry.replicas()) {
+    if (id != node_->node_id() && !address_of(id).empty()) sources.push_back(address_of(id));
+  }
+  for (const auto& m : members) {
+    if (m.id != node_->node_id() && !m.client_address.empty() &&
+        std::find(sources.begin(), sources.end(), m.client_address) == sources.end()) {
+      sources.push_back(m.client_address);
+    }
+  }
+  std::string failures;
+  for (const auto& address : sources) {
+    auto st = fetch_blob(*store_, address, hash, transfer_);
+    if (st.ok()) {
+      std::lock_guard lock(mu_);
+      ++(here.error().code == Errc::not_found ? fetches_ : repairs_);
+      log::info(here.error().code == Errc::not_found ? "files_fetch" : "files_repair", "success",
+                {{"sha256", hash}, {"from", address}});
+      return ok_status();
+    }
+    failures += (failures.empty() ? "" : "; ") + address + ": " + st.error().message;
+    log::warn("files_fetch", "fail", {{"sha256", hash}, {"from", address}, {"reason", st.error().message}});
+  }
+  return Error{Errc::not_found, "no replica holds good bytes of " + entry.name() + " (" +
+                                    (failures.empty() ? "no other member" : failures) + ")"};
+}
+
+void FilesApp::on_get(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesGetRequest req;
+  if (!decode(body, req, r, "FilesGetRequest")) return;
+  if (auto st = validate_name(req.name()); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  after_barrier(req.stale(), r, [this, r, req] {
+    auto entry = catalogue_.find(req.name());
+    if (!entry) {
+      r->fail(Errc::not_found, "no file " + req.name());
+      return;
+    }
+    offload(*pool_, r, [this, r, req, e = std::move(*entry)] {
+      if (auto st = ensure_local(e); !st.ok()) {
+        r->fail(st.error());
+        return;
+      }
+      const std::size_t length =
+          req.length() == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(req.length(), transfer_.chunk_bytes);
+      auto data = store_->read(e.sha256(), 0, length);
+      if (!data.ok()) {
+        r->fail(data.error());
+        return;
+      }
+      pb::FilesGetResponse resp;
+      *resp.mutable_file() = e;
+      resp.set_data(std::move(data.value()));
+      r->reply(pb::FILES_GET_RESPONSE, resp);
+    });
+  });
+}
+
+void FilesApp::on_blob_read(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesBlobReadRequest req;
+  if (!decode(body, req, r, "FilesBlobReadRequest")) return;
+  const std::size_t length =
+      req.length() == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(req.length(), transfer_.chunk_bytes);
+  auto size = store_->size(req.sha256());
+  if (!size.ok()) {
+    r->fail(size.error());
+    return;
+  }
+  auto data = store_->read(req.sha256(), req.offset(), length);
+  if (!data.ok()) {
+    r->fail(data.error());
+    return;
+  }
+  pb::FilesBlobReadResponse resp;
+  resp.set_size(size.value());
+  resp.set_data(std::move(data.value()));
+  r->reply(pb::FILES_BLOB_READ_RESPONSE, resp);
+}
+
+void FilesApp::on_list(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesListRequest req;
+  if (!decode(body, req, r, "FilesListRequest")) return;
+  after_barrier(req.stale(), r,
+                [this, r, req] { r->reply(pb::FILES_LIST_RESPONSE, catalogue_.list(req.prefix(), req.after())); });
+}
+
+void FilesApp::on_stat(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesStatRequest req;
+  if (!decode(body, req, r, "FilesStatRequest")) return;
+  if (auto st = validate_name(req.name()); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  after_barrier(req.stale(), r, [this, r, req] {
+    auto entry = catalogue_.find(req.name());
+    if (!entry) {
+      r->fail(Errc::not_found, "no file " + req.name());
+      return;
+    }
+    pb::FilesStatResponse resp;
+    *resp.mutable_file() = std::move(*entry);
+    r->reply(pb::FILES_STAT_RESPONSE, resp);
+  });
+}
+
+void FilesApp::on_remove(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesRemoveRequest req;
+  if (!decode(body, req, r, "FilesRemoveRequest")) return;
+  if (auto st = validate_name(req.name()); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  pb::FilesCommand cmd;
+  cmd.set_remove(req.name());
+  log_->propose("files", cmd.SerializeAsString(), [r, name = req.name()](Result<std::string> res) {
+    if (!res.ok()) {
+      r->fail(res.error());
+      return;
+    }
+    pb::FilesApplied applied;
+    if (!applied.ParseFromString(res.value())) {
+      r->fail(Errc::internal, "the applied remove has no result");
+      return;
+    }
+    if (!applied.found()) {
+      r->fail(Errc::not_found, "no file " + name);
+      return;
+    }
+    pb::FilesRemoveResponse resp;
+    resp.set_index(applied.index());
+    r->reply(pb::FILES_REMOVE_RESPONSE, resp);
+  });
+}
+
+}  // namespace minga::files

@@ -1,0 +1,86 @@
+// Files: named files stored on a few replicas of the cluster
+// (docs/files.md, docs/adr/006-files.md). The names are a catalogue
+// replicated through the log; the bytes are blobs by SHA-256 in each
+// replica's DATA_DIR/blobs, moved between nodes over their client ports,
+// never through the log.
+//
+// Threads: frame handlers run on I/O threads and only decode, look up and
+// append upload chunks; whatever waits on disk sync or on another node (a
+// put's commit, a blob push, a fetch, a full hash check) runs on the app's
+// own small pools (one for work that waits on other nodes, one for landing
+// blobs that other nodes push).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "apps/api/app.h"
+#include "apps/files/blob_store.h"
+#include "apps/files/catalogue.h"
+#include "apps/files/transfer.h"
+#include "base/thread_pool.h"
+
+namespace minga::files {
+
+class FilesApp final : public apps::App {
+ public:
+  std::string_view name() const override { return "files"; }
+  Status start(apps::NodeServices& node) override;
+  void stop() override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Upload {
+    std::unique_ptr<BlobWriter> writer;
+    Clock::time_point touched;
+  };
+
+  void on_upload(std::string_view body, const apps::ResponderPtr& r);
+  void on_put(std::string_view body, const apps::ResponderPtr& r);
+  void on_blob_commit(std::string_view body, const apps::ResponderPtr& r);
+  void on_get(std::string_view body, const apps::ResponderPtr& r);
+  void on_blob_read(std::string_view body, const apps::ResponderPtr& r);
+  void on_list(std::string_view body, const apps::ResponderPtr& r);
+  void on_stat(std::string_view body, const apps::ResponderPtr& r);
+  void on_remove(std::string_view body, const apps::ResponderPtr& r);
+
+  // Takes upload `id` out of the table (nullptr if unknown).
+  std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
+  // Makes blob `hash` durable here from upload `id` (0: it must be here).
+  Result<std::uint64_t> land_blob(std::uint64_t id, const std::string& hash);
+  // Pool: push a landed blob to its replicas and commit its entry.
+  void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r);
+  // Pool: a good local copy of the entry's blob, fetched or repaired from a
+  // replica if this node lacks it or holds wrong bytes.
+  Status ensure_local(const pb::FileEntry& entry);
+  // Runs `job` on `pool`, or answers busy.
+  static void offload(ThreadPool& pool, const apps::ResponderPtr& r, std::function<void()> job);
+  // Runs `then` after the read barrier (now if `stale`).
+  void after_barrier(bool stale, const apps::ResponderPtr& r, std::function<void()> then);
+
+  apps::NodeServices* node_ = nullptr;
+  apps::Replication* log_ = nullptr;
+  std::unique_ptr<BlobStore> store_;
+  // Puts and gets, which wait on other nodes; and landing blobs pushed by
+  // other nodes, which waits only on this disk. Two pools, so that nodes
+  // pushing to each other with every put thread busy still land the blobs.
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> disk_pool_;
+  Catalogue catalogue_;
+  TransferOptions transfer_;
+  std::size_t replicas_ = 3;
+  std::uint64_t max_size_ = 1ull << 30;
+  std::size_t max_uploads_ = 64;
+  std::chrono::milliseconds upload_idle_{60000};
+
+  std::mutex mu_;
+  std::map<std::uint64_t, Upload> uploads_;
+  std::uint64_t next_upload_ = 1;
+  std::uint64_t repairs_ = 0;
+  std::uint64_t fetches_ = 0;
+};
+
+}  // namespace minga::files

@@ -1,0 +1,42 @@
+// Moving blobs between nodes over their client ports (docs/files.md): the
+// node that took a put pushes the blob to the other replicas; a node that
+// lacks a blob, or finds its copy corrupt, fetches it from a replica. Both
+// block (net::Client): call them from the files app's own threads, never
+// from an I/O thread. The network may lose or cut a transfer at any point;
+// a blob becomes visible under its hash only after its bytes hashed right
+// and were made durable, so a cut transfer leaves nothing but a temp file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/api/replicated.h"
+#include "apps/files/blob_store.h"
+
+namespace minga::files {
+
+struct TransferOptions {
+  std::size_t chunk_bytes = 1u << 20;
+  std::chrono::milliseconds timeout{10000};  // per request
+};
+
+// Makes `address` hold blob `hash` (of `size` bytes) durable, sending it
+// from `store` unless the replica already has it.
+Status push_blob(const BlobStore& store, const std::string& address, const std::string& hash, std::uint64_t size,
+                 const TransferOptions& options);
+
+// Copies blob `hash` from `address` into `store`; invalid_argument ("hash
+// mismatch") when the replica's bytes are not that blob: they are dropped.
+Status fetch_blob(const BlobStore& store, const std::string& address, const std::string& hash,
+                  const TransferOptions& options);
+
+// The replica set of a new blob: the proposer `self` first (it holds the
+// blob already), then the other members with a client address by
+// rendezvous hashing on the blob's hash, `count` in all (fewer when the
+// cluster is smaller). Deterministic for a given membership.
+std::vector<apps::Member> choose_replicas(const std::string& self, const std::vector<apps::Member>& members,
+                                          const std::string& hash, std::size_t count);
+
+}  // namespace minga::files

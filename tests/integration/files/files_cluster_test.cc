@@ -1,0 +1,374 @@
+// Files as users see them: real nodes on 127.0.0.1, the `minga` CLI, and
+// the binary protocol where a test must get past the CLI's own checks.
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "apps/files/blob_store.h"
+#include "cluster/raft_cluster.h"
+#include "proto/files.pb.h"
+
+namespace minga::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using files::sha256_hex;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_file(const fs::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+std::string every_byte(std::size_t repeat) {
+  std::string s;
+  for (std::size_t r = 0; r < repeat; ++r) {
+    for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  }
+  return s;
+}
+
+fs::path blob_path(const RaftCluster::Member& m, const std::string& hash) {
+  return fs::path(m.data_dir) / "blobs" / hash.substr(0, 2) / hash;
+}
+
+// A get on node `address` through the protocol (the file fits one answer).
+Result<pb::FilesGetResponse> get_raw(const std::string& address, const std::string& name) {
+  auto ep = net::parse_endpoint(address);
+  auto c = net::Client::connect(ep.value(), 5s);
+  if (!c.ok()) return c.error();
+  pb::FilesGetRequest req;
+  req.set_name(name);
+  return c->call<pb::FilesGetResponse>(pb::FILES_GET_REQUEST, req, pb::FILES_GET_RESPONSE, 10s);
+}
+
+TEST(Files, PutGetLsStatRmThroughEachNode) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  TempDir tmp;
+  struct Case {
+    std::string name, content;
+  };
+  const std::vector<Case> cases = {
+      {"bytes/all-256.bin", every_byte(5000)},  // 1.28 MB: two chunks
+      {"empty", ""},
+      {"ñandú/café ☕ 日本.txt", "hola, mundo\n"},
+  };
+  // Each file put through a different node.
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const fs::path local = tmp.path() / ("in" + std::to_string(i));
+    write_file(local, cases[i].content);
+    auto put = run_minga({"--server", c->address(i % 3), "put", local.string(), "--name", cases[i].name});
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+    EXPECT_EQ(put.out, cases[i].name + " " + std::to_string(cases[i].content.size()) + " " +
+                           sha256_hex(cases[i].content) + "\n");
+  }
+  // Every node serves every file, to stdout and to -o OUT.
+  for (std::size_t node = 0; node < 3; ++node) {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      auto out = run_minga({"--server", c->address(node), "get", cases[i].name});
+      EXPECT_EQ(out.exit_code, 0) << out.err;
+      EXPECT_TRUE(out.out == cases[i].content) << cases[i].name << " from node " << node;
+      const fs::path dest = tmp.path() / ("out-" + std::to_string(node) + "-" + std::to_string(i));
+      auto to_file = run_minga({"--server", c->address(node), "get", cases[i].name, "-o", dest.string()});
+      EXPECT_EQ(to_file.exit_code, 0) << to_file.err;
+      EXPECT_EQ(to_file.out, "");
+      EXPECT_TRUE(read_file(dest) == cases[i].content) << cases[i].name;
+    }
+    auto ls = run_minga({"--server", c->address(node), "ls"});
+    EXPECT_EQ(ls.exit_code, 0) << ls.err;
+    EXPECT_EQ(ls.out, "bytes/all-256.bin\nempty\nñandú/café ☕ 日本.txt\n");
+    auto prefixed = run_minga({"--server", c->address(node), "ls", "ñandú/", "--stale"});
+    EXPECT_EQ(prefixed.out, "ñandú/café ☕ 日本.txt\n");
+  }
+  auto longform = c->minga({"ls", "-l"});
+  EXPECT_EQ(longform.exit_code, 0) << longform.err;
+  EXPECT_NE(longform.out.find("NAME"), std::string::npos) << longform.out;
+  EXPECT_NE(longform.out.find("1280000"), std::string::npos) << longform.out;
+
+  auto stat = c->minga({"stat", "empty"});
+  EXPECT_EQ(stat.exit_code, 0) << stat.err;
+  EXPECT_NE(stat.out.find("size: 0\nsha256: " + sha256_hex("") + "\n"), std::string::npos) << stat.out;
+  EXPECT_NE(stat.out.find("nodes: "), std::string::npos);
+  auto json = c->minga({"-o", "json", "stat", "empty"});
+  EXPECT_EQ(json.out.rfind(R"({"ok":true,"name":"empty","size":0,"sha256":")" + sha256_hex("") + "\"", 0), 0u)
+      << json.out;
+  // Three replicas, the blob durable on each node.
+  for (std::size_t node = 0; node < 3; ++node) {
+    EXPECT_TRUE(fs::exists(blob_path(c->member(node), sha256_hex(cases[0].content)))) << node;
+  }
+  EXPECT_NE(json.out.find(R"("replicas":[")"), std::string::npos);
+
+  // Standard input, and replacing a name.
+  auto piped = run_minga({"--server", c->address(1), "put", "-", "--name", "empty"}, {}, "now full");
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, "empty 8 " + sha256_hex("now full") + "\n");
+  EXPECT_EQ(run_minga({"--server", c->address(2), "get", "empty"}).out, "now full");
+
+  // rm, then the name is gone everywhere.
+  auto rm = run_minga({"--server", c->address(2), "rm", "empty"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  for (std::size_t node = 0; node < 3; ++node) {
+    auto gone = run_minga({"--server", c->address(node), "get", "empty"});
+    EXPECT_EQ(gone.exit_code, 1);
+    EXPECT_EQ(gone.err, "error: no file empty\n");
+  }
+  auto again = c->minga({"rm", "empty"});
+  EXPECT_EQ(again.exit_code, 1);
+  // A failed get leaves no OUT and no temporary file.
+  const fs::path dest = tmp.path() / "never";
+  EXPECT_EQ(c->minga({"get", "empty", "-o", dest.string()}).exit_code, 1);
+  for (const auto& e : fs::directory_iterator(tmp.path())) {
+    EXPECT_EQ(e.path().filename().string().find("never"), std::string::npos) << e.path();
+  }
+}
+
+// Peak resident memory of process `pid`, in bytes (VmHWM).
+std::size_t peak_rss_bytes(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+TEST(Files, ALargeFileStreamsThroughAFollowerInBoundedMemory) {
+  auto c = RaftCluster::start(3);
+  const auto leader = c->wait_leader();
+  ASSERT_TRUE(leader);
+  const std::size_t follower = (*leader + 1) % 3;
+  TempDir tmp;
+  constexpr std::size_t kBytes = 64u << 20;
+  std::string content(kBytes, '\0');
+  std::uint64_t x = 88172645463325252ull;  // xorshift: incompressible, reproducible
+  for (std::size_t i = 0; i < kBytes; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(content.data() + i, &x, 8);
+  }
+  const fs::path local = tmp.path() / "big.bin";
+  write_file(local, content);
+  std::vector<std::size_t> before;
+  for (std::size_t i = 0; i < 3; ++i) before.push_back(peak_rss_bytes(c->member(i).proc.pid()));
+  auto put = run_minga({"--server", c->address(follower), "-o", "json", "put", local.string(), "--name", "big.bin"}, {},
+                       "", 120s);
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(put.out.rfind(R"({"ok":true,"name":"big.bin","size":67108864,"sha256":")" + sha256_hex(content) + "\"", 0),
+            0u)
+      << put.out;
+  const fs::path out = tmp.path() / "back.bin";
+  auto get = run_minga({"--server", c->address(*leader), "get", "big.bin", "-o", out.string()}, {}, "", 120s);
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(read_file(out) == content);
+  // Each node held a few 1 MiB chunks at a time, never the file.
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::size_t grown = peak_rss_bytes(c->member(i).proc.pid()) - before[i];
+    EXPECT_LT(grown, 32u << 20) << "node " << i << " grew by " << grown << " bytes";
+    std::cout << "node " << i << ": peak RSS grew by " << grown / 1024 << " KiB for a 64 MiB file\n";
+  }
+}
+
+TEST(Files, BadNamesAreRefusedAndNothingIsWrittenOutsideTheDataDir) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  TempDir tmp;
+  const fs::path local = tmp.path() / "payload";
+  write_file(local, "payload");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"../../etc/x", "bad file name: '..' segment"},
+      {"/etc/x", "bad file name: it starts with '/'"},
+      {"a//b", "bad file name: empty segment (\"//\" or a trailing '/')"},
+      {"./x", "bad file name: '.' segment"},
+      {"tab\there", "bad file name: control character at byte 3"},
+      {"bad\xff", "bad file name: invalid UTF-8 at byte 3"},
+      {std::string(1025, 'a'), "bad file name: 1025 bytes, at most 1024"},
+  };
+  for (const auto& [name, why] : bad) {
+    auto put = c->minga({"put", local.string(), "--name", name});
+    EXPECT_EQ(put.exit_code, 2) << name;
+    EXPECT_EQ(put.err, "error: " + why + "\n") << name;
+    EXPECT_EQ(c->minga({"get", name}).exit_code, 2) << name;
+  }
+  auto empty = c->minga({"put", local.string(), "--name", ""});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_EQ(empty.err, "error: bad file name: empty\n");
+
+  // The nodes check too: names past the CLI, NUL included, over the protocol.
+  const std::string hash = sha256_hex("payload");
+  ASSERT_EQ(c->minga({"put", local.string(), "--name", "good"}).exit_code, 0);
+  auto ep = net::parse_endpoint(c->address(0));
+  auto conn = net::Client::connect(ep.value(), 5s);
+  ASSERT_TRUE(conn.ok());
+  for (const std::string& name : std::vector<std::string>{"../../etc/x", "/tmp/x", std::string("nul\0x", 5), ""}) {
+    pb::FilesPutRequest put;
+    put.set_name(name);
+    put.set_sha256(hash);
+    put.set_size(7);
+    auto r = conn->call(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, 10s);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::invalid_argument) << r.error().message;
+    EXPECT_EQ(r.error().message.rfind("bad file name: ", 0), 0u) << r.error().message;
+    pb::FilesGetRequest get;
+    get.set_name(name);
+    auto g = conn->call(pb::FILES_GET_REQUEST, get, pb::FILES_GET_RESPONSE, 10s);
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.error().code, Errc::invalid_argument);
+  }
+  // A blob hash that tries to leave the blob store.
+  pb::FilesBlobReadRequest escape;
+  escape.set_sha256("../../../../etc/passwd");
+  auto e = conn->call(pb::FILES_BLOB_READ_REQUEST, escape, pb::FILES_BLOB_READ_RESPONSE, 10s);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, Errc::invalid_argument);
+
+  EXPECT_EQ(c->minga({"ls"}).out, "good\n");
+  EXPECT_FALSE(fs::exists("/etc/x"));
+  EXPECT_FALSE(fs::exists("/tmp/x"));
+  // Under each data dir, the blob store holds blobs by hash only.
+  for (std::size_t node = 0; node < 3; ++node) {
+    std::set<std::string> blobs;
+    for (const auto& f : fs::recursive_directory_iterator(fs::path(c->member(node).data_dir) / "blobs")) {
+      if (f.is_regular_file()) blobs.insert(f.path().filename().string());
+    }
+    EXPECT_EQ(blobs, std::set<std::string>{hash}) << node;
+  }
+}
+
+TEST(Files, EveryAcknowledgedUploadSurvivesAKilledReplica) {
+  auto c = RaftCluster::start(3);
+  const auto leader = c->wait_leader();
+  ASSERT_TRUE(leader);
+  const std::size_t victim = (*leader + 1) % 3;
+  // Clients use the two nodes that stay up; the victim is a replica of
+  // every file, killed while the uploads run.
+  const std::string servers = c->address(*leader) + "," + c->address((*leader + 2) % 3);
+  TempDir tmp;
+  constexpr int kFiles = 200;
+  constexpr int kThreads = 4;
+  std::mutex mu;
+  std::map<std::string, std::string> acked;  // name -> content
+  std::atomic<int> next{0}, done{0}, failed{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < kFiles; i = next++) {
+        const std::string name = "load/f" + std::to_string(i);
+        const std::string content = "file " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i), 'x');
+        const fs::path local = tmp.path() / ("f" + std::to_string(i));
+        write_file(local, content);
+        auto r =
+            run_minga({"--server", servers, "--timeout", "10", "put", local.string(), "--name", name}, {}, "", 30s);
+        if (r.exit_code == 0) {
+          std::lock_guard lock(mu);
+          acked[name] = content;
+        } else {
+          ++failed;
+        }
+        ++done;
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return done.load() >= kFiles / 4; }, 60s));
+  c->kill(victim);
+  for (auto& w : workers) w.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 120.0);
+  // With two of three replicas up, a write quorum remains: puts keep working.
+  EXPECT_GE(acked.size(), static_cast<std::size_t>(kFiles * 9 / 10)) << failed.load() << " failed";
+  std::size_t after_kill = 0;  // committed with the victim down: two replicas
+  for (std::size_t node = 0; node < 3; ++node) {
+    if (node == victim) continue;
+    for (const auto& [name, content] : acked) {
+      auto g = get_raw(c->address(node), name);
+      ASSERT_TRUE(g.ok()) << name << " on node " << node << ": " << g.error().message;
+      EXPECT_EQ(g->file().sha256(), sha256_hex(content)) << name;
+      EXPECT_TRUE(g->data() == content) << name;
+      if (node == *leader && g->file().replicas_size() == 2) ++after_kill;
+    }
+  }
+  EXPECT_GT(after_kill, 0u) << "the replica was killed after the uploads";
+  std::cout << acked.size() << " of " << kFiles << " puts acknowledged (" << after_kill << " with the replica down) in "
+            << seconds << " s\n";
+  auto ls = run_minga({"--server", servers, "ls", "load/"});
+  EXPECT_EQ(static_cast<std::size_t>(std::count(ls.out.begin(), ls.out.end(), '\n')), acked.size());
+
+  // The replica comes back without the blobs put while it was down: it
+  // serves them anyway, fetching each from a replica that has it.
+  c->restart(victim);
+  // Until it hears from the leader its read barrier answers "no leader".
+  ASSERT_TRUE(eventually([&] { return get_raw(c->address(victim), acked.begin()->first).ok(); }, 10s));
+  std::size_t checked = 0;
+  for (const auto& [name, content] : acked) {
+    if (checked++ % 10 != 0) continue;
+    auto g = get_raw(c->address(victim), name);
+    ASSERT_TRUE(g.ok()) << name << " on the restarted node: " << g.error().message;
+    EXPECT_TRUE(g->data() == content) << name;
+    EXPECT_TRUE(fs::exists(blob_path(c->member(victim), sha256_hex(content)))) << name;
+  }
+}
+
+TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  TempDir tmp;
+  const std::string content = every_byte(40);
+  const std::string hash = sha256_hex(content);
+  const fs::path local = tmp.path() / "data.bin";
+  write_file(local, content);
+  ASSERT_EQ(run_minga({"--server", c->address(0), "put", local.string(), "--name", "data.bin"}).exit_code, 0);
+  for (std::size_t node = 0; node < 3; ++node) ASSERT_TRUE(fs::exists(blob_path(c->member(node), hash)));
+
+  auto flip = [&](std::size_t node, std::size_t at) {
+    std::fstream f(blob_path(c->member(node), hash), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put('\x5a' ^ content[at]);
+  };
+  // Node 1's copy is corrupt: its get detects it, fetches a good copy from a
+  // replica, serves the right bytes, and keeps the good copy.
+  flip(1, 1234);
+  ASSERT_NE(read_file(blob_path(c->member(1), hash)), content);
+  auto got = run_minga({"--server", c->address(1), "get", "data.bin"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_TRUE(got.out == content);
+  EXPECT_TRUE(read_file(blob_path(c->member(1), hash)) == content);
+  EXPECT_TRUE(c->member(1).proc.wait_for_output("action: files_repair | result: success", 5s));
+
+  // Node 2 lacks the blob and the two others hold wrong bytes: it refuses to
+  // serve rather than believe them.
+  fs::remove(blob_path(c->member(2), hash));
+  flip(0, 7);
+  flip(1, 9000);
+  auto refused = run_minga({"--server", c->address(2), "get", "data.bin"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_EQ(refused.out, "");
+  EXPECT_NE(refused.err.find("no replica holds good bytes of data.bin"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(blob_path(c->member(2), hash)));
+
+  // Node 0 repairs from... nobody good yet; restore node 1 by hand, and node
+  // 2 fetches a good copy past node 0's bad one.
+  write_file(blob_path(c->member(1), hash), content);
+  auto fetched = get_raw(c->address(2), "data.bin");
+  ASSERT_TRUE(fetched.ok()) << fetched.error().message;
+  EXPECT_TRUE(read_file(blob_path(c->member(2), hash)) == content);
+  auto whole = run_minga({"--server", c->address(0), "get", "data.bin"});
+  EXPECT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_TRUE(whole.out == content);
+  EXPECT_TRUE(read_file(blob_path(c->member(0), hash)) == content);
+}
+
+}  // namespace
+}  // namespace minga::testing
