@@ -217,6 +217,23 @@ Response Monitor::Impl::handle(const Request& request) const {
   }
   if (request.path == "/") return Response{200, "text/html; charset=utf-8", std::string(kIndexPage)};
   if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
+  if (request.path == "/logs" && !query_param(request.query, "after").empty()) {
+    // The lines after a sequence number, and the number of the last one in
+    // X-Minga-Log-Last, to ask again from there (the dashboard merges the
+    // members' logs this way).
+    auto after = parse_u64(query_param(request.query, "after"));
+    if (!after.ok())
+      return json_error(400, "query after: expected a line number, got '" + query_param(request.query, "after") + "'");
+    std::uint64_t seq = after.value();
+    std::string body;
+    for (const auto& line : log::ring().since(seq)) {
+      body += line;
+      body += '\n';
+    }
+    Response r{200, "text/plain; charset=utf-8", std::move(body)};
+    r.headers.emplace_back("X-Minga-Log-Last", std::to_string(seq));
+    return r;
+  }
   if (request.path == "/logs") {
     std::size_t n = kDefaultLogLines;
     if (auto text = query_param(request.query, "n"); !text.empty()) {
@@ -360,6 +377,7 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
       if (q != std::string::npos) request.query = request.target.substr(q + 1);
       request.accept = std::string(req[bhttp::field::accept]);
       request.authorization = std::string(req[bhttp::field::authorization]);
+      request.if_none_match = std::string(req[bhttp::field::if_none_match]);
       request.body = req.body();
 
       if (request.method == "GET" && request.path == "/logs" &&

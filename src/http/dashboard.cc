@@ -1,0 +1,722 @@
+#include "http/dashboard.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "http/assets.h"
+#include "http/monitor.h"
+#include "proto/lottery.pb.h"
+#include "proto/raft.pb.h"
+#include "proto/records.pb.h"
+
+namespace minga::http {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr auto kFetchTimeout = 300ms;
+// Without a subscriber for this long, the gathering pauses.
+constexpr auto kIdleAfter = 5s;
+constexpr std::size_t kMaxEvents = 512;
+constexpr std::size_t kMaxLogLines = 1000;
+constexpr std::size_t kMaxRecords = 500;
+constexpr std::size_t kMaxTimeline = 200;
+constexpr std::size_t kMaxPoints = 240;  // two minutes of chart at 500 ms
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// One GET over a fresh connection, bounded by `timeout` from connect to the
+// last byte; nullopt when the peer cannot be reached or does not answer.
+std::optional<Reply> fetch(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = host_port.substr(0, colon);
+  const std::string port = host_port.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return std::nullopt;
+  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    return std::nullopt;
+  }
+  const auto deadline = Clock::now() + timeout;
+  auto wait = [&](short events) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, static_cast<int>(left)) == 1 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
+  };
+  std::optional<Reply> out;
+  const int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  bool connected = rc == 0;
+  if (!connected && errno == EINPROGRESS && wait(POLLOUT)) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    connected = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  }
+  if (connected) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host_port +
+                                "\r\nAccept: application/json, text/plain\r\nConnection: close\r\n\r\n";
+    std::size_t sent = 0;
+    bool ok = true;
+    while (ok && sent < request.size()) {
+      const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        ok = wait(POLLOUT);
+      } else {
+        ok = false;
+      }
+    }
+    std::string raw;
+    char buf[16384];
+    while (ok) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        raw.append(buf, static_cast<std::size_t>(n));
+        if (raw.size() > 8 * 1024 * 1024) ok = false;
+      } else if (n == 0) {
+        break;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        ok = wait(POLLIN);
+      } else {
+        ok = false;
+      }
+    }
+    const auto head_end = raw.find("\r\n\r\n");
+    if (ok && head_end != std::string::npos && raw.rfind("HTTP/1.", 0) == 0 && raw.size() > 12) {
+      Reply r;
+      r.status = std::atoi(raw.c_str() + 9);
+      std::string_view head(raw.data(), head_end);
+      std::size_t pos = head.find("\r\n");
+      while (pos != std::string_view::npos) {
+        const auto next = head.find("\r\n", pos + 2);
+        const auto line =
+            head.substr(pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
+        if (const auto c = line.find(':'); c != std::string_view::npos) {
+          std::string name(line.substr(0, c));
+          for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          std::string_view value = line.substr(c + 1);
+          while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+          r.headers[name] = std::string(value);
+        }
+        pos = next;
+      }
+      r.body = raw.substr(head_end + 4);
+      out = std::move(r);
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+template <typename Message>
+bool parse_json(const std::string& text, Message& m) {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(text, &m, o).ok();
+}
+
+std::string strip(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// What the dashboard reads in /metrics: the tasks answered, their latency
+// histogram (summed over kinds) and the elections started.
+struct MetricSample {
+  Clock::time_point at;
+  double tasks = 0;
+  double duration_sum = 0;
+  double duration_count = 0;
+  std::map<double, double> buckets;  // le -> cumulative count
+  double elections = 0;
+};
+
+MetricSample parse_metrics(std::string_view text) {
+  MetricSample s;
+  s.at = Clock::now();
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.empty() || line.front() == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    const double value = std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
+    const std::string_view name = line.substr(0, line.find_first_of("{ "));
+    if (name == "minga_tasks_total") {
+      s.tasks += value;
+    } else if (name == "minga_task_duration_seconds_sum") {
+      s.duration_sum += value;
+    } else if (name == "minga_task_duration_seconds_count") {
+      s.duration_count += value;
+    } else if (name == "minga_task_duration_seconds_bucket") {
+      const auto le = line.find("le=\"");
+      if (le == std::string_view::npos) continue;
+      const auto end = line.find('"', le + 4);
+      const std::string bound(line.substr(le + 4, end - le - 4));
+      const double b = bound == "+Inf" ? 1e300 : std::strtod(bound.c_str(), nullptr);
+      s.buckets[b] += value;
+    } else if (name == "minga_raft_elections_total") {
+      s.elections += value;
+    }
+  }
+  return s;
+}
+
+// The q-quantile (0..1) of the tasks answered between two samples, from the
+// histogram's buckets: the upper bound of the bucket that holds it; -1
+// without tasks.
+double quantile_ms(const MetricSample& before, const MetricSample& after, double q) {
+  const double total = after.duration_count - before.duration_count;
+  if (total <= 0) return -1;
+  for (const auto& [le, count] : after.buckets) {
+    double prev = 0;
+    if (auto it = before.buckets.find(le); it != before.buckets.end()) prev = it->second;
+    if (count - prev >= q * total) return le >= 1e300 ? -1 : le * 1000.0;
+  }
+  return -1;
+}
+
+struct LogLine {
+  std::string node;
+  std::string ts;  // "2026-12-02 15:50:01.123"
+  std::string level;
+  std::string text;
+};
+
+// A ring line "2026-12-02 15:50:01.123 info  [n1] message"; a line in
+// another shape (the JSON format) is kept whole as the text.
+LogLine parse_log_line(const std::string& fallback_node, const std::string& line) {
+  LogLine l;
+  l.node = fallback_node;
+  if (line.size() > 25 && line[4] == '-' && line[10] == ' ' && line[19] == '.') {
+    l.ts = line.substr(0, 23);
+    std::size_t p = 24;
+    const auto sp = line.find(' ', p);
+    l.level = line.substr(p, sp - p);
+    p = line.find_first_not_of(' ', sp);
+    if (p != std::string::npos && line[p] == '[') {
+      const auto close = line.find("] ", p);
+      if (close != std::string::npos) {
+        l.node = line.substr(p + 1, close - p - 1);
+        p = close + 2;
+      }
+    }
+    l.text = p == std::string::npos ? std::string() : line.substr(p);
+  } else {
+    l.text = line;
+    if (const auto lv = line.find("\"level\":\""); lv != std::string::npos) {
+      l.level = line.substr(lv + 9, line.find('"', lv + 9) - lv - 9);
+    }
+  }
+  return l;
+}
+
+// The time of a ring line ("2026-12-02 15:50:01.123", local time, as
+// spdlog writes it) in ms since the epoch; 0 if it is not in that shape.
+std::int64_t log_time_ms(const std::string& ts) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(ts.c_str(), "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  const std::time_t t = std::mktime(&tm);
+  return t < 0 ? 0 : static_cast<std::int64_t>(t) * 1000 + ms;
+}
+
+std::string log_json(const LogLine& l) {
+  return json::Object().add("node", l.node).add("ts", l.ts).add("level", l.level).add("text", l.text).str();
+}
+
+// The value of "key: " in an event line ("action: election | result: ... | term: 4").
+std::string field(std::string_view text, std::string_view key) {
+  const std::string needle = std::string(key) + ": ";
+  std::size_t at = 0;
+  while ((at = text.find(needle, at)) != std::string_view::npos) {
+    if (at == 0 || text.substr(at - 2, 2) == "| ") {
+      const auto start = at + needle.size();
+      const auto end = text.find(" |", start);
+      return std::string(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    }
+    at += needle.size();
+  }
+  return {};
+}
+
+std::string array(const std::deque<std::string>& items, std::size_t last = SIZE_MAX) {
+  std::string out = "[";
+  const std::size_t from = items.size() > last ? items.size() - last : 0;
+  for (std::size_t i = from; i < items.size(); ++i) {
+    if (i > from) out += ',';
+    out += items[i];
+  }
+  return out + "]";
+}
+
+struct NodeView {
+  std::string id;
+  std::string monitor;
+  bool reachable = false;
+  pb::ClusterStatusResponse status;
+};
+
+}  // namespace
+
+struct Dashboard::Impl {
+  std::string self;  // this node's monitor HOST:PORT
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  Clock::time_point last_subscriber{};
+
+  // --- guarded by mu: what a new subscriber gets, and the events after it
+  std::string self_id;
+  std::string cluster;  // the last "cluster" event
+  std::string workers = "null";
+  std::string lottery = "null";
+  std::deque<std::string> points;
+  std::deque<std::string> timeline;
+  std::deque<std::string> records;
+  std::deque<std::string> logs;
+  std::deque<std::pair<std::uint64_t, std::string>> events;
+  std::uint64_t next_seq = 1;
+
+  // --- the gathering thread's own
+  std::map<std::string, MetricSample> samples;  // by node id
+  std::map<std::string, std::uint64_t> log_cursor;
+  std::map<std::string, std::string> last_role;
+  std::map<std::string, bool> last_reachable;
+  std::string last_leader;
+  std::uint64_t last_term = 0;
+  std::uint64_t records_after = 0;
+  std::string last_workers_body, last_lottery_body, last_lottery_status;
+
+  void publish(std::string event) {
+    events.emplace_back(next_seq++, std::move(event));
+    while (events.size() > kMaxEvents) events.pop_front();
+  }
+  void push_timeline(std::string entry) {
+    timeline.push_back(entry);
+    while (timeline.size() > kMaxTimeline) timeline.pop_front();
+    publish(R"({"type":"raft","entries":[)" + entry + "]}");
+  }
+
+  void run();
+  void gather();
+  std::vector<std::string> events_for(std::uint64_t& cursor);
+};
+
+void Dashboard::Impl::run() {
+  std::unique_lock lock(mu);
+  while (!stopping) {
+    const bool active = Clock::now() - last_subscriber < kIdleAfter;
+    if (active) {
+      lock.unlock();
+      const auto started = Clock::now();
+      try {
+        gather();
+      } catch (const std::exception& e) {
+        log::warn("dashboard_gather", "fail", {{"reason", e.what()}});
+      }
+      lock.lock();
+      cv.wait_until(lock, started + kDashboardPollInterval, [this] { return stopping; });
+    } else {
+      cv.wait_for(lock, 1s, [this] { return stopping || Clock::now() - last_subscriber < kIdleAfter; });
+    }
+  }
+}
+
+void Dashboard::Impl::gather() {
+  const std::int64_t now_ms = wall_ms();
+  // This node's view names the members and their monitor addresses.
+  std::vector<NodeView> nodes;
+  NodeView me;
+  me.monitor = self;
+  if (auto r = fetch(self, "/api/v1/cluster", kFetchTimeout); r && r->status == 200) {
+    me.reachable = parse_json(r->body, me.status);
+  }
+  if (!me.reachable) return;  // stopping, or the API is not mounted yet
+  me.id = me.status.id();
+  for (const auto& m : me.status.members()) {
+    NodeView v;
+    v.id = m.id();
+    v.monitor = m.monitor_address();
+    if (v.id == me.id) {
+      v = me;
+    } else if (!v.monitor.empty()) {
+      if (auto r = fetch(v.monitor, "/api/v1/cluster", kFetchTimeout); r && r->status == 200) {
+        v.reachable = parse_json(r->body, v.status);
+      }
+    }
+    nodes.push_back(std::move(v));
+  }
+  if (nodes.empty()) nodes.push_back(me);
+
+  // The leader: the one that says so with the highest term.
+  const NodeView* leader = nullptr;
+  for (const auto& v : nodes) {
+    if (v.reachable && v.status.role() == "leader" && (leader == nullptr || v.status.term() > leader->status.term())) {
+      leader = &v;
+    }
+  }
+  std::map<std::string, const pb::MemberStatus*> leader_view, self_view;
+  if (leader != nullptr) {
+    for (const auto& m : leader->status.members()) leader_view[m.id()] = &m;
+  }
+  for (const auto& m : me.status.members()) self_view[m.id()] = &m;
+
+  std::vector<std::string> raft_entries;
+  auto entry = [&](std::string_view kind, const std::string& node, std::uint64_t term, std::string text,
+                   std::int64_t at_ms = 0) {
+    raft_entries.push_back(json::Object()
+                               .add("t", at_ms > 0 ? at_ms : now_ms)
+                               .add("kind", kind)
+                               .add("node", node)
+                               .add("term", term)
+                               .add("text", text)
+                               .str());
+  };
+
+  std::string list = "[";
+  std::uint64_t max_term = 0;
+  for (const auto& v : nodes) {
+    const auto& s = v.status;
+    const auto* lv = leader_view.count(v.id) ? leader_view[v.id] : nullptr;
+    const auto* sv = self_view.count(v.id) ? self_view[v.id] : nullptr;
+    const bool voter = sv != nullptr ? sv->voter() : (lv != nullptr && lv->voter());
+    std::string health = "ok";
+    if (!v.reachable) {
+      health = "down";
+    } else if (s.leader().empty()) {
+      health = "no leader";
+    } else if (lv != nullptr && v.id != leader->id && lv->lag_entries() > 100) {
+      health = "lagging";
+    } else if (lv != nullptr && v.id != leader->id && lv->last_contact_seconds() > 1.0) {
+      health = "slow";
+    }
+    if (v.reachable) max_term = std::max(max_term, s.term());
+    json::Object o;
+    o.add("id", v.id)
+        .add("monitor", v.monitor)
+        .add("reachable", v.reachable)
+        .add("role", v.reachable ? s.role() : std::string("unreachable"))
+        .add("voter", voter)
+        .add("term", s.term())
+        .add("leader", s.leader())
+        .add("commit", s.commit_index())
+        .add("applied", s.applied_index())
+        .add("last", s.last_index())
+        .add("snapshot", s.snapshot_index())
+        .add("match", lv != nullptr ? lv->match_index() : 0)
+        .add("lag", lv != nullptr ? static_cast<std::int64_t>(lv->lag_entries()) : -1)
+        .add("last_contact", lv != nullptr ? lv->last_contact_seconds() : -1.0)
+        .add("link_up", sv != nullptr ? sv->link_up() : v.reachable)
+        .add("health", health);
+    if (list.size() > 1) list += ',';
+    list += o.str();
+
+    // What changed since the last round, for the Raft timeline.
+    const std::string role = v.reachable ? s.role() : "unreachable";
+    if (auto it = last_reachable.find(v.id); it != last_reachable.end() && it->second != v.reachable) {
+      entry(v.reachable ? "up" : "down", v.id, s.term(),
+            v.reachable ? v.id + " answers again" : v.id + " does not answer");
+    }
+    last_reachable[v.id] = v.reachable;
+    if (v.reachable) {
+      if (auto it = last_role.find(v.id); it != last_role.end() && it->second != role && it->second != "unreachable") {
+        entry("role", v.id, s.term(),
+              v.id + ": " + it->second + " -> " + role + " (term " + std::to_string(s.term()) + ")");
+      }
+      last_role[v.id] = role;
+    }
+  }
+  list += "]";
+  const std::string leader_id = leader != nullptr ? leader->id : std::string();
+  const std::uint64_t term = leader != nullptr ? leader->status.term() : max_term;
+  if (leader_id != last_leader) {
+    entry("leader", leader_id, term,
+          leader_id.empty() ? "no leader (was " + last_leader + ")"
+                            : leader_id + " leads in term " + std::to_string(term) +
+                                  (last_leader.empty() ? std::string() : " (was " + last_leader + ")"));
+    last_leader = leader_id;
+  }
+  last_term = term;
+  const auto& fault = leader != nullptr ? leader->status : me.status;
+  std::size_t voters = 0;
+  for (const auto& m : fault.members()) voters += m.voter() ? 1 : 0;
+  const std::string cluster_event = json::Object()
+                                        .add("type", "cluster")
+                                        .add("t", now_ms)
+                                        .add("serving", me.id)
+                                        .add("leader", leader_id)
+                                        .add("term", term)
+                                        .add("voters", static_cast<std::uint64_t>(voters))
+                                        .add("can_lose", leader != nullptr ? static_cast<std::int64_t>(fault.can_lose())
+                                                                           : static_cast<std::int64_t>(0))
+                                        .add("interval_ms", static_cast<std::int64_t>(kDashboardPollInterval.count()))
+                                        .add_raw("nodes", list)
+                                        .str();
+
+  // Metrics and logs of every reachable member.
+  std::string rates = "{", means = "{", p95s = "{";
+  std::vector<LogLine> new_lines;
+  for (const auto& v : nodes) {
+    if (!v.reachable) continue;
+    if (auto r = fetch(v.monitor, "/metrics", kFetchTimeout); r && r->status == 200) {
+      MetricSample now = parse_metrics(r->body);
+      if (auto it = samples.find(v.id); it != samples.end()) {
+        const MetricSample& before = it->second;
+        const double dt = std::chrono::duration<double>(now.at - before.at).count();
+        const double done = now.tasks - before.tasks;
+        const double n = now.duration_count - before.duration_count;
+        auto sep = [](std::string& s) {
+          if (s.size() > 1) s += ',';
+        };
+        sep(rates);
+        rates += json::quote(v.id) + ":" + std::to_string(dt > 0 ? std::max(0.0, done) / dt : 0.0);
+        sep(means);
+        means += json::quote(v.id) + ":" +
+                 (n > 0 ? std::to_string((now.duration_sum - before.duration_sum) / n * 1000.0) : std::string("null"));
+        const double p95 = quantile_ms(before, now, 0.95);
+        sep(p95s);
+        p95s += json::quote(v.id) + ":" + (p95 >= 0 ? std::to_string(p95) : std::string("null"));
+      }
+      samples[v.id] = std::move(now);
+    }
+    auto& cursor = log_cursor[v.id];
+    if (auto r = fetch(v.monitor, "/logs?after=" + std::to_string(cursor), kFetchTimeout); r && r->status == 200) {
+      if (auto it = r->headers.find("x-minga-log-last"); it != r->headers.end()) {
+        const std::uint64_t last = std::strtoull(it->second.c_str(), nullptr, 10);
+        std::string_view body = r->body;
+        while (!body.empty()) {
+          const auto nl = body.find('\n');
+          std::string line(body.substr(0, nl));
+          body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
+          if (line.empty()) continue;
+          LogLine l = parse_log_line(v.id, line);
+          // The node's own words on elections, with its own clock.
+          if (cursor != 0 || last < 200) {
+            const std::string action = field(l.text, "action");
+            if (action == "election" || action == "leader_elected") {
+              const std::string t = field(l.text, "term");
+              entry(action, l.node, std::strtoull(t.c_str(), nullptr, 10),
+                    action == "election" ? l.node + " starts an election for term " + t
+                                         : l.node + " won the election for term " + t,
+                    log_time_ms(l.ts));
+            }
+          }
+          new_lines.push_back(std::move(l));
+        }
+        cursor = last;
+      }
+    }
+  }
+  rates += "}";
+  means += "}";
+  p95s += "}";
+  std::stable_sort(new_lines.begin(), new_lines.end(), [](const LogLine& a, const LogLine& b) { return a.ts < b.ts; });
+  if (new_lines.size() > kMaxLogLines) {
+    new_lines.erase(new_lines.begin(), new_lines.end() - static_cast<std::ptrdiff_t>(kMaxLogLines));
+  }
+
+  // This node's apps, through its own API (writes and reads are forwarded
+  // as any API client's).
+  std::string records_event;
+  if (auto r = fetch(self, "/api/v1/records?stale=true&after=" + std::to_string(records_after), kFetchTimeout);
+      r && r->status == 200) {
+    pb::RecordsListResponse list_records;
+    if (parse_json(r->body, list_records) && list_records.records_size() > 0) {
+      std::string items = "[";
+      std::deque<std::string> added;
+      for (const auto& rec : list_records.records()) {
+        const std::string one = json::Object().add("index", rec.index()).add("text", rec.text()).str();
+        if (items.size() > 1) items += ',';
+        items += one;
+        added.push_back(one);
+        records_after = std::max(records_after, rec.index());
+      }
+      records_event = R"({"type":"records","records":)" + items + "]}";
+      std::lock_guard g(mu);
+      for (auto& a : added) records.push_back(std::move(a));
+      while (records.size() > kMaxRecords) records.pop_front();
+    }
+  }
+  std::string workers_body, lottery_body;
+  if (auto r = fetch(self, "/api/v1/workers", kFetchTimeout); r && r->status == 200) workers_body = strip(r->body);
+  if (auto r = fetch(self, "/api/v1/lottery", kFetchTimeout); r && r->status == 200) {
+    lottery_body = strip(r->body);
+    pb::LotteryStatusResponse st;
+    if (parse_json(lottery_body, st) && st.draw_done()) {
+      // The winners of every agency once drawn (asked each round until the
+      // status stops changing, so a late agency is not missed).
+      if (lottery_body != last_lottery_status) {
+        last_lottery_status = lottery_body;
+        std::string winners = "{";
+        for (const auto& a : st.agencies()) {
+          if (auto w =
+                  fetch(self, "/api/v1/lottery/agencies/" + std::to_string(a.agency()) + "/winners", kFetchTimeout);
+              w && w->status == 200) {
+            if (winners.size() > 1) winners += ',';
+            winners += json::quote(std::to_string(a.agency())) + ":" + strip(w->body);
+          }
+        }
+        winners += "}";
+        lottery_body = json::Object().add_raw("status", lottery_body).add_raw("winners", winners).str();
+      } else {
+        lottery_body = last_lottery_body;
+      }
+    } else if (!lottery_body.empty()) {
+      last_lottery_status = lottery_body;
+      lottery_body = json::Object().add_raw("status", lottery_body).add_raw("winners", "{}").str();
+    }
+  }
+
+  std::lock_guard g(mu);
+  self_id = me.id;
+  cluster = cluster_event;
+  publish(cluster_event);
+  for (auto& e : raft_entries) push_timeline(std::move(e));
+  const std::string point =
+      json::Object().add("t", now_ms).add_raw("rate", rates).add_raw("mean_ms", means).add_raw("p95_ms", p95s).str();
+  points.push_back(point);
+  while (points.size() > kMaxPoints) points.pop_front();
+  publish(R"({"type":"metrics","points":[)" + point + "]}");
+  if (!records_event.empty()) publish(std::move(records_event));
+  if (!workers_body.empty() && workers_body != last_workers_body) {
+    workers = workers_body;
+    last_workers_body = workers_body;
+    publish(R"({"type":"workers","workers":)" + workers + "}");
+  }
+  if (!lottery_body.empty() && lottery_body != last_lottery_body) {
+    lottery = lottery_body;
+    last_lottery_body = lottery_body;
+    publish(R"({"type":"lottery","lottery":)" + lottery + "}");
+  }
+  if (!new_lines.empty()) {
+    std::string items = "[";
+    for (const auto& l : new_lines) {
+      std::string one = log_json(l);
+      if (items.size() > 1) items += ',';
+      items += one;
+      logs.push_back(std::move(one));
+    }
+    while (logs.size() > kMaxLogLines) logs.pop_front();
+    publish(R"({"type":"logs","lines":)" + items + "]}");
+  }
+}
+
+std::vector<std::string> Dashboard::Impl::events_for(std::uint64_t& cursor) {
+  std::vector<std::string> out;
+  std::lock_guard g(mu);
+  const bool was_idle = Clock::now() - last_subscriber >= kIdleAfter;
+  last_subscriber = Clock::now();
+  if (was_idle) cv.notify_all();
+  // A new subscriber, or one that fell behind the events kept: the whole
+  // state first.
+  // `cursor` is the sequence number of the next event this subscriber
+  // needs; 0 before the snapshot.
+  if (cursor == 0 || (!events.empty() && cursor < events.front().first)) {
+    out.push_back(json::Object()
+                      .add("type", "hello")
+                      .add("node", self_id)
+                      .add("monitor", self)
+                      .add("interval_ms", static_cast<std::int64_t>(kDashboardPollInterval.count()))
+                      .str());
+    if (!cluster.empty()) out.push_back(cluster);
+    out.push_back(R"({"type":"metrics","reset":true,"points":)" + array(points) + "}");
+    out.push_back(R"({"type":"raft","reset":true,"entries":)" + array(timeline) + "}");
+    out.push_back(R"({"type":"records","reset":true,"records":)" + array(records) + "}");
+    out.push_back(R"({"type":"workers","workers":)" + workers + "}");
+    out.push_back(R"({"type":"lottery","lottery":)" + lottery + "}");
+    out.push_back(R"({"type":"logs","reset":true,"lines":)" + array(logs) + "}");
+    cursor = next_seq;
+    return out;
+  }
+  for (const auto& [seq, e] : events) {
+    if (seq >= cursor) out.push_back(e);
+  }
+  cursor = next_seq;
+  return out;
+}
+
+Dashboard::Dashboard() : impl_(std::make_unique<Impl>()) {}
+Dashboard::~Dashboard() { stop(); }
+
+void Dashboard::mount(Monitor& monitor) {
+  for (const auto& asset : dashboard_assets()) {
+    monitor.add_route(std::string(asset.path), [&asset](const Request& r) { return asset_response(asset, r); });
+    if (asset.path == "/index.html") {
+      monitor.add_route("/", [&asset](const Request& r) { return asset_response(asset, r); });
+    }
+  }
+  monitor.add_feed(std::string(kEventsPath), [this](std::uint64_t& cursor) { return events(cursor); });
+}
+
+void Dashboard::start(std::string self_monitor, std::string node_id) {
+  impl_->self = std::move(self_monitor);
+  impl_->self_id = std::move(node_id);
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void Dashboard::stop() {
+  {
+    std::lock_guard g(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::vector<std::string> Dashboard::events(std::uint64_t& cursor) { return impl_->events_for(cursor); }
+
+}  // namespace minga::http
