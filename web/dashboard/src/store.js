@@ -33,7 +33,16 @@ export function reduce(state, e) {
       s.connected = true;
       break;
     case 'cluster': {
-      s.cluster = e;
+      // A node that stops answering keeps its last known term and indexes,
+      // marked stale, so the Raft view shows where it stopped.
+      const before = {};
+      for (const n of state.cluster ? state.cluster.nodes : []) before[n.id] = n;
+      const nodes0 = e.nodes.map((n) => {
+        const b = before[n.id];
+        if (n.reachable || !b || !(b.reachable || b.stale)) return n;
+        return { ...n, term: b.term, commit: b.commit, applied: b.applied, last: b.last, snapshot: b.snapshot, stale: true };
+      });
+      s.cluster = { ...e, nodes: nodes0 };
       const nodes = {};
       for (const n of e.nodes) nodes[n.id] = { commit: n.commit, applied: n.applied, last: n.last, reachable: n.reachable };
       s.indexHistory = tail([...state.indexHistory, { t: e.t, nodes }], MAX_HISTORY);

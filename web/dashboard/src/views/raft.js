@@ -20,11 +20,11 @@ function Node({ n, leader, events, max }) {
   const beating = n.reachable && !isLeader && n.last_contact >= 0 && n.last_contact < 1;
   return html`<li class=${'raft-node' + (isLeader ? ' is-leader' : '') + (n.reachable ? '' : ' is-down')} data-node=${n.id}>
     <h3>${isLeader ? '★ ' : ''}${n.id} <span class=${'badge role-' + n.role}>${n.role}</span></h3>
-    <p>term <strong>${n.reachable ? n.term : '–'}</strong> · ${n.voter ? 'voter' : 'learner'}</p>
+    <p>term <strong>${n.reachable || n.stale ? n.term : '–'}</strong>${n.stale ? ' (last known)' : ''} · ${n.voter ? 'voter' : 'learner'}</p>
     <p class="beat">${beating ? html`<span key=${events} class="dot" aria-hidden="true"></span> heartbeat ${(n.last_contact * 1000).toFixed(0)} ms ago`
       : isLeader ? 'sends the heartbeats' : n.reachable ? 'no heartbeat seen' : 'down'}</p>
     <${LogBar} n=${n} max=${max} />
-    <p class="indexes">applied ${n.applied} · commit ${n.commit} · last ${n.last}</p>
+    <p class="indexes">${n.stale ? 'last known: ' : ''}applied ${n.applied} · commit ${n.commit} · last ${n.last}</p>
   </li>`;
 }
 
