@@ -128,7 +128,20 @@ async function view(page, id) {
   await page.locator(`main[data-view="${id.toLowerCase()}"]`).waitFor();
 }
 
+// Every control of the shown view has a name a screen reader reads: a
+// label, an aria-label or its own text; the selected tab names the panel.
+async function assertLabelled(page) {
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, select, button, [tabindex="0"]')]
+    .filter((el) => !((el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, []);
+  const tab = page.locator('[role=tab][aria-selected=true]');
+  const panel = await tab.getAttribute('aria-controls');
+  assert.equal(await page.locator(`#${panel}[role=tabpanel]`).getAttribute('aria-labelledby'), await tab.getAttribute('id'));
+}
+
 async function shot(page, name) {
+  await assertLabelled(page);
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: false });
