@@ -306,6 +306,7 @@ struct NodeView {
   std::string id;
   std::string monitor;
   bool reachable = false;
+  std::string note;  // why it is not reachable
   pb::ClusterStatusResponse status;
 };
 
@@ -396,7 +397,19 @@ void Dashboard::Impl::gather() {
     } else if (!v.monitor.empty()) {
       if (auto r = fetch(v.monitor, "/api/v1/cluster", kFetchTimeout); r && r->status == 200) {
         v.reachable = parse_json(r->body, v.status);
+        // A monitor address that reaches another node (0.0.0.0 advertised
+        // from a node bound to all addresses reaches this one) is no answer.
+        if (v.reachable && v.status.id() != v.id) {
+          v.note = "its monitor address " + v.monitor + " answers as " + v.status.id();
+          v.reachable = false;
+          v.status = pb::ClusterStatusResponse();
+        }
+      } else {
+        v.note = r ? "its monitor answered HTTP " + std::to_string(r->status)
+                   : "its monitor " + v.monitor + " does not answer";
       }
+    } else {
+      v.note = "no monitor address known yet";
     }
     nodes.push_back(std::move(v));
   }
@@ -461,7 +474,8 @@ void Dashboard::Impl::gather() {
         .add("lag", lv != nullptr ? static_cast<std::int64_t>(lv->lag_entries()) : -1)
         .add("last_contact", lv != nullptr ? lv->last_contact_seconds() : -1.0)
         .add("link_up", sv != nullptr ? sv->link_up() : v.reachable)
-        .add("health", health);
+        .add("health", health)
+        .add("note", v.note);
     if (list.size() > 1) list += ',';
     list += o.str();
 
@@ -493,7 +507,20 @@ void Dashboard::Impl::gather() {
   last_term = term;
   const auto& fault = leader != nullptr ? leader->status : me.status;
   std::size_t voters = 0;
-  for (const auto& m : fault.members()) voters += m.voter() ? 1 : 0;
+  std::size_t answering_voters = 0;
+  for (const auto& m : fault.members()) {
+    if (!m.voter()) continue;
+    ++voters;
+    for (const auto& v : nodes) answering_voters += v.id == m.id() && v.reachable ? 1 : 0;
+  }
+  // The leader counts a voter until it has been silent for two election
+  // timeouts; a voter that does not answer here counts as lost at once.
+  const std::size_t quorum = voters / 2 + 1;
+  const std::int64_t can_lose =
+      leader == nullptr
+          ? 0
+          : std::min<std::int64_t>(
+                fault.can_lose(), answering_voters > quorum ? static_cast<std::int64_t>(answering_voters - quorum) : 0);
   const std::string cluster_event = json::Object()
                                         .add("type", "cluster")
                                         .add("t", now_ms)
@@ -501,8 +528,7 @@ void Dashboard::Impl::gather() {
                                         .add("leader", leader_id)
                                         .add("term", term)
                                         .add("voters", static_cast<std::uint64_t>(voters))
-                                        .add("can_lose", leader != nullptr ? static_cast<std::int64_t>(fault.can_lose())
-                                                                           : static_cast<std::int64_t>(0))
+                                        .add("can_lose", can_lose)
                                         .add("interval_ms", static_cast<std::int64_t>(kDashboardPollInterval.count()))
                                         .add_raw("nodes", list)
                                         .str();

@@ -315,11 +315,13 @@ test('a leader killed with -9 shows on a follower\'s cluster view within 2 s, th
   console.log(`# the killed leader ${leader.id} showed as down after ${seen} ms`);
   assert.ok(seen < 2000, `${seen} ms`);
   leader.proc = null;
+  await until('no voter left to lose', async () => (await page.getByTestId('can-lose').textContent()) === '0 more voters', 3000);
   // A new leader among the two left, on the page and on the timeline.
   await until('a new leader on the page', async () => {
     const l = await page.getByTestId('leader').textContent();
     return l !== leader.id && nodes.some((n) => n.id === l);
   }, 10000);
+  await shot(page, 'cluster-after-kill');
   await view(page, 'Raft');
   await until('the change on the timeline', async () => /does not answer/.test(await page.getByTestId('timeline').textContent()), 3000);
   await shot(page, 'raft-after-kill');

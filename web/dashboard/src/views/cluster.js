@@ -42,7 +42,7 @@ function ClusterView({ state }) {
         <td class="num">${n.reachable ? n.applied : '–'}</td>
         <td class="num">${n.lag >= 0 ? n.lag : '–'}</td>
         <td>${contact(n, c.leader)}</td>
-        <td><span class=${'health health-' + n.health.replace(' ', '-')}>${n.health}</span></td>
+        <td><span class=${'health health-' + n.health.replace(' ', '-')}>${n.health}</span>${n.note ? html` <span class="note">(${n.note})</span>` : ''}</td>
       </tr>`)}</tbody>
     </table></div>`}
   </section>`;
