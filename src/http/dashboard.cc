@@ -1,14 +1,9 @@
 #include "http/dashboard.h"
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -17,19 +12,13 @@
 #include <thread>
 #include <utility>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <google/protobuf/util/json_util.h>
 
 #include "base/json.h"
 #include "base/log.h"
 #include "http/assets.h"
+#include "http/dashboard_parse.h"
+#include "http/fetch.h"
 #include "http/monitor.h"
 #include "proto/lottery.pb.h"
 #include "proto/raft.pb.h"
@@ -56,103 +45,6 @@ std::int64_t wall_ms() {
       .count();
 }
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// One GET over a fresh connection, bounded by `timeout` from connect to the
-// last byte; nullopt when the peer cannot be reached or does not answer.
-std::optional<Reply> fetch(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = host_port.substr(0, colon);
-  const std::string port = host_port.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return std::nullopt;
-  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    freeaddrinfo(res);
-    return std::nullopt;
-  }
-  const auto deadline = Clock::now() + timeout;
-  auto wait = [&](short events) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    return ::poll(&p, 1, static_cast<int>(left)) == 1 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
-  };
-  std::optional<Reply> out;
-  const int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  bool connected = rc == 0;
-  if (!connected && errno == EINPROGRESS && wait(POLLOUT)) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    connected = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-  }
-  if (connected) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host_port +
-                                "\r\nAccept: application/json, text/plain\r\nConnection: close\r\n\r\n";
-    std::size_t sent = 0;
-    bool ok = true;
-    while (ok && sent < request.size()) {
-      const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ok = wait(POLLOUT);
-      } else {
-        ok = false;
-      }
-    }
-    std::string raw;
-    char buf[16384];
-    while (ok) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n > 0) {
-        raw.append(buf, static_cast<std::size_t>(n));
-        if (raw.size() > 8 * 1024 * 1024) ok = false;
-      } else if (n == 0) {
-        break;
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        ok = wait(POLLIN);
-      } else {
-        ok = false;
-      }
-    }
-    const auto head_end = raw.find("\r\n\r\n");
-    if (ok && head_end != std::string::npos && raw.rfind("HTTP/1.", 0) == 0 && raw.size() > 12) {
-      Reply r;
-      r.status = std::atoi(raw.c_str() + 9);
-      std::string_view head(raw.data(), head_end);
-      std::size_t pos = head.find("\r\n");
-      while (pos != std::string_view::npos) {
-        const auto next = head.find("\r\n", pos + 2);
-        const auto line =
-            head.substr(pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
-        if (const auto c = line.find(':'); c != std::string_view::npos) {
-          std::string name(line.substr(0, c));
-          for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          std::string_view value = line.substr(c + 1);
-          while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-          r.headers[name] = std::string(value);
-        }
-        pos = next;
-      }
-      r.body = raw.substr(head_end + 4);
-      out = std::move(r);
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
 template <typename Message>
 bool parse_json(const std::string& text, Message& m) {
   google::protobuf::util::JsonParseOptions o;
@@ -163,133 +55,6 @@ bool parse_json(const std::string& text, Message& m) {
 std::string strip(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// What the dashboard reads in /metrics: the tasks answered, their latency
-// histogram (summed over kinds) and the elections started.
-struct MetricSample {
-  Clock::time_point at;
-  double tasks = 0;
-  double duration_sum = 0;
-  double duration_count = 0;
-  std::map<double, double> buckets;  // le -> cumulative count
-  double elections = 0;
-};
-
-MetricSample parse_metrics(std::string_view text) {
-  MetricSample s;
-  s.at = Clock::now();
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    const auto space = line.rfind(' ');
-    if (space == std::string_view::npos) continue;
-    const double value = std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
-    const std::string_view name = line.substr(0, line.find_first_of("{ "));
-    if (name == "minga_tasks_total") {
-      s.tasks += value;
-    } else if (name == "minga_task_duration_seconds_sum") {
-      s.duration_sum += value;
-    } else if (name == "minga_task_duration_seconds_count") {
-      s.duration_count += value;
-    } else if (name == "minga_task_duration_seconds_bucket") {
-      const auto le = line.find("le=\"");
-      if (le == std::string_view::npos) continue;
-      const auto end = line.find('"', le + 4);
-      const std::string bound(line.substr(le + 4, end - le - 4));
-      const double b = bound == "+Inf" ? 1e300 : std::strtod(bound.c_str(), nullptr);
-      s.buckets[b] += value;
-    } else if (name == "minga_raft_elections_total") {
-      s.elections += value;
-    }
-  }
-  return s;
-}
-
-// The q-quantile (0..1) of the tasks answered between two samples, from the
-// histogram's buckets: the upper bound of the bucket that holds it; -1
-// without tasks.
-double quantile_ms(const MetricSample& before, const MetricSample& after, double q) {
-  const double total = after.duration_count - before.duration_count;
-  if (total <= 0) return -1;
-  for (const auto& [le, count] : after.buckets) {
-    double prev = 0;
-    if (auto it = before.buckets.find(le); it != before.buckets.end()) prev = it->second;
-    if (count - prev >= q * total) return le >= 1e300 ? -1 : le * 1000.0;
-  }
-  return -1;
-}
-
-struct LogLine {
-  std::string node;
-  std::string ts;  // "2026-12-02 15:50:01.123"
-  std::string level;
-  std::string text;
-};
-
-// A ring line "2026-12-02 15:50:01.123 info  [n1] message"; a line in
-// another shape (the JSON format) is kept whole as the text.
-LogLine parse_log_line(const std::string& fallback_node, const std::string& line) {
-  LogLine l;
-  l.node = fallback_node;
-  if (line.size() > 25 && line[4] == '-' && line[10] == ' ' && line[19] == '.') {
-    l.ts = line.substr(0, 23);
-    std::size_t p = 24;
-    const auto sp = line.find(' ', p);
-    l.level = line.substr(p, sp - p);
-    p = line.find_first_not_of(' ', sp);
-    if (p != std::string::npos && line[p] == '[') {
-      const auto close = line.find("] ", p);
-      if (close != std::string::npos) {
-        l.node = line.substr(p + 1, close - p - 1);
-        p = close + 2;
-      }
-    }
-    l.text = p == std::string::npos ? std::string() : line.substr(p);
-  } else {
-    l.text = line;
-    if (const auto lv = line.find("\"level\":\""); lv != std::string::npos) {
-      l.level = line.substr(lv + 9, line.find('"', lv + 9) - lv - 9);
-    }
-  }
-  return l;
-}
-
-// The time of a ring line ("2026-12-02 15:50:01.123", local time, as
-// spdlog writes it) in ms since the epoch; 0 if it is not in that shape.
-std::int64_t log_time_ms(const std::string& ts) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(ts.c_str(), "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  tm.tm_isdst = -1;
-  const std::time_t t = std::mktime(&tm);
-  return t < 0 ? 0 : static_cast<std::int64_t>(t) * 1000 + ms;
-}
-
-std::string log_json(const LogLine& l) {
-  return json::Object().add("node", l.node).add("ts", l.ts).add("level", l.level).add("text", l.text).str();
-}
-
-// The value of "key: " in an event line ("action: election | result: ... | term: 4").
-std::string field(std::string_view text, std::string_view key) {
-  const std::string needle = std::string(key) + ": ";
-  std::size_t at = 0;
-  while ((at = text.find(needle, at)) != std::string_view::npos) {
-    if (at == 0 || text.substr(at - 2, 2) == "| ") {
-      const auto start = at + needle.size();
-      const auto end = text.find(" |", start);
-      return std::string(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    }
-    at += needle.size();
-  }
-  return {};
 }
 
 std::string array(const std::deque<std::string>& items, std::size_t last = SIZE_MAX) {
@@ -540,6 +305,7 @@ void Dashboard::Impl::gather() {
     if (!v.reachable) continue;
     if (auto r = fetch(v.monitor, "/metrics", kFetchTimeout); r && r->status == 200) {
       MetricSample now = parse_metrics(r->body);
+      now.at = Clock::now();
       if (auto it = samples.find(v.id); it != samples.end()) {
         const MetricSample& before = it->second;
         const double dt = std::chrono::duration<double>(now.at - before.at).count();
