@@ -17,6 +17,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libssl-dev netcat-openbsd docker-compose haproxy
   zlib1g-dev dataset-fashion-mnist
+  chromium
 )
 # deploy/'s checks (tests/deploy): kubectl for `kubectl kustomize`, node and
 # npm for the schema and Dockerfile checks. Another kubectl or node already
@@ -47,12 +48,18 @@ if ((${#missing[@]} > 0)); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The node packages of tests/deploy, exactly as its package-lock.json says.
-# Skipped (no network) while node_modules was installed from this lock file.
-deploy_checks=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/deploy" && pwd)
-lock_sum=$(sha256sum "$deploy_checks/package-lock.json" | cut -d' ' -f1)
-if [[ "$(cat "$deploy_checks/node_modules/.installed-from-lock" 2>/dev/null)" != "$lock_sum" ]]; then
-  echo "installing the node packages of tests/deploy (npm ci)"
-  (cd "$deploy_checks" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$lock_sum" >"$deploy_checks/node_modules/.installed-from-lock"
-fi
+# The node packages of tests/deploy (its checks) and web/dashboard (the
+# dashboard's bundle, built into the binary, and its browser tests, which
+# drive Debian's chromium: playwright never downloads a browser), exactly as
+# their package-lock.json say. Skipped (no network) while node_modules was
+# installed from the same lock file.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+for dir in "$root/tests/deploy" "$root/web/dashboard"; do
+  lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ "$(cat "$dir/node_modules/.installed-from-lock" 2>/dev/null)" != "$lock_sum" ]]; then
+    echo "installing the node packages of ${dir#"$root"/} (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" >"$dir/node_modules/.installed-from-lock"
+  fi
+done

@@ -25,6 +25,7 @@
 #include "cluster/local_runner.h"
 #include "cluster/worker_agent.h"
 #include "http/api.h"
+#include "http/dashboard.h"
 #include "http/monitor.h"
 #include "net/server.h"
 #include "proto/cluster.pb.h"
@@ -395,6 +396,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       if (replicator_->leading_with_quorum()) return http::Response{200, "text/plain; charset=utf-8", "leader\n"};
       return http::Response{503, "text/plain; charset=utf-8", "not the leader\n"};
     });
+    dashboard_.mount(monitor);  // `/`, the page's files and /api/v1/events (docs/dashboard.md)
   }
 
   // --- the HTTP/JSON API (docs/api.md)
@@ -485,6 +487,7 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   std::unique_ptr<http::Api> api_;
   net::Server server;
   http::Monitor monitor;
+  http::Dashboard dashboard_;  // stopped before the monitor, destroyed first
   boost::asio::signal_set signals;
   Clock::time_point started_at = Clock::now();
   bool shutting_down = false;
@@ -549,6 +552,7 @@ net::awaitable<void> Node::Impl::drain() {
     const std::size_t links = agent_->stop();
     log::info("shutdown", "success", {{"resource", "coordinator_link"}, {"count", std::to_string(links)}});
   }
+  dashboard_.stop();
   monitor.stop();
   replicator_->stop();
   for (auto it = apps_.rbegin(); it != apps_.rend(); ++it) (*it)->stop();
@@ -620,6 +624,9 @@ int Node::Impl::run() {
     return 1;
   }
   config.monitor_port = mport.value();
+  dashboard_.start(
+      (config.host == "0.0.0.0" ? std::string("127.0.0.1") : config.host) + ":" + std::to_string(config.monitor_port),
+      config.id);
   if (auto st =
           replicator_->start(router_, advertised_address(), config.host + ":" + std::to_string(config.monitor_port));
       !st.ok()) {

@@ -15,6 +15,7 @@ struct Request {
   std::string query;          // after '?', without it
   std::string accept;         // the Accept header
   std::string authorization;  // the Authorization header
+  std::string if_none_match;  // the If-None-Match header
   std::string body;
 };
 

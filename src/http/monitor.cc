@@ -37,29 +37,6 @@ constexpr auto kTailKeepAlive = 15s;
 // How long an asynchronous route may take before the answer is 504.
 constexpr auto kAnswerTimeout = 300s;
 
-constexpr std::string_view kIndexPage = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>minga monitor</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
-pre{background:#f5f5f5;padding:1rem;overflow:auto;max-height:28rem;font-size:.85rem}
-a{margin-right:1rem}
-</style></head><body>
-<h1>minga monitor</h1>
-<p><a href="/status">/status</a><a href="/metrics">/metrics</a><a href="/logs">/logs</a><a href="/healthz">/healthz</a></p>
-<h2>Status</h2><pre id="status">loading…</pre>
-<h2>Log (live)</h2><pre id="logs"></pre>
-<script>
-async function refresh(){
-  try{const r=await fetch('/status');document.getElementById('status').textContent=JSON.stringify(await r.json(),null,2);}
-  catch(e){document.getElementById('status').textContent='unreachable: '+e;}
-}
-refresh();setInterval(refresh,2000);
-const logs=document.getElementById('logs');
-const es=new EventSource('/logs?n=50');
-es.onmessage=(e)=>{logs.textContent+=e.data+'\n';if(logs.textContent.length>200000)logs.textContent=logs.textContent.slice(-100000);logs.scrollTop=logs.scrollHeight;};
-</script></body></html>
-)";
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -215,8 +192,24 @@ Response Monitor::Impl::handle(const Request& request) const {
       return json_error(500, std::string("internal error: ") + e.what());
     }
   }
-  if (request.path == "/") return Response{200, "text/html; charset=utf-8", std::string(kIndexPage)};
   if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
+  if (request.path == "/logs" && !query_param(request.query, "after").empty()) {
+    // The lines after a sequence number, and the number of the last one in
+    // X-Minga-Log-Last, to ask again from there (the dashboard merges the
+    // members' logs this way).
+    auto after = parse_u64(query_param(request.query, "after"));
+    if (!after.ok())
+      return json_error(400, "query after: expected a line number, got '" + query_param(request.query, "after") + "'");
+    std::uint64_t seq = after.value();
+    std::string body;
+    for (const auto& line : log::ring().since(seq)) {
+      body += line;
+      body += '\n';
+    }
+    Response r{200, "text/plain; charset=utf-8", std::move(body)};
+    r.headers.emplace_back("X-Minga-Log-Last", std::to_string(seq));
+    return r;
+  }
   if (request.path == "/logs") {
     std::size_t n = kDefaultLogLines;
     if (auto text = query_param(request.query, "n"); !text.empty()) {
@@ -360,6 +353,7 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
       if (q != std::string::npos) request.query = request.target.substr(q + 1);
       request.accept = std::string(req[bhttp::field::accept]);
       request.authorization = std::string(req[bhttp::field::authorization]);
+      request.if_none_match = std::string(req[bhttp::field::if_none_match]);
       request.body = req.body();
 
       if (request.method == "GET" && request.path == "/logs" &&

@@ -1,9 +1,11 @@
 // The HTTP monitor: a small HTTP/1.1 server for people, scrapers and the JSON API.
 //
-// Built-in routes: `/` (an index page), `/healthz`, `/logs` (`?n=` lines, or a
-// live tail with `Accept: text/event-stream`). The node adds `/status` and
-// `/metrics`, and the JSON API under /api/v1 (http/api.h) as an asynchronous
-// prefix route, the only place that takes methods other than GET and HEAD.
+// Built-in routes: `/healthz`, `/logs` (`?n=` lines, `?after=N` the lines
+// after sequence number N, or a live tail with `Accept: text/event-stream`).
+// The node adds `/status`, `/metrics`, the dashboard at `/`
+// (http/dashboard.h) and the JSON API under /api/v1 (http/api.h) as an
+// asynchronous prefix route, the only place that takes methods other than
+// GET and HEAD.
 // Handlers run on the I/O thread and must not block.
 #pragma once
 

@@ -1,0 +1,10 @@
+// The dashboard's views, in tab order. A view is one module exporting
+// { id, title, View }; adding one is adding it here.
+import cluster from './cluster.js';
+import raft from './raft.js';
+import tasks from './tasks.js';
+import records from './records.js';
+import lottery from './lottery.js';
+import logs from './logs.js';
+
+export const views = [cluster, raft, tasks, records, lottery, logs];
