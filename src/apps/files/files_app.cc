@@ -96,6 +96,9 @@ Status FilesApp::start(apps::NodeServices& node) {
       "GET", "/files", pb::FILES_LIST_REQUEST, pb::FILES_LIST_RESPONSE));
   node.add_api_route(apps::api_route<pb::FilesStatRequest, pb::FilesStatResponse>(
       "GET", "/files/stat", pb::FILES_STAT_REQUEST, pb::FILES_STAT_RESPONSE));
+  // `{name}` is one path segment, percent-decoded: a name's '/' goes as %2F.
+  node.add_api_route(apps::api_route<pb::FilesRemoveRequest, pb::FilesRemoveResponse>(
+      "DELETE", "/files/{name}", pb::FILES_REMOVE_REQUEST, pb::FILES_REMOVE_RESPONSE));
   return ok_status();
 }
 

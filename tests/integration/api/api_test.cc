@@ -103,6 +103,49 @@ TEST_F(ApiTest, RecordsAddThenList) {
   EXPECT_EQ(a.body, "{\"error\":{\"code\":\"INVALID_ARGUMENT\",\"message\":\"unknown parameter 'colour'\"}}\n");
 }
 
+TEST_F(ApiTest, DeleteRemovesAFileByItsPercentEncodedName) {
+  auto put = run_minga({"--server", node_->address(), "put", "-", "--name", "web/del me.txt"}, {}, "bye");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  auto a = http_call(port(), "GET", "/api/v1/files/stat?name=web%2Fdel%20me.txt");
+  ASSERT_EQ(a.status, 200) << a.body;
+  // The name's '/' travels as %2F, its space as %20.
+  a = http_call(port(), "DELETE", "/api/v1/files/web%2Fdel%20me.txt");
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body.rfind("{\"index\":\"", 0), 0u) << a.body;
+  a = http_call(port(), "GET", "/api/v1/files/stat?name=web%2Fdel%20me.txt");
+  EXPECT_EQ(a.status, 404) << a.body;
+  EXPECT_EQ(a.body, "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no file web/del me.txt\"}}\n");
+  auto get = run_minga({"--server", node_->address(), "get", "web/del me.txt"});
+  EXPECT_NE(get.exit_code, 0) << get.out;
+  EXPECT_NE(get.err.find("no file web/del me.txt"), std::string::npos) << get.err;
+  // Gone already.
+  a = http_call(port(), "DELETE", "/api/v1/files/web%2Fdel%20me.txt");
+  EXPECT_EQ(a.status, 404);
+  EXPECT_EQ(a.body, "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no file web/del me.txt\"}}\n");
+}
+
+TEST_F(ApiTest, DeleteRefusesBadNamesAsTheCliDoes) {
+  struct Case {
+    std::string path, message;
+  };
+  const std::vector<Case> cases = {
+      {"%2E%2E", "bad file name: '..' segment"},
+      {"a%2F%2Fb", "bad file name: empty segment (\\\"//\\\" or a trailing '/')"},
+      {"%2Fabs", "bad file name: it starts with '/'"},
+      {"a%00b", "bad file name: NUL at byte 1"},
+      {"a%FFb", "bad file name: invalid UTF-8 at byte 1"},
+  };
+  for (const auto& c : cases) {
+    auto a = http_call(port(), "DELETE", "/api/v1/files/" + c.path);
+    EXPECT_EQ(a.status, 400) << c.path << ": " << a.body;
+    EXPECT_EQ(a.body, "{\"error\":{\"code\":\"INVALID_ARGUMENT\",\"message\":\"" + c.message + "\"}}\n") << c.path;
+  }
+  // The CLI says the same of the same name.
+  auto rm = run_minga({"--server", node_->address(), "rm", ".."});
+  EXPECT_NE(rm.exit_code, 0);
+  EXPECT_NE(rm.err.find("bad file name: '..' segment"), std::string::npos) << rm.err;
+}
+
 TEST_F(ApiTest, LotteryStatusAndWinnersBeforeTheDraw) {
   auto a = http_call(port(), "GET", "/api/v1/lottery");
   EXPECT_EQ(a.status, 200);
