@@ -44,6 +44,7 @@ bench: build
 	@scripts/bench-coordinator.sh 5 50 1
 	@scripts/bench-raft.sh
 	@scripts/bench-records.sh 3 3
+	@scripts/bench-files.sh 3
 	@scripts/bench-ml.sh
 
 # The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each;

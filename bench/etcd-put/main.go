@@ -6,6 +6,10 @@
 // --connections x --inflight. Each Put is acknowledged by etcd after its
 // raft entry is committed (fsynced by a quorum) and applied.
 //
+// --count N instead puts N distinct keys (PREFIX00000000 ...) once each, with
+// random values, from the start (no warm-up), and ends when all are
+// acknowledged (scripts/bench-files.sh: the same values as minga's files).
+//
 // Built offline from Debian's etcd client sources (GOPATH=/usr/share/gocode,
 // GO111MODULE=off); prints one JSON line.
 package main
@@ -15,10 +19,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/clientv3"
@@ -57,6 +63,8 @@ func main() {
 	keySpace := flag.Int("key-space-size", 100000, "keys are key-00000000 ... modulo this")
 	duration := flag.Float64("duration", 10, "seconds to measure, after the warm-up")
 	warmup := flag.Float64("warmup", 1, "seconds of load before measuring")
+	count := flag.Int64("count", 0, "put this many distinct keys once each (random values), then stop; no warm-up")
+	keyPrefix := flag.String("key-prefix", "file-", "with --count: the keys' prefix")
 	flag.Parse()
 	if *conns < 1 || *clients < 1 || *valSize < 1 || *keySpace < 1 || *duration <= 0 {
 		fmt.Fprintln(os.Stderr, "etcd-put: bad arguments")
@@ -76,6 +84,11 @@ func main() {
 		cs[i] = c
 	}
 	value := strings.Repeat("x", *valSize)
+	var next int64
+	if *count > 0 {
+		*warmup = 0
+		*duration = 1e9
+	}
 
 	start := time.Now()
 	measureFrom := start.Add(time.Duration(*warmup * float64(time.Second)))
@@ -93,14 +106,29 @@ func main() {
 			var mine []float64
 			mineErr := map[string]int{}
 			var mineLast time.Time
+			rng := rand.New(rand.NewSource(time.Now().UnixNano() + int64(g)))
+			mineValue := value
 			for n := 0; ; n++ {
+				key := ""
+				if *count > 0 {
+					i := atomic.AddInt64(&next, 1) - 1
+					if i >= *count {
+						break
+					}
+					key = fmt.Sprintf("%s%08d", *keyPrefix, i)
+					b := make([]byte, *valSize)
+					rng.Read(b)
+					mineValue = string(b)
+				}
 				t0 := time.Now()
 				if !t0.Before(stopAt) {
 					break
 				}
-				key := fmt.Sprintf("key-%08d", (g*1000003+n)%*keySpace)
+				if *count == 0 {
+					key = fmt.Sprintf("key-%08d", (g*1000003+n)%*keySpace)
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := c.Put(ctx, key, value)
+				_, err := c.Put(ctx, key, mineValue)
 				cancel()
 				t1 := time.Now()
 				if t0.Before(measureFrom) {
@@ -127,7 +155,7 @@ func main() {
 	}
 	wg.Wait()
 	sort.Float64s(lat)
-	if last.Before(stopAt) {
+	if last.Before(stopAt) && *count == 0 {
 		last = stopAt
 	}
 	d := last.Sub(measureFrom).Seconds()

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/files/bench_cli.h"
 #include "apps/files/cli.h"
 #include "apps/lottery/cli.h"
 #include "apps/ml/bench_cli.h"
@@ -26,6 +27,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   add_bench_tasks_command(*bench, options, action);
   add_bench_records_command(*bench, options, action);
   add_bench_failover_command(*bench, options, action);
+  files::add_bench_cli(*bench, options, action);
   lottery::add_cli(root, *bench, options, action);
   ml::add_bench_cli(*bench, action);
   records::add_cli(root, options, action);

@@ -1,11 +1,13 @@
 // Files as users see them: real nodes on 127.0.0.1, the `minga` CLI, and
 // the binary protocol where a test must get past the CLI's own checks.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -368,6 +370,34 @@ TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) 
   EXPECT_EQ(whole.exit_code, 0) << whole.err;
   EXPECT_TRUE(whole.out == content);
   EXPECT_TRUE(read_file(blob_path(c->member(0), hash)) == content);
+}
+
+// `minga bench files`: 50 random files through all three nodes, the output's
+// shape, every file read back with its sha256, and the files really there.
+TEST(Files, BenchFilesPutsAndVerifiesEveryFile) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  const std::string servers = c->address(0) + "," + c->address(1) + "," + c->address(2);
+  auto r = run_minga({"--server", servers, "bench", "files", "--files", "50", "--size", "4096", "--concurrency", "8",
+                      "--prefix", "smoke/"},
+                     {}, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::regex shape(
+      "files: 50 files of 4096 random bytes, 8 in flight over 3 server\\(s\\)\n"
+      "puts: 50 stored \\(durable on a write quorum, committed\\) of 50 in [0-9.]+ s, 0 errors\n"
+      "throughput: [0-9]+ files/s, [0-9.]+ MB/s\n"
+      "latency: p50 [0-9]+ us, p99 [0-9]+ us, p99.9 [0-9]+ us\n"
+      "read back: 50 of 50 files, sha256 ok, [0-9]+ files/s, p50 [0-9]+ us, p99 [0-9]+ us\n");
+  EXPECT_TRUE(std::regex_match(r.out, shape)) << r.out;
+  auto ls = run_minga({"--server", c->address(1), "ls", "smoke/"});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(std::count(ls.out.begin(), ls.out.end(), '\n'), 50) << ls.out;
+  auto json =
+      run_minga({"--server", servers, "-o", "json", "bench", "files", "--files", "10", "--size", "0"}, {}, "", 60s);
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_NE(json.out.find(R"("stored":10,)"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find(R"("mismatches":0,"errors":0,"errors_by_code":{},"verified":true})"), std::string::npos)
+      << json.out;
 }
 
 }  // namespace
