@@ -270,7 +270,8 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
   }
 
   std::uint64_t in_flight() const {
-    return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0) + (leader_ ? leader_->in_flight() : 0);
+    return runner_.in_flight() + (coordinator_ ? coordinator_->in_flight() : 0) + (leader_ ? leader_->in_flight() : 0) +
+           (replicator_ ? replicator_->proposals_in_flight() : 0);
   }
 
   Result<replication::ReplicatorOptions> replicator_options() const {

@@ -181,7 +181,14 @@ void Replicator::propose(std::string_view name, std::string command, apps::Propo
   pb::ReplicatedCommand rc;
   rc.set_app(std::string(name));
   rc.set_command(command);
-  propose_here(rc.SerializeAsString(), std::move(done), true, std::string(name), std::move(command));
+  proposals_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  propose_here(
+      rc.SerializeAsString(),
+      [this, done = std::move(done)](Result<std::string> r) {
+        done(std::move(r));
+        proposals_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      },
+      true, std::string(name), std::move(command));
 }
 
 void Replicator::propose_here(std::string data, std::function<void(Result<std::string>)> done, bool may_forward,

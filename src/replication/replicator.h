@@ -7,6 +7,7 @@
 // the same path, committing after its own fsync.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -73,6 +74,9 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   std::string metrics_text() const;
   // A leader that has heard from a quorum within an election timeout.
   bool leading_with_quorum() const;
+  // Apps' proposals made on this node and not answered yet (a draining node
+  // waits for them before it stops the log).
+  std::size_t proposals_in_flight() const { return proposals_in_flight_.load(std::memory_order_relaxed); }
   std::uint16_t raft_port() const { return raft_port_; }
   // For the coordination on the leader (cluster/leader_coordination), all
   // cheap and thread-safe, as of the raft loop's last turn:
@@ -122,6 +126,7 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<Driver> driver_;
+  std::atomic<std::size_t> proposals_in_flight_{0};
   std::uint16_t raft_port_ = 0;
   bool started_ = false;
 };

@@ -55,7 +55,13 @@ std::uint64_t sum_of(const std::string& log, const std::regex& re) {
 }
 
 void expect_no_fail_lines(const std::string& who, const std::string& log) {
-  EXPECT_EQ(log.find("| result: fail"), std::string::npos) << who << ":\n" << log.substr(0, 4000);
+  const auto at = log.find("| result: fail");
+  if (at == std::string::npos) return;
+  const auto line_start = log.rfind('\n', at);
+  const auto begin = line_start == std::string::npos ? 0 : line_start + 1;
+  ADD_FAILURE() << who << " logged a failure: " << log.substr(begin, log.find('\n', at) - begin)
+                << "\nthe log around it:\n"
+                << log.substr(begin < 3000 ? 0 : begin - 3000, 6000);
 }
 
 Process spawn_agency(const std::string& server, int id, const std::filesystem::path& data,
