@@ -127,6 +127,26 @@ void FilesApp::after_barrier(bool stale, const apps::ResponderPtr& r, std::funct
   });
 }
 
+void FilesApp::with_entry(const std::string& name, bool stale, const apps::ResponderPtr& r,
+                          std::function<void(pb::FileEntry)> then) {
+  if (auto st = validate_name(name); !st.ok()) {
+    r->fail(st.error());
+    return;
+  }
+  after_barrier(stale, r, [this, r, name, then = std::move(then)] {
+    auto entry = catalogue_.find(name);
+    if (!entry) {
+      r->fail(Errc::not_found, "no file " + name);
+      return;
+    }
+    then(std::move(*entry));
+  });
+}
+
+std::size_t FilesApp::read_length(std::uint64_t asked) const {
+  return asked == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(asked, transfer_.chunk_bytes);
+}
+
 std::unique_ptr<BlobWriter> FilesApp::take_upload(std::uint64_t id) {
   std::lock_guard lock(mu_);
   auto it = uploads_.find(id);
@@ -372,23 +392,12 @@ Status FilesApp::ensure_local(const pb::FileEntry& entry) {
 void FilesApp::on_get(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesGetRequest req;
   if (!decode(body, req, r, "FilesGetRequest")) return;
-  if (auto st = validate_name(req.name()); !st.ok()) {
-    r->fail(st.error());
-    return;
-  }
-  after_barrier(req.stale(), r, [this, r, req] {
-    auto entry = catalogue_.find(req.name());
-    if (!entry) {
-      r->fail(Errc::not_found, "no file " + req.name());
-      return;
-    }
-    offload(*pool_, r, [this, r, req, e = std::move(*entry)] {
+  with_entry(req.name(), req.stale(), r, [this, r, length = read_length(req.length())](pb::FileEntry entry) {
+    offload(*pool_, r, [this, r, length, e = std::move(entry)] {
       if (auto st = ensure_local(e); !st.ok()) {
         r->fail(st.error());
         return;
       }
-      const std::size_t length =
-          req.length() == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(req.length(), transfer_.chunk_bytes);
       auto data = store_->read(e.sha256(), 0, length);
       if (!data.ok()) {
         r->fail(data.error());
@@ -405,8 +414,7 @@ void FilesApp::on_get(std::string_view body, const apps::ResponderPtr& r) {
 void FilesApp::on_blob_read(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesBlobReadRequest req;
   if (!decode(body, req, r, "FilesBlobReadRequest")) return;
-  const std::size_t length =
-      req.length() == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(req.length(), transfer_.chunk_bytes);
+  const std::size_t length = read_length(req.length());
   auto size = store_->size(req.sha256());
   if (!size.ok()) {
     r->fail(size.error());
@@ -433,18 +441,9 @@ void FilesApp::on_list(std::string_view body, const apps::ResponderPtr& r) {
 void FilesApp::on_stat(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesStatRequest req;
   if (!decode(body, req, r, "FilesStatRequest")) return;
-  if (auto st = validate_name(req.name()); !st.ok()) {
-    r->fail(st.error());
-    return;
-  }
-  after_barrier(req.stale(), r, [this, r, req] {
-    auto entry = catalogue_.find(req.name());
-    if (!entry) {
-      r->fail(Errc::not_found, "no file " + req.name());
-      return;
-    }
+  with_entry(req.name(), req.stale(), r, [r](pb::FileEntry entry) {
     pb::FilesStatResponse resp;
-    *resp.mutable_file() = std::move(*entry);
+    *resp.mutable_file() = std::move(entry);
     r->reply(pb::FILES_STAT_RESPONSE, resp);
   });
 }

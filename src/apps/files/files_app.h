@@ -60,6 +60,12 @@ class FilesApp final : public apps::App {
   static void offload(ThreadPool& pool, const apps::ResponderPtr& r, std::function<void()> job);
   // Runs `then` after the read barrier (now if `stale`).
   void after_barrier(bool stale, const apps::ResponderPtr& r, std::function<void()> then);
+  // Checks `name`, waits for the barrier, and runs `then` with its entry;
+  // answers invalid_argument or not_found itself.
+  void with_entry(const std::string& name, bool stale, const apps::ResponderPtr& r,
+                  std::function<void(pb::FileEntry)> then);
+  // A read's length: `asked`, at most one chunk; 0 asks for one chunk.
+  std::size_t read_length(std::uint64_t asked) const;
 
   apps::NodeServices* node_ = nullptr;
   apps::Replication* log_ = nullptr;
