@@ -115,7 +115,7 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
   return std::unique_ptr<BlobWriter>(new BlobWriter(*this, tmp, fd));
 }
 
-Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset, std::size_t length) const {
+Result<int> BlobStore::open_for_read(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
   const std::string path = path_of(hash);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -123,6 +123,14 @@ Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset,
     if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
     return sys_error("open " + path);
   }
+  return fd;
+}
+
+Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset, std::size_t length) const {
+  auto opened = open_for_read(hash);
+  if (!opened.ok()) return opened.error();
+  const int fd = opened.value();
+  const std::string path = path_of(hash);
   std::string out(length, '\0');
   std::size_t got = 0;
   while (got < length) {
@@ -152,13 +160,10 @@ Result<std::uint64_t> BlobStore::size(std::string_view hash) const {
 }
 
 Status BlobStore::verify(std::string_view hash) const {
-  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  auto opened = open_for_read(hash);
+  if (!opened.ok()) return opened.error();
+  const int fd = opened.value();
   const std::string path = path_of(hash);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
-    return sys_error("open " + path);
-  }
   Sha256 sha;
   std::string buf(1 << 20, '\0');
   while (true) {

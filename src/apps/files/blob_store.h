@@ -70,6 +70,9 @@ class BlobStore {
   Result<std::string> get(std::string_view hash) const;
   bool has(std::string_view hash) const;
   std::string path_of(std::string_view hash) const;
+  // An open descriptor of the blob (the caller closes it); not_found when
+  // this store lacks it, invalid_argument for a malformed hash.
+  Result<int> open_for_read(std::string_view hash) const;
 
   // Streaming: a writer for a new blob; up to `length` bytes from `offset`
   // of a stored blob, as they are on disk (not checked; not_found if absent);
