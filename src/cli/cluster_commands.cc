@@ -6,8 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/calc/sum_squares.h"
 #include "base/json.h"
-#include "cluster/sum_squares.h"
+#include "cluster/workers_json.h"
 #include "proto/cluster.pb.h"
 
 namespace minga::cli {
@@ -17,14 +18,14 @@ using namespace minga::client;  // the client layer, which the subcommands use t
 namespace {
 
 int run_sumsq(const ClientOptions& options, const std::string& n_text) {
-  auto n = cluster::parse_sum_squares_n(n_text);
+  auto n = calc::parse_sum_squares_n(n_text);
   if (!n.ok()) return report_usage(options, n.error());
   pb::SumSquaresRequest req;
   req.set_n(n.value());
   auto r = call_with_retry<pb::SumSquaresResponse>(options, pb::SUM_SQUARES_REQUEST, req, pb::SUM_SQUARES_RESPONSE);
   if (!r.ok()) return report(options, r.error());
   if (options.json()) {
-    std::cout << cluster::sum_squares_json(r.value()) << std::endl;
+    std::cout << calc::sum_squares_json(r.value()) << std::endl;
     return kExitOk;
   }
   // The bare result first (scripts read line 1), then one line per part.

@@ -2,8 +2,9 @@
 
 #include <memory>
 
+#include "apps/calc/sum_squares.h"
 #include "base/json.h"
-#include "cluster/sum_squares.h"
+#include "cluster/workers_json.h"
 
 namespace minga::cluster {
 namespace {
@@ -75,13 +76,13 @@ void add_cluster_ops(apps::NodeServices& node, const std::string& role, ClusterO
       reply(apps::json_error("missing field \"n\""));
       return;
     }
-    auto n = parse_sum_squares_n(cmd.n());
+    auto n = calc::parse_sum_squares_n(cmd.n());
     if (!n.ok()) {
       reply(apps::json_error(n.error().message));
       return;
     }
     shared->sum_squares(n.value(), [reply = std::move(reply)](Result<pb::SumSquaresResponse> res) {
-      reply(res.ok() ? sum_squares_json(res.value()) : apps::json_error(res.error().message));
+      reply(res.ok() ? calc::sum_squares_json(res.value()) : apps::json_error(res.error().message));
     });
   };
   node.add_json_op("sumsq", sum_squares_op);
@@ -103,7 +104,7 @@ ClusterOps local_cluster_ops(apps::NodeServices& node, const LocalRunner& counte
   ClusterOps ops;
   apps::NodeServices* services = &node;
   ops.sum_squares = [services](std::uint64_t n, SumSquaresCallback done) {
-    if (auto st = check_sum_squares_n(n); !st.ok()) {
+    if (auto st = calc::check_sum_squares_n(n); !st.ok()) {
       done(st.error());
       return;
     }
@@ -122,7 +123,7 @@ ClusterOps local_cluster_ops(apps::NodeServices& node, const LocalRunner& counte
         done(r.error());
         return;
       }
-      SumSquaresGather gather({Range{1, n}});
+      calc::SumSquaresGather gather({Range{1, n}});
       if (auto st = gather.set(0, r->big_integer(), r->worker(), {}); !st.ok()) {
         done(st.error());
         return;

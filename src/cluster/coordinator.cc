@@ -8,11 +8,12 @@
 #include <optional>
 #include <span>
 
+#include "apps/calc/sum_squares.h"
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "cluster/cluster_ops.h"
-#include "cluster/sum_squares.h"
+#include "cluster/workers_json.h"
 
 namespace minga::cluster {
 
@@ -595,7 +596,7 @@ void Coordinator::run(pb::TaskRequest request, apps::TaskCallback done) {
 }
 
 void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::SumSquaresResponse>)> done) {
-  if (auto st = check_sum_squares_n(n); !st.ok()) {
+  if (auto st = calc::check_sum_squares_n(n); !st.ok()) {
     done(st.error());
     return;
   }
@@ -619,7 +620,7 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
     } else if (live == 0) {
       after.push_back([&done] { done(Error{Errc::no_worker, "no worker available"}); });
     } else {
-      auto job = std::make_shared<SumSquaresJob>(split_range(n, live), std::move(done));
+      auto job = std::make_shared<calc::SumSquaresJob>(split_range(n, live), std::move(done));
       // Written here under `mu`; read by part callbacks, which run later.
       auto tasks = std::make_shared<std::vector<TaskId>>();
       for (std::size_t i = 0; i < job->size(); ++i) {
@@ -638,10 +639,10 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
         req.set_lo(job->range(i).lo);
         req.set_hi(job->range(i).hi);
         auto on_part = [weak, job, tasks, i](Result<TaskOutcome> r) {
-          Result<SumSquaresJob::Part> part =
-              r.ok() ? Result<SumSquaresJob::Part>(SumSquaresJob::Part{r->response.big_integer(), r->response.worker(),
-                                                                       std::move(r->reassigned_from)})
-                     : Result<SumSquaresJob::Part>(r.error());
+          Result<calc::SumSquaresJob::Part> part =
+              r.ok() ? Result<calc::SumSquaresJob::Part>(calc::SumSquaresJob::Part{
+                           r->response.big_integer(), r->response.worker(), std::move(r->reassigned_from)})
+                     : Result<calc::SumSquaresJob::Part>(r.error());
           if (!job->finish_part(i, std::move(part))) return;
           if (auto self = weak.lock()) self->cancel(*tasks);  // the job failed: drop its other parts
         };

@@ -1,14 +1,16 @@
 // sumsq's pure pieces: the argument's rules, gathering parts into an exact
 // sum, the job that answers once, and the JSON forms.
-#include "cluster/sum_squares.h"
+#include "apps/calc/sum_squares.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-namespace minga::cluster {
+namespace minga::calc {
 namespace {
+
+using cluster::split_range;
 
 TEST(SumSquaresN, AcceptsWholeNumbersUpToTenToTheTwelve) {
   EXPECT_EQ(parse_sum_squares_n("9").value(), 9u);
@@ -103,23 +105,5 @@ TEST(SumSquaresJob, FirstFailureAnswersAndLaterPartsAreIgnored) {
   EXPECT_EQ(seen.message, "no worker available");
 }
 
-TEST(WorkersJson, RendersTheTable) {
-  pb::WorkersResponse r;
-  r.set_coordinator_id("coord");
-  r.set_policy("round-robin");
-  auto* w = r.add_workers();
-  w->set_id("w1");
-  w->set_address("127.0.0.1:7401");
-  w->set_state("live");
-  w->set_capacity(2);
-  w->set_in_flight(1);
-  w->set_done(7);
-  w->set_last_heartbeat_seconds_ago(0.25);
-  EXPECT_EQ(workers_json(r),
-            R"({"coordinator":"coord","policy":"round-robin","workers":[{"id":"w1","address":"127.0.0.1:7401",)"
-            R"("state":"live","capacity":2,"in_flight":1,"done":7,"failed":0,"reassigned":0,)"
-            R"("last_heartbeat_seconds_ago":0.25}]})");
-}
-
 }  // namespace
-}  // namespace minga::cluster
+}  // namespace minga::calc

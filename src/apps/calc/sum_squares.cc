@@ -1,13 +1,13 @@
-#include "cluster/sum_squares.h"
+#include "apps/calc/sum_squares.h"
 
 #include "apps/calc/calc_ops.h"
 #include "base/assert.h"
 #include "base/json.h"
 
-namespace minga::cluster {
+namespace minga::calc {
 namespace {
 
-const std::string kMaxText = std::to_string(calc::kMaxSumSquaresN);
+const std::string kMaxText = std::to_string(kMaxSumSquaresN);
 
 Result<u128> parse_u128(std::string_view text) {
   if (text.empty() || text.size() > 39)
@@ -37,14 +37,14 @@ Result<std::uint64_t> parse_sum_squares_n(std::string_view text) {
 }
 
 Status check_sum_squares_n(std::uint64_t n) {
-  if (n > calc::kMaxSumSquaresN) {
+  if (n > kMaxSumSquaresN) {
     return Error{Errc::invalid_argument,
                  "n = " + std::to_string(n) + " is too large: sumsq is exact for n up to " + kMaxText};
   }
   return ok_status();
 }
 
-SumSquaresGather::SumSquaresGather(std::vector<Range> ranges)
+SumSquaresGather::SumSquaresGather(std::vector<cluster::Range> ranges)
     : ranges_(std::move(ranges)), parts_(ranges_.size()), have_(ranges_.size()), missing_(ranges_.size()) {}
 
 Status SumSquaresGather::set(std::size_t i, std::string_view decimal, std::string worker,
@@ -74,7 +74,7 @@ pb::SumSquaresResponse SumSquaresGather::response() const {
   return r;
 }
 
-SumSquaresJob::SumSquaresJob(std::vector<Range> ranges, Done done)
+SumSquaresJob::SumSquaresJob(std::vector<cluster::Range> ranges, Done done)
     : ranges_(ranges), gather_(std::move(ranges)), done_(std::move(done)) {}
 
 bool SumSquaresJob::finish_part(std::size_t i, Result<Part> part) {
@@ -117,27 +117,4 @@ std::string sum_squares_json(const pb::SumSquaresResponse& response) {
   return json::Object().add("ok", true).add_raw("result", response.result()).add_raw("parts", parts + "]").str();
 }
 
-std::string workers_json(const pb::WorkersResponse& response) {
-  std::string list = "[";
-  for (const auto& w : response.workers()) {
-    if (list.size() > 1) list += ',';
-    list += json::Object()
-                .add("id", w.id())
-                .add("address", w.address())
-                .add("state", w.state())
-                .add("capacity", static_cast<std::uint64_t>(w.capacity()))
-                .add("in_flight", static_cast<std::uint64_t>(w.in_flight()))
-                .add("done", static_cast<std::uint64_t>(w.done()))
-                .add("failed", static_cast<std::uint64_t>(w.failed()))
-                .add("reassigned", static_cast<std::uint64_t>(w.reassigned()))
-                .add("last_heartbeat_seconds_ago", w.last_heartbeat_seconds_ago())
-                .str();
-  }
-  return json::Object()
-      .add("coordinator", response.coordinator_id())
-      .add("policy", response.policy())
-      .add_raw("workers", list + "]")
-      .str();
-}
-
-}  // namespace minga::cluster
+}  // namespace minga::calc

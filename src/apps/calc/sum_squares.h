@@ -15,7 +15,7 @@
 #include "cluster/scheduler.h"
 #include "proto/cluster.pb.h"
 
-namespace minga::cluster {
+namespace minga::calc {
 
 // "9" -> 9. A whole number from 0 to 10^12; anything else (negative,
 // fraction, exponent, text, too large) is invalid_argument.
@@ -26,9 +26,9 @@ Status check_sum_squares_n(std::uint64_t n);
 // The parts of one job as they arrive, in any order.
 class SumSquaresGather {
  public:
-  explicit SumSquaresGather(std::vector<Range> ranges);
+  explicit SumSquaresGather(std::vector<cluster::Range> ranges);
   std::size_t size() const { return parts_.size(); }
-  const Range& range(std::size_t i) const { return ranges_[i]; }
+  const cluster::Range& range(std::size_t i) const { return ranges_[i]; }
   // Records part `i` (once). `decimal` is the worker's exact answer; an
   // answer that is not a decimal, or that takes the sum past 2^128, is a
   // bad_frame error (a worker's answer never crashes the coordinator).
@@ -38,7 +38,7 @@ class SumSquaresGather {
   pb::SumSquaresResponse response() const;
 
  private:
-  std::vector<Range> ranges_;
+  std::vector<cluster::Range> ranges_;
   std::vector<pb::SumSquaresPart> parts_;
   std::vector<bool> have_;
   std::size_t missing_;
@@ -57,16 +57,16 @@ class SumSquaresJob {
   };
   using Done = std::function<void(Result<pb::SumSquaresResponse>)>;
 
-  SumSquaresJob(std::vector<Range> ranges, Done done);
+  SumSquaresJob(std::vector<cluster::Range> ranges, Done done);
   std::size_t size() const { return ranges_.size(); }
-  const Range& range(std::size_t i) const { return ranges_[i]; }
+  const cluster::Range& range(std::size_t i) const { return ranges_[i]; }
   // Records part `i`, or fails the job with the part's error. Returns true
   // when this call failed the job, so the caller can abandon the other
   // parts. Calls after the job ended are ignored.
   bool finish_part(std::size_t i, Result<Part> part);
 
  private:
-  const std::vector<Range> ranges_;
+  const std::vector<cluster::Range> ranges_;
   std::mutex mu_;
   SumSquaresGather gather_;
   Done done_;
@@ -77,7 +77,4 @@ class SumSquaresJob {
 // a part that moved adds "reassigned_from":["w2"]. Numbers stay exact.
 std::string sum_squares_json(const pb::SumSquaresResponse& response);
 
-// {"coordinator":"c1","policy":"round-robin","workers":[{"id":...},...]}
-std::string workers_json(const pb::WorkersResponse& response);
-
-}  // namespace minga::cluster
+}  // namespace minga::calc
