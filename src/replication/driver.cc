@@ -89,6 +89,12 @@ void Driver::stop() {
   }
   const Error down{Errc::shutting_down, "the node is shutting down; the outcome is unknown"};
   for (auto& [i, p] : pending) p.done(down);
+  std::vector<Proposal> untaken;
+  {
+    std::lock_guard lock(mu_);
+    untaken.swap(proposals_);
+  }
+  for (auto& p : untaken) p.done(Error{Errc::shutting_down, "the node is shutting down; it was not proposed"});
   for (auto& [c, r] : reads_) r.done(down);
   reads_.clear();
   for (auto& [i, r] : read_waits_) r.done(down);
@@ -115,23 +121,47 @@ void Driver::deliver(std::vector<raft::Message> messages) {
 }
 
 void Driver::propose(std::string data, ProposeDone done) {
-  post([this, data = std::move(data), done = std::move(done)]() mutable {
-    auto r = core_->propose(std::move(data));
-    if (!r.ok()) {
-      done(r.error());
-      return;
-    }
-    ProposeDone overtaken;
-    {
-      std::lock_guard lock(pending_mu_);
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    proposals_.push_back(Proposal{std::move(data), std::move(done)});
+    wake = proposals_wake_;
+    proposals_wake_ = false;  // one wake-up for the whole burst
+  }
+  if (wake) cv_.notify_one();
+}
+
+// One batch of proposals into the core, and their callers into pending_
+// under one lock.
+void Driver::take_proposals(std::vector<Proposal>& proposals) {
+  if (proposals.empty()) return;
+  std::vector<std::pair<ProposeDone, Error>> answers;  // refused and overtaken, answered outside the lock
+  const raft::Term term = core_->term();
+  const auto deadline = Clock::now() + opt_.request_timeout;
+  std::uint64_t accepted = 0;
+  {
+    std::lock_guard lock(pending_mu_);
+    for (Proposal& p : proposals) {
+      auto r = core_->propose(std::move(p.data));
+      if (!r.ok()) {
+        answers.emplace_back(std::move(p.done), r.error());
+        continue;
+      }
       auto& slot = pending_[r.value()];
-      overtaken = std::move(slot.done);  // an older term's entry at this index was truncated
-      slot = Pending{core_->term(), std::move(done), Clock::now() + opt_.request_timeout};
+      if (slot.done) {  // an older term's entry at this index was truncated
+        answers.emplace_back(std::move(slot.done),
+                             Error{Errc::not_leader, "overtaken by a new leader; it was not committed"});
+      }
+      slot = Pending{term, std::move(p.done), deadline};
+      ++accepted;
     }
-    if (overtaken) overtaken(Error{Errc::not_leader, "overtaken by a new leader; it was not committed"});
+  }
+  proposals.clear();
+  for (auto& [done, e] : answers) done(std::move(e));
+  if (accepted > 0) {
     std::lock_guard lock(status_mu_);
-    ++status_.proposals;
-  });
+    status_.proposals += accepted;
+  }
 }
 
 void Driver::read_barrier(ReadDone done) {
@@ -197,11 +227,16 @@ void Driver::loop() {
     std::deque<std::function<void()>> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_tick, [this] { return stopping_ || !events_.empty(); });
+      proposals_wake_ = !persisting_;
+      cv_.wait_until(lock, next_tick,
+                     [this] { return stopping_ || !events_.empty() || (!persisting_ && !proposals_.empty()); });
+      proposals_wake_ = false;
       if (stopping_) return;
       batch.swap(events_);
+      proposals_taken_.swap(proposals_);
     }
     for (auto& e : batch) e();
+    take_proposals(proposals_taken_);
     const auto now = Clock::now();
     if (now >= next_tick) {
       on_tick();
@@ -490,25 +525,32 @@ void Driver::apply(ApplyJob& job) {
     }
     for (auto& d : unknown) d(Error{Errc::timeout, "replaced by a snapshot; the outcome is unknown"});
   }
+  // The callers of the job's entries, taken under one lock: an entry's
+  // caller is in pending_ before the entry is persisted, so before it commits.
+  completing_.clear();
+  if (!job.entries.empty()) {
+    std::lock_guard lock(pending_mu_);
+    auto first = pending_.lower_bound(job.entries.front().index);
+    auto last = pending_.upper_bound(job.entries.back().index);
+    for (auto it = first; it != last; ++it) completing_.emplace_back(it->first, std::move(it->second));
+    pending_.erase(first, last);
+  }
+  auto caller = completing_.begin();
   for (const raft::Entry& e : job.entries) {
     std::string result;
     if (e.type == raft::EntryType::command) result = applier_.apply(e);
     log_bytes_since_snapshot_ += e.data.size();
     applied_ = e.index.value;
-    Pending p;
-    {
-      std::lock_guard lock(pending_mu_);
-      auto it = pending_.find(e.index);
-      if (it == pending_.end()) continue;
-      p = std::move(it->second);
-      pending_.erase(it);
-    }
+    if (caller == completing_.end() || caller->first != e.index) continue;
+    Pending& p = caller->second;
+    ++caller;
     if (p.term == e.term) {
       p.done(std::move(result));
     } else {
       p.done(Error{Errc::not_leader, "overtaken by a new leader; it was not committed"});
     }
   }
+  completing_.clear();
   for (auto& [index, read] : job.reads) read_waits_.emplace(index, std::move(read));
   serve_reads();
   const raft::Index applied(applied_.load());

@@ -145,6 +145,10 @@ class Driver {
     ReadDone done;
     std::chrono::steady_clock::time_point deadline;
   };
+  struct Proposal {
+    std::string data;
+    ProposeDone done;
+  };
   struct ApplyJob {
     raft::SnapshotPtr snapshot;
     std::vector<raft::Entry> entries;
@@ -153,6 +157,7 @@ class Driver {
 
   void post(std::function<void()> event);
   void loop();
+  void take_proposals(std::vector<Proposal>& proposals);
   void on_tick();
   void handle_ready();
   void persisted(raft::Ready rd);
@@ -175,8 +180,16 @@ class Driver {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> events_;
+  // Proposals wait here for the loop's next turn, all of them taken at once.
+  // They wake the loop only when it waits with no persist running: during a
+  // persist they could only go into the next Ready, which the end of the
+  // persist starts (its completion wakes the loop), so a burst of writes
+  // costs one wake-up, not one each.
+  std::vector<Proposal> proposals_;
+  bool proposals_wake_ = false;  // the loop waits, and no persist runs
   bool stopping_ = false;
-  bool persisting_ = false;
+  bool persisting_ = false;                // raft loop only (read under mu_ by the loop's wait)
+  std::vector<Proposal> proposals_taken_;  // raft loop: the batch being proposed (its capacity is kept)
   struct Compaction {
     raft::Index index;
     std::string data;
@@ -214,10 +227,11 @@ class Driver {
   bool apply_stop_ = false;
   std::thread apply_thread_;
   std::atomic<std::uint64_t> applied_{0};
-  std::uint64_t last_snapshot_index_ = 0;        // apply thread
-  std::uint64_t last_snapshot_bytes_ = 0;        // apply thread: size of the last snapshot's data
-  std::uint64_t log_bytes_since_snapshot_ = 0;   // apply thread: command bytes applied since it
-  std::multimap<raft::Index, Read> read_waits_;  // apply thread: reads waiting for their index
+  std::uint64_t last_snapshot_index_ = 0;                    // apply thread
+  std::uint64_t last_snapshot_bytes_ = 0;                    // apply thread: size of the last snapshot's data
+  std::uint64_t log_bytes_since_snapshot_ = 0;               // apply thread: command bytes applied since it
+  std::multimap<raft::Index, Read> read_waits_;              // apply thread: reads waiting for their index
+  std::vector<std::pair<raft::Index, Pending>> completing_;  // apply thread: the proposals of the job applied
 
   mutable std::mutex status_mu_;
   DriverStatus status_;
