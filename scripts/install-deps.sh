@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config make
   libboost-dev protobuf-compiler libprotobuf-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev libeigen3-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   libssl-dev netcat-openbsd docker-compose haproxy
