@@ -3,8 +3,9 @@
 //
 // Threads and what each owns:
 //   raft loop  the Core, exclusively. It takes events (peer messages,
-//              proposals, reads, membership changes, storage completions)
-//              from one queue and ticks every `tick` of wall time;
+//              reads, membership changes, storage completions) from one
+//              queue and the proposals, a batch at a time, from another,
+//              and ticks every `tick` of wall time;
 //   storage    the RaftStorage: appends, fsyncs and snapshot files, one job
 //              at a time, in order;
 //   snapshot   writes a local snapshot's file (the bulk of compaction) off
