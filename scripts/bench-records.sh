@@ -10,6 +10,7 @@
 #     SECONDS  measured seconds per round, after 1 s of warm-up (default 5)
 #     POINTS   "CONNECTIONSxINFLIGHT ..." (default "8x8 16x16": 64 and 256 in flight)
 #   BENCH_DIR=DIR puts the data under DIR instead of $TMPDIR or /tmp.
+#   BENCH_BASE_PORT=P uses ports P+1 to P+206 (default: a free base from 20000 on).
 #
 # minga: `minga bench records --connections C --inflight N --size 64` over
 # the three client ports. etcd: bench/etcd-put (a Go client on Debian's etcd

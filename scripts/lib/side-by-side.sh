@@ -39,8 +39,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A base port P such that P+1..3 (client), P+81..83 (monitor), P+101..103
-# (Raft) and P+201..206 (etcd client and peer) are all free on 127.0.0.1.
-base=$(python3 - <<'EOF'
+# (Raft) and P+201..206 (etcd client and peer) are all free on 127.0.0.1;
+# BENCH_BASE_PORT=P chooses it (for a machine whose users share port ranges).
+if [[ -n "${BENCH_BASE_PORT:-}" ]]; then
+  base=$BENCH_BASE_PORT
+else
+  base=$(python3 - <<'EOF'
 import random, socket
 for _ in range(200):
     p = random.randrange(20000, 32000, 10)  # below the ephemeral range (32768-)
@@ -56,6 +60,7 @@ for _ in range(200):
         for s in socks: s.close()
 EOF
 )
+fi
 
 "$minga" cluster up --nodes 3 --data-dir "$work/minga" --base-port "$base" \
   --node-arg=--log-level --node-arg=warn >"$work/minga.log" 2>&1 &
