@@ -181,7 +181,8 @@ TEST_F(ApiFilesTest, ABodyAboveTheMaxSizeIs413AndStoresNothing) {
 
   // Chunked, with no length: refused once the bytes pass the limit.
   RawConnection c(port());
-  ASSERT_TRUE(c.send("PUT /api/v1/files/too-big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(c.send(
+      "PUT /api/v1/files/too-big HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"));
   const std::string piece(256 * 1024, 'z');
   char size_line[32];
   std::snprintf(size_line, sizeof size_line, "%zx\r\n", piece.size());
