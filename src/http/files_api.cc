@@ -233,14 +233,34 @@ class Put : public std::enable_shared_from_this<Put> {
 // entry from a stat, no bytes.
 class Get : public std::enable_shared_from_this<Get> {
  public:
-  Get(ExchangePtr exchange, Dispatch dispatch, std::string name, bool stale, bool head_only)
+  Get(ExchangePtr exchange, Dispatch dispatch, std::string name, bool stale, bool head_only, std::string if_none_match)
       : exchange_(std::move(exchange)),
         dispatch_(std::move(dispatch)),
         name_(std::move(name)),
         stale_(stale),
-        head_only_(head_only) {}
+        head_only_(head_only),
+        if_none_match_(std::move(if_none_match)) {}
 
   void start() {
+    if (!if_none_match_.empty() && !head_only_) {
+      // A client that holds some content asks whether it is still the
+      // file's: the entry answers without reading the blob.
+      pb::FilesStatRequest stat;
+      stat.set_name(name_);
+      stat.set_stale(stale_);
+      call<pb::FilesStatResponse>(dispatch_, pb::FILES_STAT_REQUEST, stat, pb::FILES_STAT_RESPONSE,
+                                  [self = shared_from_this()](Result<pb::FilesStatResponse> r) {
+                                    if (r.ok() && self->if_none_match_ == "\"" + r->file().sha256() + "\"") {
+                                      Response same{304, "application/octet-stream", {}, {}};
+                                      same.headers.emplace_back("ETag", self->if_none_match_);
+                                      self->exchange_->answer(std::move(same));
+                                      return;
+                                    }
+                                    self->if_none_match_.clear();
+                                    self->start();
+                                  });
+      return;
+    }
     if (head_only_) {
       pb::FilesStatRequest stat;
       stat.set_name(name_);
@@ -312,6 +332,7 @@ class Get : public std::enable_shared_from_this<Get> {
   std::string name_;
   bool stale_;
   bool head_only_;
+  std::string if_none_match_;
   pb::FileEntry entry_;
   std::uint64_t offset_ = 0;
 };
@@ -342,7 +363,8 @@ Status add_file_routes(Api& api) {
           exchange->answer(error_answer(p.error()));
           return;
         }
-        std::make_shared<Get>(std::move(exchange), dispatch, std::move(p->first), p->second, head.method == "HEAD")
+        std::make_shared<Get>(std::move(exchange), dispatch, std::move(p->first), p->second, head.method == "HEAD",
+                              head.if_none_match)
             ->start();
       }});
 }

@@ -67,6 +67,15 @@ TEST_F(ApiFilesTest, PutThenGetRoundTripsEveryByteValueInSeveralPieces) {
   EXPECT_EQ(g.headers["x-checksum-sha256"], sha256_hex(content));
   EXPECT_EQ(g.headers["content-disposition"], "attachment; filename*=UTF-8''every-byte.bin");
   EXPECT_TRUE(g.body == content) << "got " << g.body.size() << " bytes, sha256 " << sha256_hex(g.body);
+  // The ETag again: not modified, no bytes; another one: the bytes.
+  auto same = http_call(port(), "GET", "/api/v1/files/bin%2Fevery-byte.bin", "",
+                        {"If-None-Match: \"" + sha256_hex(content) + "\""});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(same.headers["etag"], "\"" + sha256_hex(content) + "\"");
+  EXPECT_EQ(same.body, "");
+  auto other = http_call(port(), "GET", "/api/v1/files/bin%2Fevery-byte.bin", "", {"If-None-Match: \"abc\""});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_TRUE(other.body == content);
 
   // The command line reads what HTTP wrote, and HTTP what the command line wrote.
   auto get = run_minga({"--server", node_->address(), "get", "bin/every-byte.bin"});
