@@ -26,6 +26,7 @@
 #include "cluster/worker_agent.h"
 #include "http/api.h"
 #include "http/dashboard.h"
+#include "http/files_api.h"
 #include "http/monitor.h"
 #include "net/server.h"
 #include "proto/cluster.pb.h"
@@ -450,6 +451,10 @@ struct Node::Impl final : apps::NodeServices, net::Dispatcher {
       if (auto st = api_->add(std::move(route)); !st.ok()) return st;
     }
     api_routes_.clear();
+    // A file's bytes, streamed through the files app's frames (http/files_api.h).
+    if (auto st = http::add_file_routes(*api_); !st.ok()) return st;
+    monitor.add_stream_select(std::string(http::kApiPrefix),
+                              [api = api_.get()](const http::Request& head) { return api->stream(head); });
     monitor.add_async_prefix(
         std::string(http::kApiPrefix),
         [api = api_.get()](const http::Request& request, std::function<void(http::Response)> done) {

@@ -76,6 +76,21 @@ std::optional<std::vector<std::pair<std::string, std::string>>> match(const std:
   return params;
 }
 
+// The query's parameters, percent-decoded, after `params`.
+void append_query(std::string_view query, Params& params) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      params.emplace_back(percent_decode(pair.substr(0, eq), true),
+                          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
 template <typename T>
 bool parse_integer(const std::string& text, T& out) {
   const char* end = text.data() + text.size();
@@ -158,16 +173,6 @@ Status set_param(gp::Message& message, const std::string& name, const std::strin
   return Error{Errc::invalid_argument, "unknown parameter '" + name + "'"};
 }
 
-Response error_from(const Error& e) {
-  int status = http_status(e.code);
-  // A follower that knows the leader names it ("... the leader is n2 at
-  // HOST:PORT"): asking again here will not help, so no Retry-After.
-  if (e.code == Errc::not_leader && e.message.find("the leader is ") != std::string::npos) status = 409;
-  Response r = api_error(status, pb::ErrorCode_Name(static_cast<pb::ErrorCode>(e.code)), e.message);
-  if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
-
 // Answers one API request: the reply frame becomes JSON, once.
 class HttpResponder final : public wire::Responder {
  public:
@@ -190,21 +195,14 @@ class HttpResponder final : public wire::Responder {
     if (type == pb::ERROR) {
       pb::ErrorResponse e;
       if (!e.ParseFromString(body)) return api_error(500, "INTERNAL", "cannot decode the error answer");
-      return error_from(Error{static_cast<Errc>(e.code()), e.message()});
+      return error_answer(Error{static_cast<Errc>(e.code()), e.message()});
     }
     if (type != response_type_) {
       return api_error(500, "INTERNAL", "unexpected answer of type " + std::to_string(type));
     }
     std::unique_ptr<gp::Message> m(response_->New());
     if (!m->ParseFromString(body)) return api_error(500, "INTERNAL", "cannot decode the answer");
-    gp::util::JsonPrintOptions options;
-    options.always_print_primitive_fields = true;
-    options.preserve_proto_field_names = true;
-    std::string json;
-    if (auto st = gp::util::MessageToJsonString(*m, &json, options); !st.ok()) {
-      return api_error(500, "INTERNAL", "cannot write the answer as JSON: " + std::string(st.message()));
-    }
-    return Response{200, "application/json", json + "\n", {}};
+    return json_answer(*m);
   }
 
   std::uint32_t response_type_;
@@ -267,6 +265,27 @@ Response api_error(int status, std::string_view code, std::string_view message) 
   return Response{status, "application/json", outer.str() + "\n", {}};
 }
 
+Response error_answer(const Error& e) {
+  int status = http_status(e.code);
+  // A follower that knows the leader names it ("... the leader is n2 at
+  // HOST:PORT"): asking again here will not help, so no Retry-After.
+  if (e.code == Errc::not_leader && e.message.find("the leader is ") != std::string::npos) status = 409;
+  Response r = api_error(status, pb::ErrorCode_Name(static_cast<pb::ErrorCode>(e.code)), e.message);
+  if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+Response json_answer(const gp::Message& message) {
+  gp::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (auto st = gp::util::MessageToJsonString(message, &json, options); !st.ok()) {
+    return api_error(500, "INTERNAL", "cannot write the answer as JSON: " + std::string(st.message()));
+  }
+  return Response{200, "application/json", json + "\n", {}};
+}
+
 int http_status(Errc code) {
   switch (code) {
     case Errc::bad_frame:
@@ -306,10 +325,8 @@ Status Api::add(wire::ApiRoute route) {
   if (route.request == nullptr || route.response == nullptr) {
     return Error{Errc::invalid_argument, "API route " + route.method + " " + route.path + " lacks a prototype"};
   }
-  for (const auto& r : routes_) {
-    if (r.method == route.method && split_path(r.path) == split_path(route.path)) {
-      return Error{Errc::invalid_argument, "API route " + route.method + " " + route.path + " is already taken"};
-    }
+  if (taken(route.method, route.path)) {
+    return Error{Errc::invalid_argument, "API route " + route.method + " " + route.path + " is already taken"};
   }
   if (!route.fixed_json.empty()) {
     std::unique_ptr<gp::Message> m(route.request->New());
@@ -322,31 +339,92 @@ Status Api::add(wire::ApiRoute route) {
   return ok_status();
 }
 
-void Api::handle(const Request& request, std::function<void(Response)> done) const {
-  std::string_view path = request.path;
+struct Api::Match {
+  const wire::ApiRoute* route = nullptr;
+  const StreamRoute* stream = nullptr;
+  Params params;
+  std::vector<std::string> allowed;
+};
+
+bool Api::taken(std::string_view method, std::string_view path) const {
+  const auto segments = split_path(path);
+  for (const auto& r : routes_) {
+    if (r.method == method && split_path(r.path) == segments) return true;
+  }
+  for (const auto& r : streams_) {
+    if (r.method == method && split_path(r.path) == segments) return true;
+  }
+  return false;
+}
+
+Api::Match Api::find(std::string_view method_in, std::string_view full_path) const {
+  std::string_view path = full_path;
   path.remove_prefix(std::min(path.size(), kApiPrefix.size()));
   const auto segments = split_path(path);
-  const std::string method = request.method == "HEAD" ? "GET" : request.method;
-
-  const wire::ApiRoute* route = nullptr;
-  std::vector<std::pair<std::string, std::string>> params;
-  std::vector<std::string> allowed;
-  for (const auto& r : routes_) {
-    auto m = match(split_path(r.path), segments);
-    if (!m) continue;
-    if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) allowed.push_back(r.method);
-    if (r.method == method && route == nullptr) {
-      route = &r;
-      params = std::move(*m);
+  const std::string_view method = method_in == "HEAD" ? std::string_view("GET") : method_in;
+  Match out;
+  std::size_t best = SIZE_MAX;
+  auto consider = [&](const std::string& route_method, const std::string& route_path, auto set) {
+    auto m = match(split_path(route_path), segments);
+    if (!m) return;
+    if (std::find(out.allowed.begin(), out.allowed.end(), route_method) == out.allowed.end()) {
+      out.allowed.push_back(route_method);
     }
+    if (route_method == method && m->size() < best) {
+      best = m->size();
+      out.route = nullptr;
+      out.stream = nullptr;
+      set();
+      out.params = std::move(*m);
+    }
+  };
+  for (const auto& r : routes_) consider(r.method, r.path, [&] { out.route = &r; });
+  for (const auto& r : streams_) consider(r.method, r.path, [&] { out.stream = &r; });
+  return out;
+}
+
+Status Api::add_stream(StreamRoute route) {
+  if (route.path.empty() || route.path.front() != '/') {
+    return Error{Errc::invalid_argument, "API route path must start with '/': " + route.path};
+  }
+  if (!route.serve)
+    return Error{Errc::invalid_argument, "API route " + route.method + " " + route.path + " lacks a handler"};
+  if (taken(route.method, route.path)) {
+    return Error{Errc::invalid_argument, "API route " + route.method + " " + route.path + " is already taken"};
+  }
+  streams_.push_back(std::move(route));
+  return ok_status();
+}
+
+std::function<void(ExchangePtr)> Api::stream(const Request& head) const {
+  Match m = find(head.method, head.path);
+  if (m.stream == nullptr) return {};
+  Params params = std::move(m.params);
+  append_query(head.query, params);
+  return [this, route = m.stream, head, params = std::move(params)](ExchangePtr exchange) mutable {
+    if (auto refused = write_refusal(options_, head.method, head.authorization)) {
+      exchange->answer(std::move(*refused));
+      return;
+    }
+    route->serve(head, std::move(params), std::move(exchange), dispatch_);
+  };
+}
+
+void Api::handle(const Request& request, std::function<void(Response)> done) const {
+  Match found = find(request.method, request.path);
+  const wire::ApiRoute* route = found.route;
+  Params params = std::move(found.params);
+  if (route == nullptr && found.stream != nullptr) {
+    done(api_error(500, "INTERNAL", "the route " + request.method + " " + request.path + " streams its bytes"));
+    return;
   }
   if (route == nullptr) {
-    if (allowed.empty()) {
+    if (found.allowed.empty()) {
       done(api_error(404, "NOT_FOUND", "no API route " + request.path));
       return;
     }
     std::string allow;
-    for (const auto& a : allowed) {
+    for (const auto& a : found.allowed) {
       if (!allow.empty()) allow += ", ";
       allow += a;
       if (a == "GET") allow += ", HEAD";
@@ -372,18 +450,7 @@ void Api::handle(const Request& request, std::function<void(Response)> done) con
       return;
     }
   }
-  std::string_view query = request.query;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    if (!pair.empty()) {
-      const auto eq = pair.find('=');
-      params.emplace_back(percent_decode(pair.substr(0, eq), true),
-                          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
+  append_query(request.query, params);
   for (const auto& [name, value] : params) {
     if (auto st = set_param(*message, name, value); !st.ok()) {
       done(api_error(400, "INVALID_ARGUMENT", st.error().message));

@@ -19,6 +19,10 @@
 #include "wire/api_route.h"
 #include "wire/responder.h"
 
+namespace google::protobuf {
+class Message;
+}
+
 namespace minga::http {
 
 inline constexpr std::string_view kApiPrefix = "/api/v1";
@@ -47,6 +51,25 @@ std::optional<Response> write_refusal(const ApiOptions& options, std::string_vie
 Response api_error(int status, std::string_view code, std::string_view message);
 // The HTTP status for a protocol error code (docs/api.md).
 int http_status(Errc code);
+// The answer for a protocol error: its code's name and status, Retry-After
+// where asking again may help.
+Response error_answer(const Error& error);
+// A protobuf answer in the standard JSON mapping, every field printed.
+Response json_answer(const google::protobuf::Message& message);
+
+// Path parameters, then query parameters, percent-decoded, in order.
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+// A route whose request body or answer is raw bytes streamed in pieces
+// rather than a JSON message (a file's upload and download): `serve` gets
+// the request's head, its parameters, the Exchange that reads and writes
+// the bytes, and the router to send its request frames to. The API checks
+// the method, the path and the write rule first.
+struct StreamRoute {
+  std::string method;
+  std::string path;
+  std::function<void(const Request& head, Params params, ExchangePtr exchange, const Dispatch& dispatch)> serve;
+};
 
 class Api {
  public:
@@ -55,15 +78,27 @@ class Api {
   // Adds a route; a second route with the same method and path, a path that
   // does not start with '/', or a missing prototype is an error.
   Status add(wire::ApiRoute route);
+  Status add_stream(StreamRoute route);
+  // The handler of `head` (its body not read yet) if a stream route serves
+  // it, else an empty function: the request then goes to handle() whole.
+  std::function<void(ExchangePtr)> stream(const Request& head) const;
   // Serves `request` (its path under kApiPrefix); `done` is called once,
   // maybe later and from another thread.
   void handle(const Request& request, std::function<void(Response)> done) const;
   const std::vector<wire::ApiRoute>& routes() const { return routes_; }
 
  private:
+  struct Match;
+  // The route for `method` on `path`: the one with the fewest parameters
+  // (so `/files/stat` wins over `/files/{name}`), and the methods the path
+  // allows.
+  Match find(std::string_view method, std::string_view path) const;
+  bool taken(std::string_view method, std::string_view path) const;
+
   ApiOptions options_;
   Dispatch dispatch_;
   std::vector<wire::ApiRoute> routes_;
+  std::vector<StreamRoute> streams_;
 };
 
 }  // namespace minga::http

@@ -21,6 +21,7 @@
 #include "http/fetch.h"
 #include "http/monitor.h"
 #include "proto/lottery.pb.h"
+#include "proto/minga.pb.h"
 #include "proto/raft.pb.h"
 #include "proto/records.pb.h"
 
@@ -90,6 +91,7 @@ struct Dashboard::Impl {
   std::string cluster;  // the last "cluster" event
   std::string workers = "null";
   std::string lottery = "null";
+  std::string files = "null";  // {"list": GET /api/v1/files?stale=true, "status": /status's files section}
   std::deque<std::string> points;
   std::deque<std::string> timeline;
   std::deque<std::string> records;
@@ -105,7 +107,7 @@ struct Dashboard::Impl {
   std::string last_leader;
   std::uint64_t last_term = 0;
   std::uint64_t records_after = 0;
-  std::string last_workers_body, last_lottery_body, last_lottery_status;
+  std::string last_workers_body, last_lottery_body, last_lottery_status, last_files;
 
   void publish(std::string event) {
     events.emplace_back(next_seq++, std::move(event));
@@ -383,8 +385,20 @@ void Dashboard::Impl::gather() {
       while (records.size() > kMaxRecords) records.pop_front();
     }
   }
-  std::string workers_body, lottery_body;
+  std::string workers_body, lottery_body, files_body;
   if (auto r = fetch(self, "/api/v1/workers", kFetchTimeout); r && r->status == 200) workers_body = strip(r->body);
+  // The catalogue as this node applied it, and its files section of
+  // /status (null when the node has none).
+  if (auto r = fetch(self, "/api/v1/files?stale=true", kFetchTimeout); r && r->status == 200) {
+    std::string section = "null";
+    if (auto st = fetch(self, "/api/v1/status", kFetchTimeout); st && st->status == 200) {
+      pb::StatusResponse status;
+      if (parse_json(st->body, status)) {
+        if (auto it = status.sections().find("files"); it != status.sections().end()) section = it->second;
+      }
+    }
+    files_body = json::Object().add_raw("list", strip(r->body)).add_raw("status", section).str();
+  }
   if (auto r = fetch(self, "/api/v1/lottery", kFetchTimeout); r && r->status == 200) {
     lottery_body = strip(r->body);
     pb::LotteryStatusResponse st;
@@ -429,6 +443,11 @@ void Dashboard::Impl::gather() {
     last_workers_body = workers_body;
     publish(R"({"type":"workers","workers":)" + workers + "}");
   }
+  if (!files_body.empty() && files_body != last_files) {
+    files = files_body;
+    last_files = files_body;
+    publish(R"({"type":"files","files":)" + files + "}");
+  }
   if (!lottery_body.empty() && lottery_body != last_lottery_body) {
     lottery = lottery_body;
     last_lottery_body = lottery_body;
@@ -470,6 +489,7 @@ std::vector<std::string> Dashboard::Impl::events_for(std::uint64_t& cursor) {
     out.push_back(R"({"type":"records","reset":true,"records":)" + array(records) + "}");
     out.push_back(R"({"type":"workers","workers":)" + workers + "}");
     out.push_back(R"({"type":"lottery","lottery":)" + lottery + "}");
+    out.push_back(R"({"type":"files","files":)" + files + "}");
     out.push_back(R"({"type":"logs","reset":true,"lines":)" + array(logs) + "}");
     cursor = next_seq;
     return out;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -81,6 +82,75 @@ void append_event(std::string& out, std::string_view line) {
   out += '\n';
 }
 
+bool under(std::string_view path, std::string_view prefix) {
+  return path == prefix ||
+         (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/');
+}
+
+// What a streamed request's handler asked for last, handed to the session's
+// coroutine on the strand.
+struct StreamOp {
+  enum class Kind { read, answer, begin, write, end } kind = Kind::read;
+  std::size_t max = 0;
+  std::string bytes;
+  Response response;
+  std::uint64_t length = 0;
+  std::function<void(Result<std::string>)> got;
+  std::function<void(Status)> sent;
+};
+
+// Shared by the session's coroutine and the Exchange the handler holds;
+// touched on the strand only.
+struct StreamState {
+  explicit StreamState(asio::strand<asio::io_context::executor_type>& s) : timer(s) {}
+  asio::steady_timer timer;  // wakes the coroutine when an op arrives
+  std::optional<StreamOp> op;
+  bool closed = false;
+};
+
+void fail_op(StreamOp& op, const std::string& why) {
+  if (op.got) op.got(Error{Errc::unavailable, why});
+  if (op.sent) op.sent(Error{Errc::unavailable, why});
+}
+
+class StreamExchange final : public Exchange {
+ public:
+  StreamExchange(std::shared_ptr<StreamState> state, asio::strand<asio::io_context::executor_type> strand,
+                 std::optional<std::uint64_t> size)
+      : state_(std::move(state)), strand_(std::move(strand)), size_(size) {}
+
+  std::optional<std::uint64_t> body_size() const override { return size_; }
+  void read(std::size_t max, std::function<void(Result<std::string>)> got) override {
+    submit(StreamOp{StreamOp::Kind::read, max, {}, {}, 0, std::move(got), {}});
+  }
+  void answer(Response response) override {
+    submit(StreamOp{StreamOp::Kind::answer, 0, {}, std::move(response), 0, {}, {}});
+  }
+  void begin(Response head, std::uint64_t length, std::function<void(Status)> sent) override {
+    submit(StreamOp{StreamOp::Kind::begin, 0, {}, std::move(head), length, {}, std::move(sent)});
+  }
+  void write(std::string bytes, std::function<void(Status)> sent) override {
+    submit(StreamOp{StreamOp::Kind::write, 0, std::move(bytes), {}, 0, {}, std::move(sent)});
+  }
+  void end() override { submit(StreamOp{StreamOp::Kind::end, 0, {}, {}, 0, {}, {}}); }
+
+ private:
+  void submit(StreamOp op) {
+    asio::post(strand_, [state = state_, op = std::move(op)]() mutable {
+      if (state->closed || state->op) {
+        fail_op(op, state->closed ? "the connection is closed" : "one streamed operation at a time");
+        return;
+      }
+      state->op = std::move(op);
+      state->timer.cancel();
+    });
+  }
+
+  std::shared_ptr<StreamState> state_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  std::optional<std::uint64_t> size_;
+};
+
 }  // namespace
 
 std::string query_param(std::string_view query, std::string_view key) {
@@ -111,6 +181,10 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   const AsyncRoute* find_async(std::string_view path) const;
   net::awaitable<bool> write(beast::tcp_stream& stream, Response r, unsigned version, bool keep_alive, bool head);
   net::awaitable<void> refuse_and_drain(beast::tcp_stream& stream, Response r, unsigned version);
+  std::function<void(ExchangePtr)> find_stream(const Request& head) const;
+  net::awaitable<bool> exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                bhttp::request_parser<bhttp::empty_body>& head, const Request& request,
+                                std::function<void(ExchangePtr)> handler, std::uint64_t id);
 
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;
@@ -120,6 +194,7 @@ struct Monitor::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, Route, std::less<>> routes;
   std::map<std::string, Feed, std::less<>> feeds;
   std::vector<std::pair<std::string, AsyncRoute>> prefixes;
+  std::vector<std::pair<std::string, StreamSelect>> stream_selects;
   struct Open {
     beast::tcp_stream* stream = nullptr;
     asio::steady_timer* waiting = nullptr;  // set while an asynchronous route answers
@@ -275,12 +350,155 @@ net::awaitable<void> Monitor::Impl::stream_feed(beast::tcp_stream& stream, const
 
 const AsyncRoute* Monitor::Impl::find_async(std::string_view path) const {
   for (const auto& [prefix, route] : prefixes) {
-    if (path == prefix ||
-        (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/')) {
-      return &route;
-    }
+    if (under(path, prefix)) return &route;
   }
   return nullptr;
+}
+
+std::function<void(ExchangePtr)> Monitor::Impl::find_stream(const Request& head) const {
+  for (const auto& [prefix, select] : stream_selects) {
+    if (!under(head.path, prefix)) continue;
+    if (auto handler = select(head)) return handler;
+  }
+  return {};
+}
+
+// Serves one streamed request: performs what its handler asks, one op at a
+// time, holding at most one piece of the body or of the answer. Returns
+// whether the connection may serve another request.
+net::awaitable<bool> Monitor::Impl::exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                             bhttp::request_parser<bhttp::empty_body>& head, const Request& request,
+                                             std::function<void(ExchangePtr)> handler, std::uint64_t id) {
+  bhttp::request_parser<bhttp::buffer_body> parser{std::move(head)};
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // the handler bounds what it takes
+  const unsigned version = parser.get().version();
+  const bool is_head = request.method == "HEAD";
+  const bool wants_continue = beast::iequals(parser.get()[bhttp::field::expect], "100-continue");
+  auto state = std::make_shared<StreamState>(strand);
+  sessions[id].waiting = &state->timer;
+  try {
+    std::optional<std::uint64_t> size;
+    if (parser.content_length()) size = *parser.content_length();
+    handler(std::make_shared<StreamExchange>(state, strand, size));
+  } catch (const std::exception& e) {
+    state->op = StreamOp{StreamOp::Kind::answer,
+                         0,
+                         {},
+                         api_error(500, "INTERNAL", std::string("internal error: ") + e.what()),
+                         0,
+                         {},
+                         {}};
+  }
+  bool continued = false, began = false, keep = false;
+  std::uint64_t length = 0, written = 0;
+  boost::system::error_code ec;
+  while (true) {
+    if (!state->op) {
+      state->timer.expires_after(kAnswerTimeout);
+      co_await state->timer.async_wait(asio::redirect_error(net::use_awaitable, ec));
+    }
+    if (stopped) break;
+    if (!state->op) {
+      if (!began) {
+        co_await write(
+            stream,
+            api_error(504, "TIMEOUT",
+                      "no answer within " + std::to_string(std::chrono::seconds(kAnswerTimeout).count()) + " s"),
+            version, false, false);
+      }
+      break;
+    }
+    StreamOp op = std::move(*state->op);
+    state->op.reset();
+    ec = {};  // the wake-up's operation_aborted is no error of the op
+    if (op.kind == StreamOp::Kind::read) {
+      if (wants_continue && !continued && !parser.is_done()) {
+        continued = true;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(kWriteTimeout);
+        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(net::use_awaitable, ec));
+        if (ec) {
+          fail_op(op, "cannot write to the client: " + ec.message());
+          break;
+        }
+      }
+      std::string chunk(op.max, '\0');
+      std::size_t filled = 0;
+      while (filled < op.max && !parser.is_done()) {
+        auto& body = parser.get().body();
+        body.data = chunk.data() + filled;
+        body.size = op.max - filled;
+        body.more = true;
+        stream.expires_after(kReadTimeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(net::use_awaitable, ec));
+        if (ec == bhttp::error::need_buffer) ec = {};
+        filled = op.max - body.size;
+        if (ec) break;
+      }
+      if (ec) {
+        fail_op(op, "reading the body: " + ec.message());
+        break;
+      }
+      chunk.resize(filled);
+      op.got(std::move(chunk));
+    } else if (op.kind == StreamOp::Kind::answer) {
+      if (began) break;  // a whole answer after a begun one: cut
+      if (!parser.is_done()) {
+        co_await refuse_and_drain(stream, std::move(op.response), version);
+      } else {
+        keep = co_await write(stream, std::move(op.response), version, parser.get().keep_alive(), is_head);
+      }
+      break;
+    } else if (op.kind == StreamOp::Kind::begin) {
+      if (began) {
+        fail_op(op, "the answer was begun already");
+        break;
+      }
+      bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(op.response.status), version};
+      res.set(bhttp::field::server, "minga");
+      res.set(bhttp::field::content_type, op.response.content_type);
+      res.set(bhttp::field::cache_control, "no-store");
+      for (const auto& [name, value] : op.response.headers) res.set(name, value);
+      res.content_length(op.length);
+      res.keep_alive(parser.is_done() && parser.get().keep_alive());
+      bhttp::response_serializer<bhttp::empty_body> sr{res};
+      stream.expires_after(kWriteTimeout);
+      co_await bhttp::async_write_header(stream, sr, asio::redirect_error(net::use_awaitable, ec));
+      if (ec) {
+        fail_op(op, "cannot write to the client: " + ec.message());
+        break;
+      }
+      began = true;
+      length = op.length;
+      op.sent(ok_status());
+    } else if (op.kind == StreamOp::Kind::write) {
+      if (!began || written + op.bytes.size() > length) {
+        fail_op(op, began ? "more bytes than the answer's length" : "the answer was not begun");
+        break;
+      }
+      if (!is_head && !op.bytes.empty()) {
+        stream.expires_after(kWriteTimeout);
+        co_await asio::async_write(stream, asio::buffer(op.bytes), asio::redirect_error(net::use_awaitable, ec));
+        if (ec) {
+          fail_op(op, "cannot write to the client: " + ec.message());
+          break;
+        }
+      }
+      written += op.bytes.size();
+      op.sent(ok_status());
+    } else {  // end
+      keep = began && (is_head || written == length) && parser.is_done() && parser.get().keep_alive();
+      break;
+    }
+  }
+  state->closed = true;
+  sessions[id].waiting = nullptr;
+  if (state->op) {
+    fail_op(*state->op, "the connection is closed");
+    state->op.reset();
+  }
+  co_return keep;
 }
 
 net::awaitable<bool> Monitor::Impl::write(beast::tcp_stream& stream, Response r, unsigned version, bool keep_alive,
@@ -327,33 +545,56 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
   beast::flat_buffer buffer;
   try {
     while (!stopped) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(16 * 1024);
-      parser.body_limit(kMaxBodyBytes);
+      // The head first: a streamed request's body is read as its handler
+      // asks, any other's whole, up to kMaxBodyBytes.
+      bhttp::request_parser<bhttp::empty_body> head;
+      head.header_limit(16 * 1024);
+      // No limit here (the whole-body path checks Content-Length below).
+      // Not boost::none: Beast 1.74 compares a Content-Length with an empty
+      // limit as greater and refuses every body.
+      head.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(kReadTimeout);
       boost::system::error_code ec;
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(net::use_awaitable, ec));
+      co_await bhttp::async_read_header(stream, buffer, head, asio::redirect_error(net::use_awaitable, ec));
+      if (ec) break;
+
+      Request request;
+      {
+        const auto& h = head.get();
+        request.method = std::string(h.method_string());
+        request.target = std::string(h.target());
+        const auto q = request.target.find('?');
+        request.path = request.target.substr(0, q);
+        if (q != std::string::npos) request.query = request.target.substr(q + 1);
+        request.accept = std::string(h[bhttp::field::accept]);
+        request.authorization = std::string(h[bhttp::field::authorization]);
+        request.if_none_match = std::string(h[bhttp::field::if_none_match]);
+      }
+      if (auto handler = find_stream(request)) {
+        const bool keep = co_await exchange(stream, buffer, head, request, std::move(handler), id);
+        if (!keep || stopped) break;
+        continue;
+      }
+      const auto too_large = [&] {
+        return api_error(413, "PAYLOAD_TOO_LARGE",
+                         "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+      };
+      if (head.content_length() && *head.content_length() > kMaxBodyBytes) {
+        co_await refuse_and_drain(stream, too_large(), head.get().version());
+        break;
+      }
+      bhttp::request_parser<bhttp::string_body> parser{std::move(head)};
+      parser.body_limit(kMaxBodyBytes);
+      if (!parser.is_done()) {
+        stream.expires_after(kReadTimeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(net::use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {
-        const auto& head = parser.get();
-        co_await refuse_and_drain(
-            stream,
-            api_error(413, "PAYLOAD_TOO_LARGE",
-                      "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes"),
-            head.version());
+        co_await refuse_and_drain(stream, too_large(), parser.get().version());
         break;
       }
       if (ec) break;
       const auto& req = parser.get();
-
-      Request request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      const auto q = request.target.find('?');
-      request.path = request.target.substr(0, q);
-      if (q != std::string::npos) request.query = request.target.substr(q + 1);
-      request.accept = std::string(req[bhttp::field::accept]);
-      request.authorization = std::string(req[bhttp::field::authorization]);
-      request.if_none_match = std::string(req[bhttp::field::if_none_match]);
       request.body = req.body();
 
       if (request.method == "GET" && request.path == "/logs" &&
@@ -409,6 +650,8 @@ net::awaitable<void> Monitor::Impl::session(tcp::socket socket) {
     }
   } catch (const boost::system::system_error&) {
     // Peer gone, deadline passed, bad request or monitor stopping: close.
+  } catch (const std::exception& e) {
+    log::warn("monitor_request", "fail", {{"reason", e.what()}});  // a bug: close this connection only
   }
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -426,6 +669,9 @@ void Monitor::add_route(std::string path, Route route) { impl_->routes[std::move
 void Monitor::add_feed(std::string path, Feed feed) { impl_->feeds[std::move(path)] = std::move(feed); }
 void Monitor::add_async_prefix(std::string prefix, AsyncRoute route) {
   impl_->prefixes.emplace_back(std::move(prefix), std::move(route));
+}
+void Monitor::add_stream_select(std::string prefix, StreamSelect select) {
+  impl_->stream_selects.emplace_back(std::move(prefix), std::move(select));
 }
 Result<std::uint16_t> Monitor::start() { return impl_->start(); }
 void Monitor::stop() { impl_->stop(); }

@@ -33,7 +33,7 @@ using Feed = std::function<std::vector<std::string>(std::uint64_t& cursor)>;
 // thread; an answer after the connection closed is dropped.
 using AsyncRoute = std::function<void(const Request& request, std::function<void(Response)> done)>;
 
-// Request bodies above this are refused with 413.
+// Request bodies above this are refused with 413 (streamed ones aside).
 inline constexpr std::size_t kMaxBodyBytes = 1024 * 1024;
 
 class Monitor {
@@ -52,6 +52,11 @@ class Monitor {
   // Every request whose path is `prefix` or starts with `prefix` + '/', with
   // any method, goes to `route`. Call before start().
   void add_async_prefix(std::string prefix, AsyncRoute route);
+  // Requests under `prefix` are first shown to `select` with their head
+  // only; one it takes is streamed (http/message.h, Exchange), any other
+  // is read whole (at most kMaxBodyBytes) and routed as usual. Call before
+  // start().
+  void add_stream_select(std::string prefix, StreamSelect select);
   // Binds and starts accepting; returns the bound port (useful with port 0).
   Result<std::uint16_t> start();
   // Closes the listener and every connection, live tails included. Logs once.

@@ -65,5 +65,32 @@ TEST(ApiCluster, LeadershipMovesThroughTheApi) {
       20s));
 }
 
+// A file PUT to a follower's monitor is taken by that follower as `minga
+// put` would be: its bytes pushed to the replicas, its entry committed
+// through the leader. Any node then serves it, over HTTP and the CLI.
+TEST(ApiCluster, AFilePutThroughAFollowerIsReadFromEveryNode) {
+  auto cluster = RaftCluster::start(3);
+  const auto leader = cluster->wait_leader();
+  ASSERT_TRUE(leader.has_value());
+  const std::size_t follower = (*leader + 1) % cluster->size();
+  std::string content(1536 * 1024, '\0');  // two pieces
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 131 + i / 977) & 0xff);
+  const auto a = http_call(cluster->member(follower).monitor, "PUT", "/api/v1/files/via%2Ffollower.bin", content);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(
+      a.body.rfind("{\"file\":{\"name\":\"via/follower.bin\",\"size\":\"" + std::to_string(content.size()) + "\"", 0),
+      0u)
+      << a.body;
+  for (std::size_t i = 0; i < cluster->size(); ++i) {
+    const auto g = http_call(cluster->member(i).monitor, "GET", "/api/v1/files/via%2Ffollower.bin");
+    EXPECT_EQ(g.status, 200) << i;
+    EXPECT_TRUE(g.body == content) << i << ": " << g.body.size() << " bytes";
+    const auto get =
+        run_minga({"--server", "127.0.0.1:" + std::to_string(cluster->member(i).client), "get", "via/follower.bin"});
+    EXPECT_EQ(get.exit_code, 0) << get.err;
+    EXPECT_TRUE(get.out == content) << i;
+  }
+}
+
 }  // namespace
 }  // namespace minga::testing

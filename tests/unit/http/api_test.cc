@@ -178,6 +178,77 @@ TEST_F(ApiLayerTest, DuplicateAndBadRoutesAreRefused) {
   EXPECT_EQ(st.error().message.rfind("API route GET /x: bad fixed fields: ", 0), 0u) << st.error().message;
 }
 
+// An Exchange that records the whole answer it is given.
+class RecordingExchange final : public Exchange {
+ public:
+  std::optional<std::uint64_t> body_size() const override { return std::nullopt; }
+  void read(std::size_t, std::function<void(Result<std::string>)> got) override { got(std::string()); }
+  void answer(Response r) override { answered = std::move(r); }
+  void begin(Response, std::uint64_t, std::function<void(Status)> sent) override { sent(ok_status()); }
+  void write(std::string, std::function<void(Status)> sent) override { sent(ok_status()); }
+  void end() override {}
+  std::optional<Response> answered;
+};
+
+TEST(ApiStreamRoutes, TheRouteWithFewerParametersWinsAndStreamsAreChosenByTheirHead) {
+  std::vector<std::string> served;
+  Api api(ApiOptions{false, ""}, [](std::uint32_t, std::string, wire::ResponderPtr) {});
+  ASSERT_TRUE(api.add(wire::ApiRoute{"GET", "/files/stat", pb::PING_REQUEST, &pb::PingRequest::default_instance(),
+                                     pb::PING_RESPONSE, &pb::PingResponse::default_instance(), ""})
+                  .ok());
+  for (const char* method : {"GET", "PUT"}) {
+    ASSERT_TRUE(
+        api.add_stream(StreamRoute{method, "/files/{name}",
+                                   [&served, method](const Request&, Params params, ExchangePtr x, const Dispatch&) {
+                                     std::string line = method;
+                                     for (const auto& [k, v] : params) line += " " + k + "=" + v;
+                                     served.push_back(line);
+                                     x->answer(Response{200, "text/plain", "ok", {}});
+                                   }})
+            .ok());
+  }
+  auto head = [](std::string method, std::string target) {
+    Request r;
+    r.method = std::move(method);
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    return r;
+  };
+  // The literal route keeps /files/stat; an encoded segment reaches the stream.
+  EXPECT_FALSE(api.stream(head("GET", "/api/v1/files/stat")));
+  auto h = api.stream(head("GET", "/api/v1/files/%73tat?stale=true"));
+  ASSERT_TRUE(h);
+  auto x = std::make_shared<RecordingExchange>();
+  h(x);
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0], "GET name=stat stale=true");
+  // HEAD is served by the GET stream; other methods are not streams.
+  EXPECT_TRUE(api.stream(head("HEAD", "/api/v1/files/a%2Fb")));
+  EXPECT_FALSE(api.stream(head("POST", "/api/v1/files/a")));
+  // The write rule holds for streams: this monitor is not on loopback.
+  h = api.stream(head("PUT", "/api/v1/files/a"));
+  ASSERT_TRUE(h);
+  x = std::make_shared<RecordingExchange>();
+  h(x);
+  ASSERT_TRUE(x->answered.has_value());
+  EXPECT_EQ(x->answered->status, 403);
+  EXPECT_EQ(served.size(), 1u);
+  // A whole-body request on the path lists every method that serves it.
+  std::optional<Response> a;
+  api.handle(head("POST", "/api/v1/files/a"), [&](Response r) { a = std::move(r); });
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status, 405);
+  ASSERT_EQ(a->headers.size(), 1u);
+  EXPECT_EQ(a->headers[0].second, "GET, HEAD, PUT");
+  // A stream route is not taken twice.
+  auto st =
+      api.add_stream(StreamRoute{"PUT", "/files/{name}", [](const Request&, Params, ExchangePtr, const Dispatch&) {}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "API route PUT /files/{name} is already taken");
+}
+
 TEST(ApiWriteRule, LoopbackHosts) {
   EXPECT_TRUE(is_loopback_host("127.0.0.1"));
   EXPECT_TRUE(is_loopback_host("127.1.2.3"));

@@ -17,6 +17,7 @@ export const initialState = {
   records: [],
   workers: null,
   lottery: null,
+  files: null,       // {list: GET /api/v1/files answer, status: /status's files section or null}
   logs: [],
   events: 0,
 };
@@ -62,6 +63,9 @@ export function reduce(state, e) {
       break;
     case 'lottery':
       s.lottery = e.lottery;
+      break;
+    case 'files':
+      s.files = e.files;
       break;
     case 'logs':
       s.logs = tail(e.reset ? e.lines : [...state.logs, ...e.lines], MAX_LOG_LINES);

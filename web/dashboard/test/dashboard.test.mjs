@@ -1,13 +1,14 @@
 // The dashboard in a real browser (Debian's chromium driven by
 // playwright-core, which never downloads one) against a real 3-node cluster
 // on 127.0.0.1 started here: every view renders with live data, a record
-// added on one node's page shows on another's, a leader killed with -9
+// added on one node's page shows on another's, a file uploaded from a page
+// comes back byte for byte through `minga get` on another node, a leader killed with -9
 // shows on the cluster view within 2 s, and no request leaves for another
 // origin. Screenshots of every view go to MINGA_SCREENSHOTS (docs/img).
 //   MINGA_BINARY=build/release/minga node --test web/dashboard/test/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, readFileSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -296,6 +297,91 @@ test('the logs view merges every node, filters by node, level and text, follows 
   const text = readFileSync(saved, 'utf8');
   for (const n of nodes) assert.match(text, new RegExp(`\\[${n.id}\\] action: node_start \\| result: success`));
   await shot(page, 'logs');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+// `minga ARGS` against `node`'s client port; stdout as bytes.
+function minga(node, args, input) {
+  const r = spawnSync(BINARY, ['--server', `127.0.0.1:${node.port}`, ...args], { input, maxBuffer: 64 << 20, timeout: 20000 });
+  return { status: r.status, out: r.stdout, err: String(r.stderr) };
+}
+
+test('the files view lists, uploads by picker and by drop, downloads and deletes; an upload comes back through minga get', async () => {
+  // Files put from the command line on n3 show on n1's page, live.
+  for (const [name, text] of [['docs/readme.md', '# minga\n'], ['docs/señal ü.txt', 'ñandú\n'], ['data/points.csv', 'x,y\n1,2\n']]) {
+    const put = minga(nodes[2], ['put', '-', '--name', name], Buffer.from(text, 'utf8'));
+    assert.equal(put.status, 0, put.err);
+  }
+  const page = await open(nodes[0]);
+  await view(page, 'Files');
+  await page.locator('tr[data-file="docs/señal ü.txt"]').waitFor({ timeout: 5000 });
+  await until('the files section of /status', async () => (await page.getByTestId('files-status').locator('[data-key="count"]').textContent()) === '3', 5000);
+
+  // Every byte value, through the file picker, into a folder.
+  const content = Buffer.alloc(300 * 1024 + 17);
+  for (let i = 0; i < content.length; i++) content[i] = i < 256 ? i : (i * 7919 + (i >> 8)) & 0xff;
+  await page.getByLabel('Folder (optional)').fill('page');
+  await page.getByLabel('Files to upload').setInputFiles({ name: 'every byte.bin', mimeType: 'application/octet-stream', buffer: content });
+  const note = await until('the upload answered', async () => {
+    const t = await page.getByTestId('file-note').textContent();
+    return /^(stored|not stored)/.test(t) && t;
+  }, 15000);
+  assert.match(note, /^stored page\/every byte\.bin \(300 KiB, on n\d, n\d, n\d\)$/);
+  const row = page.locator('tr[data-file="page/every byte.bin"]');
+  await row.waitFor({ timeout: 5000 });
+  assert.deepEqual((await row.getByTestId('replicas').textContent()).split(', ').sort(), ['n1', 'n2', 'n3']);
+  // Byte for byte through `minga get` on another node.
+  const got = minga(nodes[1], ['get', 'page/every byte.bin']);
+  assert.equal(got.status, 0, got.err);
+  assert.ok(Buffer.compare(got.out, content) === 0, `minga get gave ${got.out.length} bytes, not the ${content.length} uploaded`);
+
+  // A drop on the upload zone (a synthetic one: what a drag from the desktop delivers).
+  await page.getByTestId('drop-zone').evaluate((zone) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped ñ\n'], 'dropped.txt', { type: 'text/plain' }));
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.locator('tr[data-file="page/dropped.txt"]').waitFor({ timeout: 5000 });
+  assert.equal(String(minga(nodes[2], ['get', 'page/dropped.txt']).out), 'dropped ñ\n');
+
+  // Download from the page: the same bytes.
+  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download page/every byte.bin' }).click()]);
+  assert.equal(download.suggestedFilename(), 'every byte.bin');
+  const saved = join(dir, 'downloaded.bin');
+  await download.saveAs(saved);
+  assert.ok(Buffer.compare(readFileSync(saved), content) === 0, 'the downloaded bytes differ');
+
+  // The prefix filter.
+  await page.getByLabel('Names starting with').fill('docs/');
+  await until('only docs/ shown', async () => (await page.locator('tr[data-file]').count()) === 2, 3000);
+  assert.match(await page.getByTestId('file-count').textContent(), /^2 of 5 files shown/);
+  await page.getByLabel('Names starting with').fill('');
+  await page.locator('tr[data-file]').nth(4).waitFor();
+  await page.getByLabel('Folder (optional)').fill('');
+  await shot(page, 'files');
+  // Narrow screen: the table scrolls in its box, the body does not.
+  await page.setViewportSize({ width: 380, height: 800 });
+  await sleep(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the files view scrolls sideways by ${overflow} px on a 380 px screen`);
+  await page.setViewportSize({ width: 1280, height: 860 });
+
+  // Delete, confirmed: gone from the page and from the cluster.
+  const dropped = page.locator('tr[data-file="page/dropped.txt"]');
+  await dropped.getByRole('button', { name: 'Delete page/dropped.txt' }).click();
+  const confirm = dropped.getByRole('button', { name: 'Delete dropped.txt?' });
+  assert.ok(await confirm.evaluate((el) => el === document.activeElement), 'the confirmation has the focus');
+  await dropped.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await page.locator('tr[data-file="page/dropped.txt"]').count(), 1);
+  await dropped.getByRole('button', { name: 'Delete page/dropped.txt' }).click();
+  await dropped.getByRole('button', { name: 'Delete dropped.txt?' }).click();
+  await until('the deleted row gone', async () => (await page.locator('tr[data-file="page/dropped.txt"]').count()) === 0, 5000);
+  assert.match(await page.getByTestId('file-note').textContent(), /^deleted page\/dropped\.txt \(log index \d+\)$/);
+  const gone = minga(nodes[1], ['get', 'page/dropped.txt']);
+  assert.notEqual(gone.status, 0);
+  assert.match(gone.err, /no file page\/dropped\.txt/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -4,7 +4,8 @@ import cluster from './cluster.js';
 import raft from './raft.js';
 import tasks from './tasks.js';
 import records from './records.js';
+import files from './files.js';
 import lottery from './lottery.js';
 import logs from './logs.js';
 
-export const views = [cluster, raft, tasks, records, lottery, logs];
+export const views = [cluster, raft, tasks, records, files, lottery, logs];
