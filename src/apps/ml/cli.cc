@@ -92,6 +92,7 @@ json::Object job_object(const pb::MlJob& j) {
                    .add("train_accuracy", h.train_accuracy())
                    .add_raw("test_accuracy", number_or_null(h.test_accuracy(), h.test_accuracy() >= 0))
                    .add("seconds", h.seconds())
+                   .add("rounds", static_cast<std::uint64_t>(h.rounds()))
                    .str();
   }
   json::Object o;
@@ -146,7 +147,7 @@ Result<std::string> stored_name(const ClientOptions& options, const std::string&
 struct TrainArgs {
   std::string data, test, label_column, images, labels, test_images, test_labels, layers = "256,128",
                                                                                   optimizer = "adam", name;
-  std::uint32_t epochs = 5, batch = 64, sync_every = 1;
+  std::uint32_t epochs = 5, batch = 64, sync_every = 16;
   std::uint64_t seed = 1;
   double lr = 0.001;
   bool wait = false;

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
+#include <thread>
 
 #include "apps/files/file_client.h"
 #include "apps/ml/dataset.h"
@@ -13,6 +16,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/random.h"
+#include "net/client.h"
 
 namespace minga::ml {
 namespace {
@@ -68,8 +72,31 @@ Result<std::string> read_whole(const std::string& path) {
 // A failure of the job itself (its data or its model), as opposed to the
 // cluster being unreachable for now.
 bool permanent(const Error& e) {
-  return e.code == Errc::invalid_argument || e.code == Errc::not_found || e.code == Errc::unsupported_version;
+  return e.code == Errc::invalid_argument || e.code == Errc::not_found || e.code == Errc::unsupported_version ||
+         e.code == Errc::no_worker;
 }
+
+TrainConfig config_of(const pb::MlHyper& h, unsigned threads) {
+  TrainConfig config;
+  config.optimizer = h.optimizer() == "sgd" ? Optimizer::sgd : Optimizer::adam;
+  config.learning_rate = h.learning_rate();
+  config.batch_size = h.batch();
+  config.threads = threads;
+  return config;
+}
+
+// Epoch `epoch`'s order of the rows: shuffled with the job's seed and the
+// epoch number, so that every member (and every leader) computes the same.
+std::vector<std::uint32_t> epoch_order(std::size_t rows, std::uint64_t seed, std::uint32_t epoch) {
+  std::vector<std::uint32_t> order(rows);
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  Random rng(seed * 1000003ull + epoch);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform(0, i - 1)]);
+  return order;
+}
+
+// The largest model a round's frame carries (the client port takes 4 MiB frames).
+constexpr std::size_t kMaxRoundModelBytes = 3u << 20;
 
 std::string checkpoint_name(std::uint64_t id, std::uint32_t epoch) {
   return "ml/" + id_text(id) + "/checkpoint-" + std::to_string(epoch);
@@ -80,12 +107,13 @@ std::string checkpoint_name(std::uint64_t id, std::uint32_t epoch) {
 Status MlApp::start(apps::NodeServices& node) {
   node_ = &node;
   log_ = &node.replication();
-  auto threads = node.settings().get_int("ml.threads", "MINGA_ML_THREADS", 1);
+  auto threads = node.settings().get_int("ml.threads", "MINGA_ML_THREADS", node.pool().threads());
   if (!threads.ok()) return threads.error();
   if (threads.value() < 1 || threads.value() > 256) return Error{Errc::invalid_argument, "ml.threads must be 1 to 256"};
   threads_ = static_cast<unsigned>(threads.value());
   cache_dir_ = (node.data_dir() / "ml-cache").string();
   pool_ = std::make_unique<ThreadPool>(4, 256);
+  work_pool_ = std::make_unique<ThreadPool>(1, 4);
   log_->register_state("ml", state_);
 
   auto route = [this, &node](std::uint32_t type, void (MlApp::*handler)(std::string_view, const apps::ResponderPtr&)) {
@@ -98,6 +126,7 @@ Status MlApp::start(apps::NodeServices& node) {
   route(pb::ML_CANCEL_REQUEST, &MlApp::on_cancel);
   route(pb::ML_REMOVE_REQUEST, &MlApp::on_remove);
   route(pb::ML_PREDICT_REQUEST, &MlApp::on_predict);
+  route(pb::ML_ROUND_REQUEST, &MlApp::on_round);
 
   node.add_status_section("ml", [this] {
     std::size_t cached = 0;
@@ -143,6 +172,7 @@ void MlApp::stop() {
   wake_.notify_all();
   if (driver_.joinable()) driver_.join();
   if (pool_) pool_->shutdown();
+  if (work_pool_) work_pool_->shutdown();
   log::info("ml_stop", "success", {{"models", std::to_string(state_.count())}});
 }
 
@@ -577,7 +607,9 @@ Status MlApp::drive(const pb::MlJob& job) {
   pb::MlCommand start;
   start.set_now_ms(now_ms());
   start.mutable_start()->set_id(id);
-  start.mutable_start()->add_workers(node_->node_id());
+  for (const auto& m : log_->members()) {
+    if (!m.client_address.empty()) start.mutable_start()->add_workers(m.id);
+  }
   for (auto v : arch.layer_sizes) start.mutable_start()->add_architecture(v);
   start.mutable_start()->set_resume(resume);
   auto started = propose_wait(start);
@@ -594,57 +626,169 @@ Status MlApp::drive(const pb::MlJob& job) {
                {"threads", std::to_string(threads_)}});
   }
 
-  TrainConfig config;
-  config.optimizer = job.hyper().optimizer() == "sgd" ? Optimizer::sgd : Optimizer::adam;
-  config.learning_rate = job.hyper().learning_rate();
-  config.batch_size = job.hyper().batch();
-  config.threads = threads_;
-  Trainer trainer(std::move(*model), config);
+  const TrainConfig config = config_of(job.hyper(), threads_);
+  Model current = std::move(*model);
+  if (current.serialize().size() > kMaxRoundModelBytes) {
+    return fail(Error{Errc::invalid_argument, "a model of " + std::to_string(arch.parameter_count()) +
+                                                  " parameters is above what a round carries (" +
+                                                  std::to_string(kMaxRoundModelBytes / 4) + " floats)"});
+  }
+  Trainer evaluator(current, config);  // evaluates the averaged weights
   std::string previous = job.checkpoint();
   const Dataset train_eval = head(train.value(), 10000);
-  const std::size_t chunk_rows = static_cast<std::size_t>(config.batch_size) * 16;
+  const std::uint64_t rows_per_round = static_cast<std::uint64_t>(config.batch_size) * job.hyper().sync_every();
+  std::vector<double> round_seconds;  // the recent rounds' durations
+  bool first_round = true;
 
   for (std::uint32_t epoch = done + 1; epoch <= job.hyper().epochs(); ++epoch) {
     const auto t0 = Clock::now();
-    std::vector<std::uint32_t> order(train->rows);
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-    Random rng(job.hyper().seed() * 1000003ull + epoch);
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform(0, i - 1)]);
-    double loss_sum = 0;
-    std::size_t steps = 0;
-    for (std::size_t at = 0; at < order.size(); at += chunk_rows) {
-      if (should_stop(id)) return ok_status();
-      const std::size_t n = std::min(chunk_rows, order.size() - at);
-      auto stats = trainer.train_rows(train.value(), std::span<const std::uint32_t>(order.data() + at, n));
-      loss_sum += stats.mean_loss * static_cast<double>(stats.steps);
-      steps += stats.steps;
+    // Every member with a client address works; one that fails or misses a
+    // round's deadline is out for the rest of the epoch and its rows go back
+    // to the queue. The next epoch asks every member again.
+    std::vector<apps::Member> workers;
+    for (const auto& m : log_->members()) {
+      if (!m.client_address.empty()) workers.push_back(m);
     }
+    std::vector<bool> out(workers.size(), false);
+    std::set<std::string> used;
+    std::string failures;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> todo;
+    for (std::uint64_t b = 0; b < train->rows; b += rows_per_round) {
+      todo.emplace_back(b, std::min<std::uint64_t>(train->rows, b + rows_per_round));
+    }
+    double loss_sum = 0;
+    std::uint64_t steps = 0;
+    std::uint32_t rounds = 0;
+    while (!todo.empty()) {
+      if (should_stop(id)) return ok_status();
+      std::vector<std::size_t> live;
+      for (std::size_t i = 0; i < workers.size(); ++i) {
+        if (!out[i]) live.push_back(i);
+      }
+      if (live.empty()) {
+        return fail(Error{Errc::no_worker, "no worker left in epoch " + std::to_string(epoch) + " (" +
+                                               (failures.empty() ? "no member has a client address" : failures) + ")"});
+      }
+      // The deadline: generous for a job's first round (the members read
+      // the data set), then ten times the recent median round.
+      double deadline_s = 60;
+      if (!first_round && !round_seconds.empty()) {
+        std::vector<double> sorted = round_seconds;
+        std::sort(sorted.begin(), sorted.end());
+        deadline_s = std::clamp(10 * sorted[sorted.size() / 2], 5.0, 120.0);
+      }
+      const auto deadline = std::chrono::milliseconds(static_cast<std::int64_t>(deadline_s * 1000));
+      pb::MlRoundRequest base;
+      base.set_id(id);
+      *base.mutable_data() = job.data();
+      *base.mutable_hyper() = job.hyper();
+      base.set_model(current.serialize());
+      base.set_epoch(epoch);
+      struct Part {
+        std::size_t worker;
+        std::pair<std::uint64_t, std::uint64_t> rows;
+        Result<pb::MlRoundResponse> answer = Error{Errc::internal, "not run"};
+      };
+      std::vector<Part> parts;
+      for (std::size_t k = 0; k < live.size() && !todo.empty(); ++k) {
+        parts.push_back(Part{live[k], todo.front()});
+        todo.pop_front();
+      }
+      const auto r0 = Clock::now();
+      std::vector<std::thread> calls;
+      for (auto& part : parts) {
+        calls.emplace_back([&, &part = part] {
+          pb::MlRoundRequest req = base;
+          req.set_begin(part.rows.first);
+          req.set_end(part.rows.second);
+          auto ep = net::parse_endpoint(workers[part.worker].client_address);
+          if (!ep.ok()) {
+            part.answer = ep.error();
+            return;
+          }
+          auto c = net::Client::connect(ep.value(), std::min(deadline, net::Client::Millis(2000)));
+          if (!c.ok()) {
+            part.answer = c.error();
+            return;
+          }
+          part.answer = c->call<pb::MlRoundResponse>(pb::ML_ROUND_REQUEST, req, pb::ML_ROUND_RESPONSE, deadline);
+        });
+      }
+      for (auto& t : calls) t.join();
+      first_round = false;
+      ++rounds;
+      round_seconds.push_back(std::chrono::duration<double>(Clock::now() - r0).count());
+      if (round_seconds.size() > 20) round_seconds.erase(round_seconds.begin());
+      // The rows-weighted mean of the weights that came back.
+      std::vector<double> sum(current.parameters.size(), 0.0);
+      std::uint64_t rows_done = 0;
+      for (auto& part : parts) {
+        const std::string& who = workers[part.worker].id;
+        Result<Model> got =
+            part.answer.ok() ? Model::deserialize(part.answer->model()) : Result<Model>(part.answer.error());
+        if (got.ok() && !(got->arch == current.arch)) got = Error{Errc::internal, "another architecture"};
+        if (!got.ok()) {
+          // A member that cannot read the data fails the job; one that is down or late is out.
+          if (!part.answer.ok() && part.answer.error().code == Errc::invalid_argument) {
+            return fail(Error{Errc::invalid_argument, who + ": " + got.error().message});
+          }
+          out[part.worker] = true;
+          todo.push_front(part.rows);
+          failures += (failures.empty() ? "" : "; ") + who + ": " + got.error().message;
+          log::warn("ml_worker", "fail",
+                    {{"id", id_text(id)},
+                     {"worker", who},
+                     {"epoch", std::to_string(epoch)},
+                     {"reason", got.error().message},
+                     {"rows_reassigned", std::to_string(part.rows.second - part.rows.first)}});
+          continue;
+        }
+        const double w = static_cast<double>(part.answer->rows());
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += w * got->parameters[i];
+        rows_done += part.answer->rows();
+        loss_sum += part.answer->loss_sum();
+        steps += part.answer->steps();
+        used.insert(who);
+      }
+      if (rows_done > 0) {
+        for (std::size_t i = 0; i < sum.size(); ++i) {
+          current.parameters[i] = static_cast<float>(sum[i] / static_cast<double>(rows_done));
+        }
+      }
+    }
+    if (auto st = evaluator.set_parameters(current.parameters); !st.ok()) return st.error();
     pb::MlEpoch e;
     e.set_epoch(epoch);
     e.set_loss(steps == 0 ? 0 : loss_sum / static_cast<double>(steps));
-    e.set_train_accuracy(trainer.evaluate(train_eval).accuracy);
-    e.set_test_accuracy(test ? trainer.evaluate(*test).accuracy : -1);
+    e.set_train_accuracy(evaluator.evaluate(train_eval).accuracy);
+    e.set_test_accuracy(test ? evaluator.evaluate(*test).accuracy : -1);
     e.set_seconds(std::chrono::duration<double>(Clock::now() - t0).count());
+    e.set_rounds(rounds);
     if (should_stop(id)) return ok_status();
     const std::string name = checkpoint_name(id, epoch);
-    auto put = files::put_bytes(options, trainer.model().serialize(), name);
+    auto put = files::put_bytes(options, current.serialize(), name);
     if (!put.ok()) return put.error();
     pb::MlCommand progress;
     progress.set_now_ms(now_ms());
     progress.mutable_progress()->set_id(id);
     *progress.mutable_progress()->mutable_epoch() = e;
     progress.mutable_progress()->set_checkpoint(name);
+    for (const auto& w : used) progress.mutable_progress()->add_workers(w);
     auto applied = propose_wait(progress);
     if (!applied.ok()) return applied.error();
     if (!applied->refused().empty()) {
       log::warn("ml_checkpoint", "fail", {{"id", id_text(id)}, {"reason", applied->refused()}});
       return ok_status();  // another leader, or a cancel, has the job now
     }
+    std::string used_text;
+    for (const auto& w : used) used_text += (used_text.empty() ? "" : ",") + w;
     log::info("ml_checkpoint", "success",
               {{"id", id_text(id)},
                {"epoch", std::to_string(epoch)},
                {"loss", std::to_string(e.loss())},
                {"test_accuracy", std::to_string(e.test_accuracy())},
+               {"workers", used_text},
+               {"rounds", std::to_string(rounds)},
                {"file", name}});
     if (!previous.empty()) {
       pb::FilesRemoveRequest rm;
@@ -656,7 +800,7 @@ Status MlApp::drive(const pb::MlJob& job) {
 
   if (should_stop(id)) return ok_status();
   const std::string model_name = "ml/" + id_text(id) + "/model";
-  const std::string bytes = trainer.model().serialize();
+  const std::string bytes = current.serialize();
   auto put = files::put_bytes(options, bytes, model_name);
   if (!put.ok()) return put.error();
   pb::MlCommand finish;
@@ -676,6 +820,64 @@ Status MlApp::drive(const pb::MlJob& job) {
                {"model", model_name}});
   }
   return ok_status();
+}
+
+// ---- a member's part of a round
+
+void MlApp::on_round(std::string_view body, const apps::ResponderPtr& r) {
+  pb::MlRoundRequest req;
+  if (!decode(body, req, r, "MlRoundRequest")) return;
+  if (!work_pool_->try_submit([this, r, req = std::move(req)] {
+        auto resp = run_round(req);
+        if (!resp.ok()) {
+          r->fail(resp.error());
+          return;
+        }
+        r->reply(pb::ML_ROUND_RESPONSE, resp.value());
+      })) {
+    r->fail(Errc::busy, "this member is training other rounds");
+  }
+}
+
+Result<pb::MlRoundResponse> MlApp::run_round(const pb::MlRoundRequest& req) {
+  auto model = Model::deserialize(req.model());
+  if (!model.ok()) return model.error();
+  std::lock_guard lock(work_mu_);
+  if (work_job_ != req.id() || !work_data_) {
+    work_trainer_.reset();
+    work_data_.reset();
+    auto data = load(cluster_options(), cache_dir_, req.data(), false);
+    if (!data.ok()) return data.error();
+    work_data_ = std::make_unique<Dataset>(std::move(data.value()));
+    work_job_ = req.id();
+    log::info(
+        "ml_worker", "in_progress",
+        {{"id", id_text(req.id())}, {"rows", std::to_string(work_data_->rows)}, {"threads", std::to_string(threads_)}});
+  }
+  if (work_data_->features != model->arch.inputs()) {
+    return Error{Errc::invalid_argument, "the data have " + std::to_string(work_data_->features) +
+                                             " features, the model takes " + std::to_string(model->arch.inputs())};
+  }
+  work_data_->classes = static_cast<std::uint32_t>(model->arch.classes());
+  if (!work_trainer_ || !(work_trainer_->model().arch == model->arch)) {
+    work_trainer_ = std::make_unique<Trainer>(std::move(model.value()), config_of(req.hyper(), threads_));
+  } else if (auto st = work_trainer_->set_parameters(model->parameters); !st.ok()) {
+    return st.error();
+  }
+  const auto order = epoch_order(work_data_->rows, req.hyper().seed(), req.epoch());
+  if (req.begin() >= req.end() || req.end() > order.size()) {
+    return Error{Errc::invalid_argument, "rows [" + std::to_string(req.begin()) + ", " + std::to_string(req.end()) +
+                                             ") are not in the data's " + std::to_string(order.size())};
+  }
+  const auto stats = work_trainer_->train_rows(
+      *work_data_, std::span<const std::uint32_t>(order.data() + req.begin(), req.end() - req.begin()));
+  pb::MlRoundResponse resp;
+  resp.set_model(work_trainer_->model().serialize());
+  resp.set_loss_sum(stats.mean_loss * static_cast<double>(stats.steps));
+  resp.set_steps(stats.steps);
+  resp.set_rows(req.end() - req.begin());
+  resp.set_node(node_->node_id());
+  return resp;
 }
 
 }  // namespace minga::ml

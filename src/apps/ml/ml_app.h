@@ -6,9 +6,10 @@
 // Threads: frame handlers run on I/O threads and only decode, check and
 // propose; whatever waits on files (a train request's file checks, a
 // prediction's model load, a removal's file clean-up) runs on the app's
-// small pool. One driver thread trains: on the leader only, one job at a
-// time, checkpointing each epoch; a new leader resumes a running job from
-// its last checkpoint.
+// small pool. One driver thread drives training on the leader only, one
+// job at a time, in averaging rounds over every member (each member trains
+// its round on work_pool_), checkpointing each epoch; a new leader resumes
+// a running job from its last checkpoint.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "apps/api/app.h"
 #include "apps/ml/ml_state.h"
 #include "apps/ml/model.h"
+#include "apps/ml/trainer.h"
 #include "base/thread_pool.h"
 #include "client/options.h"
 
@@ -39,6 +41,9 @@ class MlApp final : public apps::App {
   void on_cancel(std::string_view body, const apps::ResponderPtr& r);
   void on_remove(std::string_view body, const apps::ResponderPtr& r);
   void on_predict(std::string_view body, const apps::ResponderPtr& r);
+  // A member's part of an averaging round (on work_pool_).
+  void on_round(std::string_view body, const apps::ResponderPtr& r);
+  Result<pb::MlRoundResponse> run_round(const pb::MlRoundRequest& request);
 
   // Client options that reach the cluster from here: this node first, then
   // the other members.
@@ -60,6 +65,15 @@ class MlApp final : public apps::App {
   std::unique_ptr<ThreadPool> pool_;
   unsigned threads_ = 1;
   std::string cache_dir_;
+
+  // This member's worker side: the data set and trainer of the job it
+  // last trained a round of (the trainer keeps its optimizer state from
+  // round to round).
+  std::unique_ptr<ThreadPool> work_pool_;
+  std::mutex work_mu_;
+  std::uint64_t work_job_ = 0;
+  std::unique_ptr<Dataset> work_data_;
+  std::unique_ptr<Trainer> work_trainer_;
 
   std::mutex models_mu_;
   std::map<std::uint64_t, std::shared_ptr<const Model>> models_;

@@ -16,7 +16,7 @@ void apply_defaults(pb::MlTrainRequest& r) {
   if (h->batch() == 0) h->set_batch(64);
   if (h->learning_rate() == 0.0f) h->set_learning_rate(0.001f);
   if (h->optimizer().empty()) h->set_optimizer("adam");
-  if (h->sync_every() == 0) h->set_sync_every(1);
+  if (h->sync_every() == 0) h->set_sync_every(16);
   if (h->seed() == 0) h->set_seed(1);
 }
 
@@ -172,6 +172,10 @@ pb::MlApplied MlState::apply_locked(std::uint64_t index, const pb::MlCommand& cm
         break;
       }
       *job.add_epochs() = p.epoch();
+      if (p.workers_size() > 0) {
+        job.clear_workers();
+        for (const auto& w : p.workers()) job.add_workers(w);
+      }
       if (!p.checkpoint().empty()) {
         job.set_checkpoint(p.checkpoint());
         job.set_checkpoint_epoch(p.epoch().epoch());

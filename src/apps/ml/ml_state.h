@@ -20,7 +20,7 @@ namespace minga::ml {
 
 // Fills what a train request leaves out: format (idx when there is a
 // labels file), hidden layers 256,128, 5 epochs, batch 64, lr 0.001, adam,
-// sync-every 1, seed 1.
+// sync-every 16 (docs/ml.md, the H table), seed 1.
 void apply_defaults(pb::MlTrainRequest& request);
 
 // Checks a train request before it is proposed: names, format, hyper-parameters.

@@ -204,16 +204,28 @@ TEST(Ml, AFollowerKilledMidTrainingDoesNotStopTheJobAndTheModelSurvivesIt) {
   auto& c = *f->c;
   const auto leader = c.wait_leader();
   ASSERT_TRUE(leader);
-  auto train = c.minga(
-      {"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "32", "--epochs", "8"});
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "8", "--sync-every", "1"});
   ASSERT_EQ(train.exit_code, 0) << train.err;
   const std::string id = last_line(train.out);
   ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 1; }, 60s));
+  // Every member trained a shard of the first epoch.
+  EXPECT_NE(status_json(c, id).find(R"("workers":["n1","n2","n3"])"), std::string::npos) << status_json(c, id);
   const std::size_t follower = (*leader + 1) % 3;
   c.kill(follower);
   ASSERT_TRUE(wait_state(c, id, "ready", 120s)) << status_json(c, id);
   const std::string s = status_json(c, id);
   EXPECT_EQ(history_epochs(s), (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8})) << s;
+  // The last epoch was the two others' alone; the leader logged the lost round.
+  std::vector<std::string> live;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (i != follower) live.push_back("\"" + c.member(i).id + "\"");
+  }
+  EXPECT_NE(s.find("\"workers\":[" + live[0] + "," + live[1] + "]"), std::string::npos) << s;
+  EXPECT_GE(count_log_lines(c.member(*leader).proc.err(), "warning",
+                            "action: ml_worker | result: fail | id: " + id + " | worker: " + c.member(follower).id),
+            1u)
+      << c.member(*leader).proc.err().substr(0, 4000);
   // With one node down, the two others load the model from the files and answer alike.
   std::set<std::string> answers;
   for (std::size_t i = 0; i < 3; ++i) {
@@ -230,8 +242,8 @@ TEST(Ml, TheLeaderKilledMidTrainingTheJobResumesFromItsCheckpoint) {
   auto& c = *f->c;
   const auto leader = c.wait_leader();
   ASSERT_TRUE(leader);
-  auto train = c.minga(
-      {"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "32", "--epochs", "12"});
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "12", "--sync-every", "1"});
   ASSERT_EQ(train.exit_code, 0) << train.err;
   const std::string id = last_line(train.out);
   ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 3; }, 90s)) << status_json(c, id);

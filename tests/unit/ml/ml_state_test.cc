@@ -166,6 +166,7 @@ TEST(MlState, TrainRequestChecks) {
   EXPECT_TRUE(validate(r).ok());
   EXPECT_EQ(r.hyper().hidden_size(), 2);
   EXPECT_EQ(r.hyper().epochs(), 5u);
+  EXPECT_EQ(r.hyper().sync_every(), 16u);
   EXPECT_EQ(r.data().format(), "csv");
   auto bad = [](pb::MlTrainRequest q) { return validate(q).error().message; };
   auto q = r;
