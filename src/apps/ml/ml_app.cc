@@ -164,7 +164,9 @@ Status MlApp::start(apps::NodeServices& node) {
   return ok_status();
 }
 
-void MlApp::stop() {
+MlApp::~MlApp() { halt(); }
+
+void MlApp::halt() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -173,6 +175,10 @@ void MlApp::stop() {
   if (driver_.joinable()) driver_.join();
   if (pool_) pool_->shutdown();
   if (work_pool_) work_pool_->shutdown();
+}
+
+void MlApp::stop() {
+  halt();
   log::info("ml_stop", "success", {{"models", std::to_string(state_.count())}});
 }
 

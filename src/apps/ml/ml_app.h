@@ -30,6 +30,7 @@ namespace minga::ml {
 
 class MlApp final : public apps::App {
  public:
+  ~MlApp() override;
   std::string_view name() const override { return "ml"; }
   Status start(apps::NodeServices& node) override;
   void stop() override;
@@ -53,6 +54,9 @@ class MlApp final : public apps::App {
   // The model `id` from this node's memory, loaded from its file on first use.
   Result<std::shared_ptr<const Model>> model_of(const pb::MlJob& job);
 
+  // Stops the driver thread and the pools; idempotent (a node whose start
+  // fails after this app started destroys it without stop()).
+  void halt();
   void drive_loop();
   // Trains `job` until it ends or this node stops leading. Returns an error
   // only for a failure worth retrying (files or log unreachable for now).
