@@ -6,6 +6,7 @@
 #include "apps/files/cli.h"
 #include "apps/lottery/cli.h"
 #include "apps/ml/bench_cli.h"
+#include "apps/ml/cli.h"
 #include "apps/records/cli.h"
 #include "cli/bench_commands.h"
 #include "cli/cluster_admin.h"
@@ -32,6 +33,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   ml::add_bench_cli(*bench, action);
   records::add_cli(root, options, action);
   files::add_cli(root, options, action);
+  ml::add_cli(root, options, action);
 }
 
 }  // namespace minga::cli

@@ -5,6 +5,7 @@
 #include "apps/calc/calc_app.h"
 #include "apps/files/files_app.h"
 #include "apps/lottery/lottery_app.h"
+#include "apps/ml/ml_app.h"
 #include "apps/records/records_app.h"
 #include "apps/text/text_app.h"
 
@@ -17,6 +18,7 @@ std::vector<std::unique_ptr<apps::App>> make_apps() {
   list.push_back(std::make_unique<lottery::LotteryApp>());
   list.push_back(std::make_unique<records::RecordsApp>());
   list.push_back(std::make_unique<files::FilesApp>());
+  list.push_back(std::make_unique<ml::MlApp>());
   return list;
 }
 

@@ -68,6 +68,7 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   void propose(std::string_view name, std::string command, apps::ProposeCallback done) override;
   void read_barrier(apps::BarrierCallback ready) override;
   std::vector<apps::Member> members() const override;
+  bool leading() const override;
 
   // Status for /status, `minga cluster status` and /leader.
   std::string status_json() const;
@@ -80,8 +81,7 @@ class Replicator final : public apps::Replication, public Applier, public Outbox
   std::uint16_t raft_port() const { return raft_port_; }
   // For the coordination on the leader (cluster/leader_coordination), all
   // cheap and thread-safe, as of the raft loop's last turn:
-  // this node is the leader;
-  bool leading() const;
+  // this node is the leader (leading(), above);
   // the client address of the leader this node knows of ("" when none);
   std::string leader_client_address() const;
   // the client addresses known of the members of the current

@@ -69,6 +69,11 @@ class Replication {
   // The current members (voters and learners), this node included, in id
   // order. For apps that place data on members (files); any thread.
   virtual std::vector<Member> members() const = 0;
+  // Whether this node is the leader now, as of the log's last turn (cheap,
+  // any thread). For apps that drive work from one node (ml's training
+  // jobs); a leader that has just lost its term may still say true for a
+  // moment, so what it proposes must stay safe to refuse.
+  virtual bool leading() const = 0;
 };
 
 }  // namespace minga::apps

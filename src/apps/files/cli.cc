@@ -9,11 +9,11 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "apps/files/blob_store.h"
+#include "apps/files/file_client.h"
 #include "apps/files/names.h"
 #include "base/json.h"
 #include "client/options.h"
@@ -23,13 +23,8 @@ namespace minga::files {
 namespace {
 
 using client::ClientOptions;
-using Clock = std::chrono::steady_clock;
-
-constexpr std::size_t kChunkBytes = 1u << 20;
 
 Error sys_error(const std::string& what) { return Error{Errc::invalid_argument, what + ": " + std::strerror(errno)}; }
-
-bool retryable(Errc code) { return code == Errc::not_leader || code == Errc::busy || code == Errc::shutting_down; }
 
 std::string created_text(std::int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -96,87 +91,6 @@ Status write_all(int fd, std::string_view data) {
   return ok_status();
 }
 
-// Calls the first server of --server that takes the request, retrying
-// elections and busy nodes until --timeout; returns the connection too, for
-// the requests that must follow on the same node.
-template <class Response>
-Result<Response> call_any(const ClientOptions& options, std::uint32_t type,
-                          const google::protobuf::MessageLite& request, std::uint32_t expected, net::Client& conn) {
-  const auto list = client::servers(options);
-  if (list.empty()) return Error{Errc::invalid_argument, "no server address in '" + options.server + "'"};
-  const auto deadline = Clock::now() + options.timeout();
-  auto backoff = std::chrono::milliseconds(50);
-  Error last{Errc::unavailable, "cannot reach " + options.server};
-  for (std::size_t attempt = 0; Clock::now() < deadline; ++attempt) {
-    const auto left = std::chrono::duration_cast<net::Client::Millis>(deadline - Clock::now());
-    auto c = net::Client::connect(list[attempt % list.size()], std::min(left, net::Client::Millis(1000)));
-    if (c.ok()) {
-      auto r = c->call<Response>(type, request, expected, left);
-      if (r.ok()) {
-        conn = std::move(c.value());
-        return r;
-      }
-      last = r.error();
-      if (!retryable(last.code) && last.code != Errc::unavailable) return last;
-    } else {
-      last = c.error();
-    }
-    if ((attempt + 1) % list.size() == 0) {
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
-    }
-  }
-  return last;
-}
-
-Result<pb::FileEntry> upload(const ClientOptions& options, int fd, std::uint64_t declared, const std::string& name) {
-  net::Client conn;
-  Sha256 sha;
-  auto first = read_chunk(fd, kChunkBytes);
-  if (!first.ok()) return first.error();
-  pb::FilesUploadRequest up;
-  up.set_size(declared);
-  sha.update(first.value());
-  std::uint64_t sent = first->size();
-  up.set_data(std::move(first.value()));
-  // The first chunk opens the upload on whichever node answers; the rest
-  // must go to that node.
-  auto r = call_any<pb::FilesUploadResponse>(options, pb::FILES_UPLOAD_REQUEST, up, pb::FILES_UPLOAD_RESPONSE, conn);
-  if (!r.ok()) return r.error();
-  up.clear_size();
-  up.set_upload_id(r->upload_id());
-  for (;;) {
-    auto chunk = read_chunk(fd, kChunkBytes);
-    if (!chunk.ok()) return chunk.error();
-    if (chunk->empty()) break;
-    sha.update(chunk.value());
-    up.set_offset(sent);
-    sent += chunk->size();
-    up.set_data(std::move(chunk.value()));
-    auto next =
-        conn.call<pb::FilesUploadResponse>(pb::FILES_UPLOAD_REQUEST, up, pb::FILES_UPLOAD_RESPONSE, options.timeout());
-    if (!next.ok()) return next.error();
-  }
-  pb::FilesPutRequest put;
-  put.set_upload_id(up.upload_id());
-  put.set_name(name);
-  put.set_sha256(sha.hex());
-  put.set_size(sent);
-  // An election may refuse the commit; the blob stays on the node, so the
-  // retry names it by hash alone (upload_id 0).
-  const auto deadline = Clock::now() + options.timeout();
-  auto backoff = std::chrono::milliseconds(50);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<net::Client::Millis>(deadline - Clock::now());
-    auto done = conn.call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, left);
-    if (done.ok()) return done->file();
-    if (!retryable(done.error().code) || Clock::now() + backoff >= deadline) return done.error();
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
-    put.set_upload_id(0);
-  }
-}
-
 // `name_given`: --name was on the command line (an empty one is refused,
 // not replaced by the base name).
 int run_put(const ClientOptions& options, const std::string& local, std::string name, bool name_given) {
@@ -193,7 +107,8 @@ int run_put(const ClientOptions& options, const std::string& local, std::string 
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) declared = static_cast<std::uint64_t>(st.st_size);
   }
-  auto e = upload(options, fd, declared, name);
+  auto e = put(
+      options, [fd](std::size_t max) { return read_chunk(fd, max); }, declared, name);
   if (fd != 0) ::close(fd);
   if (!e.ok()) return client::report(options, e.error());
   if (options.json()) {
@@ -204,44 +119,12 @@ int run_put(const ClientOptions& options, const std::string& local, std::string 
   return client::kExitOk;
 }
 
-// Streams the file into `fd`; the hash is checked at the end.
-Status download(const ClientOptions& options, const std::string& name, int fd, pb::FileEntry& entry) {
-  net::Client conn;
-  pb::FilesGetRequest get;
-  get.set_name(name);
-  auto first = call_any<pb::FilesGetResponse>(options, pb::FILES_GET_REQUEST, get, pb::FILES_GET_RESPONSE, conn);
-  if (!first.ok()) return first.error();
-  entry = first->file();
-  Sha256 sha;
-  sha.update(first->data());
-  if (auto st = write_all(fd, first->data()); !st.ok()) return st;
-  std::uint64_t got = first->data().size();
-  pb::FilesBlobReadRequest more;
-  more.set_sha256(entry.sha256());
-  while (got < entry.size()) {
-    more.set_offset(got);
-    auto r = conn.call<pb::FilesBlobReadResponse>(pb::FILES_BLOB_READ_REQUEST, more, pb::FILES_BLOB_READ_RESPONSE,
-                                                  options.timeout());
-    if (!r.ok()) return r.error();
-    if (r->data().empty()) break;
-    sha.update(r->data());
-    if (auto st = write_all(fd, r->data()); !st.ok()) return st;
-    got += r->data().size();
-  }
-  const std::string hash = sha.hex();
-  if (got != entry.size() || hash != entry.sha256()) {
-    return Error{Errc::internal, "the bytes received for " + name + " (" + std::to_string(got) + " bytes, sha256 " +
-                                     hash + ") are not the file (" + std::to_string(entry.size()) + " bytes, sha256 " +
-                                     entry.sha256() + ")"};
-  }
-  return ok_status();
-}
-
 int run_get(const ClientOptions& options, const std::string& name, const std::string& out) {
   if (auto st = validate_name(name); !st.ok()) return client::report_usage(options, st.error());
   pb::FileEntry entry;
   if (out.empty() || out == "-") {
-    auto st = download(options, name, 1, entry);
+    auto st = get(
+        options, name, [](std::string_view d) { return write_all(1, d); }, entry);
     if (!st.ok()) return client::report(options, st.error());
     return client::kExitOk;
   }
@@ -249,7 +132,8 @@ int run_get(const ClientOptions& options, const std::string& name, const std::st
   const std::string tmp = out + ".minga-part-" + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return client::report_usage(options, sys_error("cannot create " + tmp));
-  auto st = download(options, name, fd, entry);
+  auto st = get(
+      options, name, [fd](std::string_view d) { return write_all(fd, d); }, entry);
   if (st.ok() && ::fsync(fd) != 0) st = sys_error("fsync " + tmp);
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) st = sys_error("rename to " + out);

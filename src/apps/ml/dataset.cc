@@ -39,6 +39,8 @@ std::optional<double> number(std::string_view s) {
   return v;
 }
 
+}  // namespace
+
 // A gzip file or a plain one: zlib's gzread reads both.
 Result<std::string> read_maybe_gzipped(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
@@ -60,6 +62,8 @@ Result<std::string> read_maybe_gzipped(const std::string& path) {
   if (int rc = gzclose_r(f); rc != Z_OK) return bad(path + ": truncated or corrupt gzip data");
   return out;
 }
+
+namespace {
 
 std::uint32_t be32(const std::string& s, std::size_t at) {
   return (std::uint32_t{static_cast<unsigned char>(s[at])} << 24) |

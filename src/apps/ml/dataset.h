@@ -42,4 +42,7 @@ Result<Dataset> load_idx(const std::string& images_path, const std::string& labe
 Result<Dataset> parse_idx(const std::string& images, const std::string& labels, std::uint32_t classes,
                           const std::string& images_name = "images", const std::string& labels_name = "labels");
 
+// A file's bytes, gunzipped if it is gzipped (zlib reads both).
+Result<std::string> read_maybe_gzipped(const std::string& path);
+
 }  // namespace minga::ml

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The H table (docs/ml.md): test accuracy and time per averaging round
+# against --sync-every H, training on 3 local nodes.
+#
+#   scripts/ml-h-table.sh [EPOCHS] [H...]      (default: 1 epoch, H = 1 4 16 64)
+#
+# Data: Fashion-MNIST from /usr/share/datasets/fashion-mnist (DATA_DIR to
+# change), 784-256-128-10, Adam lr 0.001, batch 64, seed 1, MINGA_ML_THREADS=1
+# per node. Nodes on 127.0.0.1, ports BASE_PORT (17000) + 1..3 (client),
+# +101..103 (Raft), +201..203 (monitor); all stopped at the end.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+minga=${MINGA:-$here/build/release/minga}
+data=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
+base=${BASE_PORT:-17000}
+epochs=${1:-1}
+shift || true
+hs=("$@")
+[ ${#hs[@]} -gt 0 ] || hs=(1 4 16 64)
+work=$(mktemp -d /tmp/ml-h-table.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+peers_all="n1=127.0.0.1:$((base + 101)),n2=127.0.0.1:$((base + 102)),n3=127.0.0.1:$((base + 103))"
+for i in 1 2 3; do
+  peers=$(echo "$peers_all" | tr ',' '\n' | grep -v "^n$i=" | paste -sd,)
+  MINGA_ML_THREADS=1 "$minga" node --id "n$i" --host 127.0.0.1 --port $((base + i)) --raft-port $((base + 100 + i)) \
+    --monitor-port $((base + 200 + i)) --data-dir "$work/d$i" --peers "$peers" >"$work/n$i.log" 2>&1 &
+  pids+=($!)
+done
+server="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
+for _ in $(seq 50); do "$minga" --server "$server" --timeout 1 ml jobs >/dev/null 2>&1 && break; sleep 0.2; done
+echo "machine: $(nproc) cores; 3 nodes, 1 ML thread each; Fashion-MNIST 784-256-128-10, $epochs epoch(s), batch 64"
+printf '%-6s %-10s %-8s %-12s %-14s\n' H test_acc rounds s/epoch ms/round
+for h in "${hs[@]}"; do
+  id=$("$minga" --server "$server" --timeout 120 ml train --images "$data/train-images-idx3-ubyte.gz" \
+    --labels "$data/train-labels-idx1-ubyte.gz" --test-images "$data/t10k-images-idx3-ubyte.gz" \
+    --test-labels "$data/t10k-labels-idx1-ubyte.gz" --epochs "$epochs" --sync-every "$h" --name "h$h" \
+    --wait 2>/dev/null | tail -1)
+  "$minga" --server "$server" -o json ml status "$id" | /usr/bin/python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+h = j["history"]
+secs = [e["seconds"] for e in h]
+rounds = sum(e["rounds"] for e in h)
+# the first epoch includes the members reading the data set
+print("%-6s %-10s %-8d %-12.2f %-14.1f" % (sys.argv[1], "%.2f%%" % (100 * j["test_accuracy"]), rounds,
+      sum(secs) / len(secs), 1000 * sum(secs) / rounds))
+' "$h"
+done
