@@ -6,6 +6,7 @@
 #include "apps/files/names.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "http/monitor.h"
 #include "net/client.h"
 
 namespace minga::files {
@@ -124,9 +125,10 @@ Status FilesApp::start(apps::NodeServices& node) {
            "# TYPE minga_files_repairs_total counter\nminga_files_repairs_total " +
            std::to_string(repairs) + "\n" + repairer_->metrics();
   });
-  // This node's applied catalogue (a local read), for the monitor.
-  node.add_monitor_json("/files", [this](std::string_view) {
-    const auto list = catalogue_.list("", "", 4u << 20);
+  // This node's applied catalogue (a local read), for the monitor;
+  // `?prefix=P` keeps the names that start with P.
+  node.add_monitor_json("/files", [this](std::string_view query) {
+    const auto list = catalogue_.list(http::query_param(query, "prefix"), "", 4u << 20);
     std::string items = "[";
     for (const auto& e : list.files()) items += (items.size() > 1 ? "," : "") + entry_json(e);
     return json::Object().add_raw("files", items + "]").add("more", list.more()).str();
