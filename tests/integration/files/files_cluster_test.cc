@@ -466,6 +466,7 @@ TEST(Files, CheckFindsAFlippedByteAndRepairFixesIt) {
   auto found = files_check(c->all_addresses());
   EXPECT_EQ(found.exit_code, 1) << found.out << found.err;
   EXPECT_NE(found.out.find("n2 corrupt data.bin\n"), std::string::npos) << found.out;
+  std::cout << "minga files check:\n" << found.out;
   auto json = files_check(c->all_addresses(), true);
   EXPECT_EQ(json.exit_code, 1);
   EXPECT_NE(json.out.find(R"({"node":"n2","files":1,"blobs":1,"missing":[],"corrupt":["data.bin"],)"),
