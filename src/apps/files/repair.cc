@@ -62,7 +62,7 @@ void Repairer::loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const auto wake = std::min(due, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-    cv_.wait_until(lock, wake, [this] { return stopping_; });
+    cv_.wait_until(lock, wake, [this] { return stopping_.load(); });
     if (stopping_) break;
     const auto now_members = ids_of(log_.members());
     if (now_members != seen) {
@@ -79,11 +79,20 @@ void Repairer::loop() {
   }
 }
 
+template <class T>
+bool Repairer::wait(std::future<T>& f) const {
+  const auto deadline = std::chrono::steady_clock::now() + transfer_.timeout;
+  while (f.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (stopping_ || std::chrono::steady_clock::now() >= deadline) return false;
+  }
+  return true;
+}
+
 bool Repairer::sync_with_leader() {
   auto done = std::make_shared<std::promise<bool>>();
   auto f = done->get_future();
   log_.read_barrier([done](Status st) { done->set_value(st.ok()); });
-  return f.wait_for(transfer_.timeout) == std::future_status::ready && f.get();
+  return wait(f) && f.get();
 }
 
 bool Repairer::re_replicate(const pb::FileEntry& e, const std::vector<apps::Member>& members,
@@ -117,7 +126,7 @@ bool Repairer::re_replicate(const pb::FileEntry& e, const std::vector<apps::Memb
   auto done = std::make_shared<std::promise<Result<std::string>>>();
   auto f = done->get_future();
   log_.propose("files", cmd.SerializeAsString(), [done](Result<std::string> r) { done->set_value(std::move(r)); });
-  if (f.wait_for(transfer_.timeout) != std::future_status::ready) return false;
+  if (!wait(f)) return false;
   auto res = f.get();
   pb::FilesApplied applied;
   if (!res.ok() || !applied.ParseFromString(res.value()) || !applied.found()) {
@@ -149,6 +158,7 @@ pb::FilesNodeCheck Repairer::pass(bool repair) {
   std::vector<std::string> unreachable;
   for (const auto& e : entries) {
     referenced.insert(e.sha256());
+    if (stopping_) continue;  // shutting down: only the references still count
     if (contains({e.replicas().begin(), e.replicas().end()}, self_)) {
       out.set_files(out.files() + 1);
       auto here = store_.verify(e.sha256());
@@ -184,10 +194,11 @@ pb::FilesNodeCheck Repairer::pass(bool repair) {
   // The collector. Temporary files of uploads idle past the grace go too.
   const std::int64_t now_s = unix_ms() / 1000;
   const std::int64_t before = now_s - std::chrono::duration_cast<std::chrono::seconds>(options_.gc_grace).count();
-  const auto blobs = store_.list(repair && synced ? before : std::numeric_limits<std::int64_t>::min());
+  const bool collect = repair && synced && !stopping_;
+  const auto blobs = store_.list(collect ? before : std::numeric_limits<std::int64_t>::min());
   std::uint64_t kept = 0;
   for (const auto& b : blobs) {
-    if (repair && synced && !referenced.count(b.hash) && b.mtime < before) {
+    if (collect && !referenced.count(b.hash) && b.mtime < before) {
       if (store_.remove_if_unchanged(b.hash, b.mtime).ok()) {
         log::info("files_collect", "success", {{"sha256", b.hash}});
         out.set_collected(out.collected() + 1);

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -69,6 +70,9 @@ class Repairer {
   bool re_replicate(const pb::FileEntry& e, const std::vector<apps::Member>& members, std::vector<std::string> live,
                     std::size_t wanted, std::vector<std::string>& unreachable);
   bool sync_with_leader();
+  // Waits for `f` up to the transfer timeout, or less if the node stops.
+  template <class T>
+  bool wait(std::future<T>& f) const;
 
   const std::string self_;
   BlobStore& store_;
@@ -82,7 +86,7 @@ class Repairer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
 
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> passes_{0}, fetched_{0}, repaired_{0}, replicated_{0}, collected_{0};
