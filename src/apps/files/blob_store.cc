@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "base/assert.h"
 
@@ -186,6 +187,41 @@ Status BlobStore::remove(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
   if (::unlink(path_of(hash).c_str()) != 0 && errno != ENOENT) return sys_error("unlink " + path_of(hash));
   return ok_status();
+}
+
+std::vector<BlobStore::Stored> BlobStore::list(std::int64_t drop_temp_before) const {
+  std::vector<Stored> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator sub(dir_, ec), end; !ec && sub != end; sub.increment(ec)) {
+    const std::string dirname = sub->path().filename().string();
+    const bool temp = dirname == "tmp";
+    if (!temp && dirname.size() != 2) continue;
+    std::error_code ec2;
+    for (std::filesystem::directory_iterator f(sub->path(), ec2), end2; !ec2 && f != end2; f.increment(ec2)) {
+      struct stat st {};
+      const std::string path = f->path().string();
+      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      const std::string name = f->path().filename().string();
+      if (temp || name.rfind(".tmp-", 0) == 0) {
+        if (st.st_mtime < drop_temp_before) ::unlink(path.c_str());
+        continue;
+      }
+      if (valid_hash(name) && name.compare(0, 2, dirname) == 0) out.push_back({name, st.st_mtime});
+    }
+  }
+  return out;
+}
+
+void BlobStore::touch(std::string_view hash) const {
+  if (valid_hash(hash)) ::utimensat(AT_FDCWD, path_of(hash).c_str(), nullptr, 0);
+}
+
+Status BlobStore::remove_if_unchanged(std::string_view hash, std::int64_t mtime) const {
+  if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  struct stat st {};
+  if (::stat(path_of(hash).c_str(), &st) != 0) return ok_status();
+  if (st.st_mtime > mtime) return make_error(Errc::busy, "blob " + std::string(hash) + " was written again");
+  return remove(hash);
 }
 
 std::string sha256_hex(std::string_view data) {

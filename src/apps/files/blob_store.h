@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -83,6 +84,20 @@ class BlobStore {
   Result<std::uint64_t> size(std::string_view hash) const;
   Status verify(std::string_view hash) const;
   Status remove(std::string_view hash) const;
+
+  // For the repair pass and the collector: every blob in the store with the
+  // time its file was last written (unix seconds); temporary files of
+  // uploads older than `before` (unix seconds) are deleted on the way.
+  struct Stored {
+    std::string hash;
+    std::int64_t mtime = 0;
+  };
+  std::vector<Stored> list(std::int64_t drop_temp_before) const;
+  // Marks blob `hash` as just written (a put or push that found it here
+  // already), so that the collector's grace period starts again.
+  void touch(std::string_view hash) const;
+  // Deletes blob `hash` only if its file was not written after `mtime`.
+  Status remove_if_unchanged(std::string_view hash, std::int64_t mtime) const;
 
  private:
   friend class BlobWriter;

@@ -24,6 +24,14 @@ std::string Catalogue::apply(std::uint64_t index, std::string_view command) {
       std::lock_guard lock(mu_);
       files_[e.name()] = std::move(e);
     }
+  } else if (cmd.has_set_replicas()) {
+    const auto& set = cmd.set_replicas();
+    std::lock_guard lock(mu_);
+    auto it = files_.find(set.name());
+    if (it != files_.end() && it->second.sha256() == set.sha256()) {
+      it->second.mutable_replicas()->Assign(set.replicas().begin(), set.replicas().end());
+      out.set_found(true);
+    }
   } else if (cmd.op_case() == pb::FilesCommand::kRemove) {
     std::lock_guard lock(mu_);
     out.set_found(files_.erase(cmd.remove()) > 0);
@@ -73,6 +81,14 @@ pb::FilesListResponse Catalogue::list(std::string_view prefix, std::string_view 
     bytes += cost;
     *out.add_files() = it->second;
   }
+  return out;
+}
+
+std::vector<pb::FileEntry> Catalogue::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<pb::FileEntry> out;
+  out.reserve(files_.size());
+  for (const auto& [name, e] : files_) out.push_back(e);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "apps/api/replicated.h"
 #include "proto/files.pb.h"
@@ -21,7 +22,9 @@ class Catalogue final : public apps::ReplicatedState {
   // The command is an encoded pb::FilesCommand; the result an encoded
   // pb::FilesApplied. A put replaces the entry of its name in one step; a
   // command with a bad name or hash is refused (`refused` says why) and
-  // changes nothing: the log is data, checked again here.
+  // changes nothing: the log is data, checked again here. A set_replicas
+  // changes the replica set of its name only while the name still holds
+  // that blob (`found` says whether it did).
   std::string apply(std::uint64_t index, std::string_view command) override;
   std::string snapshot() override;
   Status restore(std::string_view data) override;
@@ -30,6 +33,8 @@ class Catalogue final : public apps::ReplicatedState {
   // Entries whose name starts with `prefix` and sorts after `after`, in
   // name order (bytewise), up to about max_bytes; `more` when some were left.
   pb::FilesListResponse list(std::string_view prefix, std::string_view after, std::size_t max_bytes = 1u << 20) const;
+  // A copy of every entry, in name order (for the repair pass).
+  std::vector<pb::FileEntry> all() const;
   std::uint64_t count() const;
   std::uint64_t total_bytes() const;
 

@@ -211,11 +211,79 @@ int run_rm(const ClientOptions& options, const std::string& name) {
   return client::kExitOk;
 }
 
+std::string names_json(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  std::string out = "[";
+  for (const auto& n : names) out += (out.size() > 1 ? "," : "") + json::quote(n);
+  return out + "]";
+}
+
+// `minga files check|repair`: exit 0 when every node answered and none
+// reports a missing, corrupt or under-replicated blob; 1 otherwise.
+int run_check(const ClientOptions& options, bool repair, const std::string& node) {
+  pb::FilesCheckRequest req;
+  req.set_repair(repair);
+  req.set_node(node);
+  auto r = client::call_cluster<pb::FilesCheckResponse>(options, pb::FILES_CHECK_REQUEST, req, pb::FILES_CHECK_RESPONSE,
+                                                        true);
+  if (!r.ok()) return client::report(options, r.error());
+  bool clean = true;
+  std::vector<std::vector<std::string>> rows;
+  if (repair) {
+    rows.push_back({"NODE", "FILES", "BLOBS", "MISSING", "CORRUPT", "UNDER_REPLICATED", "FETCHED", "REPAIRED",
+                    "REPLICATED", "COLLECTED", "MS", "ERROR"});
+  } else {
+    rows.push_back({"NODE", "FILES", "BLOBS", "MISSING", "CORRUPT", "UNDER_REPLICATED", "MS", "ERROR"});
+  }
+  std::string items = "[";
+  std::string details;
+  for (const auto& n : r->nodes()) {
+    if (!n.error().empty() || n.missing_size() > 0 || n.corrupt_size() > 0 || n.under_replicated_size() > 0)
+      clean = false;
+    std::vector<std::string> row = {n.node(),
+                                    std::to_string(n.files()),
+                                    std::to_string(n.blobs()),
+                                    std::to_string(n.missing_size()),
+                                    std::to_string(n.corrupt_size()),
+                                    std::to_string(n.under_replicated_size())};
+    if (repair) {
+      for (auto v : {n.fetched(), n.repaired(), n.replicated(), n.collected()}) row.push_back(std::to_string(v));
+    }
+    row.push_back(std::to_string(n.millis()));
+    row.push_back(n.error().empty() ? "-" : n.error());
+    rows.push_back(std::move(row));
+    for (const auto& name : n.missing()) details += n.node() + " missing " + name + "\n";
+    for (const auto& name : n.corrupt()) details += n.node() + " corrupt " + name + "\n";
+    for (const auto& name : n.under_replicated()) details += n.node() + " under-replicated " + name + "\n";
+    json::Object o;
+    o.add("node", n.node())
+        .add("files", static_cast<std::uint64_t>(n.files()))
+        .add("blobs", static_cast<std::uint64_t>(n.blobs()))
+        .add_raw("missing", names_json(n.missing()))
+        .add_raw("corrupt", names_json(n.corrupt()))
+        .add_raw("under_replicated", names_json(n.under_replicated()));
+    if (repair) {
+      o.add("fetched", static_cast<std::uint64_t>(n.fetched()))
+          .add("repaired", static_cast<std::uint64_t>(n.repaired()))
+          .add("replicated", static_cast<std::uint64_t>(n.replicated()))
+          .add("collected", static_cast<std::uint64_t>(n.collected()));
+    }
+    o.add("millis", static_cast<std::uint64_t>(n.millis())).add("error", n.error());
+    items += (items.size() > 1 ? "," : "") + o.str();
+  }
+  if (options.json()) {
+    std::cout << json::Object().add("ok", clean).add_raw("nodes", items + "]").str() << std::endl;
+  } else {
+    client::print_table(rows);
+    std::cout << details << std::flush;
+  }
+  return clean ? client::kExitOk : client::kExitServerError;
+}
+
 }  // namespace
 
 void add_cli(CLI::App& root, ClientOptions& options, std::function<int()>& action) {
   struct Args {
-    std::string local, name, out, prefix;
+    std::string local, name, out, prefix, node;
     bool long_form = false, stale = false;
   };
   auto a = std::make_shared<Args>();
@@ -249,6 +317,17 @@ void add_cli(CLI::App& root, ClientOptions& options, std::function<int()>& actio
   auto* rm = root.add_subcommand("rm", "remove a file's name from the cluster");
   rm->add_option("name", a->name, "the file's name")->required();
   rm->callback([&options, &action, a] { action = [&options, a] { return run_rm(options, a->name); }; });
+
+  auto* files = root.add_subcommand("files", "check and repair the blobs of the files on every node");
+  files->require_subcommand(1);
+  auto* check = files->add_subcommand(
+      "check", "per node: missing, corrupt and under-replicated blobs (exit 1 if any, or if a node does not answer)");
+  check->add_option("--node", a->node, "only this member");
+  check->callback([&options, &action, a] { action = [&options, a] { return run_check(options, false, a->node); }; });
+  auto* repair = files->add_subcommand(
+      "repair", "run a repair pass on every node now and report what it did and what is still wrong (exit 1 if any)");
+  repair->add_option("--node", a->node, "only this member");
+  repair->callback([&options, &action, a] { action = [&options, a] { return run_check(options, true, a->node); }; });
 }
 
 }  // namespace minga::files

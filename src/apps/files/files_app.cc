@@ -6,6 +6,8 @@
 #include "apps/files/names.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "http/monitor.h"
+#include "net/client.h"
 
 namespace minga::files {
 namespace {
@@ -54,6 +56,22 @@ Status FilesApp::start(apps::NodeServices& node) {
   replicas_ = static_cast<std::size_t>(replicas.value());
   max_size_ = static_cast<std::uint64_t>(max_size.value());
   store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
+  RepairOptions repair;
+  repair.replicas = replicas_;
+  auto seconds = [&s](const char* key, const char* env, double fallback, std::chrono::milliseconds& out) -> Status {
+    auto v = s.get_double(key, env, fallback);
+    if (!v.ok()) return v.error();
+    if (!(v.value() > 0) || v.value() > 1e9)
+      return Error{Errc::invalid_argument, std::string(key) + " must be a positive number of seconds"};
+    out = std::chrono::milliseconds(static_cast<std::int64_t>(v.value() * 1000));
+    return ok_status();
+  };
+  if (auto st = seconds("files.repair_interval", "MINGA_FILES_REPAIR_INTERVAL", 300, repair.interval); !st.ok())
+    return st;
+  if (auto st = seconds("files.gc_grace", "MINGA_FILES_GC_GRACE", 3600, repair.gc_grace); !st.ok()) return st;
+  repair.first_delay = std::min(repair.first_delay, repair.interval);
+  repairer_ = std::make_unique<Repairer>(node.node_id(), *store_, catalogue_, *log_, transfer_, repair,
+                                         [this](const pb::FileEntry& e) { return ensure_local(e); });
   // Blocking work: each put holds a thread while it waits for its replicas.
   pool_ = std::make_unique<ThreadPool>(8, 256);
   disk_pool_ = std::make_unique<ThreadPool>(2, 256);
@@ -72,22 +90,45 @@ Status FilesApp::start(apps::NodeServices& node) {
   route(pb::FILES_LIST_REQUEST, &FilesApp::on_list);
   route(pb::FILES_STAT_REQUEST, &FilesApp::on_stat);
   route(pb::FILES_REMOVE_REQUEST, &FilesApp::on_remove);
+  route(pb::FILES_CHECK_REQUEST, &FilesApp::on_check);
 
   node.add_status_section("files", [this] {
     std::lock_guard lock(mu_);
-    return json::Object()
-        .add("count", catalogue_.count())
+    json::Object o;
+    o.add("count", catalogue_.count())
         .add("bytes", catalogue_.total_bytes())
         .add("replicas", static_cast<std::uint64_t>(replicas_))
         .add("max_size", max_size_)
         .add("uploads", static_cast<std::uint64_t>(uploads_.size()))
         .add("fetches", fetches_)
-        .add("repairs", repairs_)
-        .str();
+        .add("repairs", repairs_);
+    repairer_->add_status(o);
+    return o.str();
   });
-  // This node's applied catalogue (a local read), for the monitor.
-  node.add_monitor_json("/files", [this](std::string_view) {
-    const auto list = catalogue_.list("", "", 4u << 20);
+  node.add_metrics([this] {
+    std::uint64_t fetches = 0, repairs = 0;
+    {
+      std::lock_guard lock(mu_);
+      fetches = fetches_;
+      repairs = repairs_;
+    }
+    return "# HELP minga_files_count Files in this node's applied catalogue.\n# TYPE minga_files_count gauge\n"
+           "minga_files_count " +
+           std::to_string(catalogue_.count()) +
+           "\n# HELP minga_files_bytes Bytes of the files in this node's applied catalogue.\n"
+           "# TYPE minga_files_bytes gauge\nminga_files_bytes " +
+           std::to_string(catalogue_.total_bytes()) +
+           "\n# HELP minga_files_fetches_total Blobs fetched from a replica (on read or by the repair pass).\n"
+           "# TYPE minga_files_fetches_total counter\nminga_files_fetches_total " +
+           std::to_string(fetches) +
+           "\n# HELP minga_files_repairs_total Corrupt blobs replaced by good bytes from a replica.\n"
+           "# TYPE minga_files_repairs_total counter\nminga_files_repairs_total " +
+           std::to_string(repairs) + "\n" + repairer_->metrics();
+  });
+  // This node's applied catalogue (a local read), for the monitor;
+  // `?prefix=P` keeps the names that start with P.
+  node.add_monitor_json("/files", [this](std::string_view query) {
+    const auto list = catalogue_.list(http::query_param(query, "prefix"), "", 4u << 20);
     std::string items = "[";
     for (const auto& e : list.files()) items += (items.size() > 1 ? "," : "") + entry_json(e);
     return json::Object().add_raw("files", items + "]").add("more", list.more()).str();
@@ -99,10 +140,12 @@ Status FilesApp::start(apps::NodeServices& node) {
   // `{name}` is one path segment, percent-decoded: a name's '/' goes as %2F.
   node.add_api_route(apps::api_route<pb::FilesRemoveRequest, pb::FilesRemoveResponse>(
       "DELETE", "/files/{name}", pb::FILES_REMOVE_REQUEST, pb::FILES_REMOVE_RESPONSE));
+  repairer_->start();
   return ok_status();
 }
 
 void FilesApp::stop() {
+  if (repairer_) repairer_->stop();
   if (pool_) pool_->shutdown();
   if (disk_pool_) disk_pool_->shutdown();
   std::lock_guard lock(mu_);
@@ -225,6 +268,7 @@ Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& h
   if (!valid_hash(hash)) return Error{Errc::invalid_argument, "sha256 must be 64 lower-case hex digits"};
   if (id == 0) {
     if (!store_->has(hash)) return Error{Errc::not_found, "no blob " + hash + " here; upload it"};
+    store_->touch(hash);  // about to be referenced again: the collector's grace starts over
     return store_->size(hash);
   }
   auto w = take_upload(id);
@@ -474,6 +518,67 @@ void FilesApp::on_remove(std::string_view body, const apps::ResponderPtr& r) {
     pb::FilesRemoveResponse resp;
     resp.set_index(applied.index());
     r->reply(pb::FILES_REMOVE_RESPONSE, resp);
+  });
+}
+
+// `minga files check|repair`: this node's pass, or every member's (each
+// asked with `local`, in parallel; a member that does not answer is
+// reported with the reason).
+void FilesApp::on_check(std::string_view body, const apps::ResponderPtr& r) {
+  pb::FilesCheckRequest req;
+  if (!decode(body, req, r, "FilesCheckRequest")) return;
+  offload(*pool_, r, [this, r, req] {
+    pb::FilesCheckResponse resp;
+    if (req.local()) {
+      *resp.add_nodes() = repairer_->pass(req.repair());
+      r->reply(pb::FILES_CHECK_RESPONSE, resp);
+      return;
+    }
+    std::vector<apps::Member> targets;
+    for (const auto& m : log_->members()) {
+      if (req.node().empty() || m.id == req.node()) targets.push_back(m);
+    }
+    if (targets.empty()) {
+      r->fail(Errc::not_found, req.node().empty() ? "no members" : "no member " + req.node());
+      return;
+    }
+    std::vector<pb::FilesNodeCheck> results(targets.size());
+    std::vector<std::thread> calls;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      calls.emplace_back([&, i] {
+        auto& out = results[i];
+        out.set_node(targets[i].id);
+        if (targets[i].id == node_->node_id()) {
+          out = repairer_->pass(req.repair());
+          return;
+        }
+        if (targets[i].client_address.empty()) {
+          out.set_error("its client address is unknown here");
+          return;
+        }
+        pb::FilesCheckRequest local = req;
+        local.set_local(true);
+        auto ep = net::parse_endpoint(targets[i].client_address);
+        if (!ep.ok()) {
+          out.set_error(ep.error().message);
+          return;
+        }
+        auto c = net::Client::connect(ep.value(), transfer_.timeout);
+        auto answer = c.ok() ? c->call<pb::FilesCheckResponse>(pb::FILES_CHECK_REQUEST, local, pb::FILES_CHECK_RESPONSE,
+                                                               std::chrono::minutes(10))
+                             : Result<pb::FilesCheckResponse>(c.error());
+        if (!answer.ok()) {
+          out.set_error(answer.error().message);
+        } else if (answer->nodes_size() == 1) {
+          out = answer->nodes(0);
+        } else {
+          out.set_error("an answer without its pass");
+        }
+      });
+    }
+    for (auto& t : calls) t.join();
+    for (auto& n : results) *resp.add_nodes() = std::move(n);
+    r->reply(pb::FILES_CHECK_RESPONSE, resp);
   });
 }
 

@@ -20,6 +20,7 @@
 #include "apps/api/app.h"
 #include "apps/files/blob_store.h"
 #include "apps/files/catalogue.h"
+#include "apps/files/repair.h"
 #include "apps/files/transfer.h"
 #include "base/thread_pool.h"
 
@@ -46,6 +47,7 @@ class FilesApp final : public apps::App {
   void on_list(std::string_view body, const apps::ResponderPtr& r);
   void on_stat(std::string_view body, const apps::ResponderPtr& r);
   void on_remove(std::string_view body, const apps::ResponderPtr& r);
+  void on_check(std::string_view body, const apps::ResponderPtr& r);
 
   // Takes upload `id` out of the table (nullptr if unknown).
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
@@ -76,6 +78,7 @@ class FilesApp final : public apps::App {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> disk_pool_;
   Catalogue catalogue_;
+  std::unique_ptr<Repairer> repairer_;
   TransferOptions transfer_;
   std::size_t replicas_ = 3;
   std::uint64_t max_size_ = 1ull << 30;

@@ -86,7 +86,7 @@ TEST_F(Cli, InvalidNumbersAreUsageErrors) {
   EXPECT_EQ(
       unknown.err,
       "error: unknown subcommand 'frobnicate' for 'minga' (choices: node, text, task, sleep, calc, shell, status, "
-      "sumsq, workers, cluster, bench, lottery, records, put, get, ls, stat, rm, ml)\nRun with --help for more "
+      "sumsq, workers, cluster, bench, lottery, records, put, get, ls, stat, rm, files, ml)\nRun with --help for more "
       "information.\n");
   // With -o json the error is the JSON object on stdout, like every error.
   auto j = minga({"-o", "json", "calc", "add", "x", "1"});

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <string>
 
 namespace minga::files {
@@ -134,6 +136,33 @@ TEST_F(BlobStoreTest, VerifyFindsAFlippedByteAndRemoveDropsTheBlob) {
   ASSERT_TRUE(store.remove(hash.value()).ok());
   EXPECT_FALSE(store.has(hash.value()));
   EXPECT_EQ(store.verify(hash.value()).error().code, Errc::not_found);
+}
+
+TEST_F(BlobStoreTest, ListNamesStoredBlobsDropsOldTempFilesAndRemoveIfUnchangedSparesARewrite) {
+  BlobStore store(root_ + "/blobs");
+  auto a = store.put("blob a");
+  auto b = store.put("blob b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto open = store.begin();  // an upload in progress: a temp file
+  ASSERT_TRUE(open.ok());
+  ASSERT_TRUE(open.value()->append("partial").ok());
+  std::set<std::string> hashes;
+  for (const auto& s : store.list(0)) hashes.insert(s.hash);
+  EXPECT_EQ(hashes, (std::set<std::string>{a.value(), b.value()}));
+  std::size_t temps = 0;
+  for (const auto& f : std::filesystem::directory_iterator(root_ + "/blobs/tmp")) temps += f.is_regular_file();
+  EXPECT_EQ(temps, 1u) << "a fresh temp file is kept";
+  store.list(std::numeric_limits<std::int64_t>::max());
+  temps = 0;
+  for (const auto& f : std::filesystem::directory_iterator(root_ + "/blobs/tmp")) temps += f.is_regular_file();
+  EXPECT_EQ(temps, 0u) << "a temp file older than the cut-off goes";
+  // Written again after the listing (a touch): not removed.
+  const auto listed = store.list(0);
+  const std::int64_t old = listed.front().mtime - 10;
+  EXPECT_EQ(store.remove_if_unchanged(listed.front().hash, old).error().code, Errc::busy);
+  EXPECT_TRUE(store.has(listed.front().hash));
+  EXPECT_TRUE(store.remove_if_unchanged(listed.front().hash, listed.front().mtime).ok());
+  EXPECT_FALSE(store.has(listed.front().hash));
 }
 
 }  // namespace

@@ -49,6 +49,40 @@ TEST(Catalogue, PutReplacesRemoveErasesAndTheIndexIsTheLogIndex) {
   EXPECT_FALSE(c.find("a/b.txt"));
 }
 
+std::string set_replicas_command(const std::string& name, const std::string& content,
+                                 const std::vector<std::string>& replicas) {
+  pb::FilesCommand cmd;
+  auto* set = cmd.mutable_set_replicas();
+  set->set_name(name);
+  set->set_sha256(sha256_hex(content));
+  for (const auto& id : replicas) set->add_replicas(id);
+  return cmd.SerializeAsString();
+}
+
+TEST(Catalogue, SetReplicasChangesTheSetOnlyWhileTheNameHoldsThatBlob) {
+  Catalogue c;
+  c.apply(1, put_command("f", "one", 1000));
+  EXPECT_TRUE(applied(c.apply(2, set_replicas_command("f", "one", {"n1", "n2", "n4"}))).found());
+  auto e = c.find("f");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(std::vector<std::string>(e->replicas().begin(), e->replicas().end()),
+            (std::vector<std::string>{"n1", "n2", "n4"}));
+  EXPECT_EQ(e->index(), 1u) << "the put's index stays";
+  EXPECT_EQ(e->sha256(), sha256_hex("one"));
+  // A put in between wins: a repair of the old blob changes nothing.
+  c.apply(3, put_command("f", "two", 2000));
+  EXPECT_FALSE(applied(c.apply(4, set_replicas_command("f", "one", {"n3"}))).found());
+  EXPECT_EQ(c.find("f")->replicas_size(), 2);
+  EXPECT_FALSE(applied(c.apply(5, set_replicas_command("gone", "one", {"n3"}))).found());
+  EXPECT_FALSE(c.find("gone"));
+  // Part of the snapshot.
+  c.apply(6, set_replicas_command("f", "two", {"n5"}));
+  Catalogue restored;
+  ASSERT_TRUE(restored.restore(c.snapshot()).ok());
+  EXPECT_EQ(restored.find("f")->replicas(0), "n5");
+  EXPECT_EQ(restored.all().size(), 1u);
+}
+
 TEST(Catalogue, ACommandWithABadNameOrHashIsRefusedAndChangesNothing) {
   Catalogue c;
   for (const std::string& name : std::vector<std::string>{"../x", "/etc/passwd", std::string("a\0b", 3), ""}) {
