@@ -217,27 +217,39 @@ Share share_of(const Architecture& arch, std::size_t l, std::size_t t, std::size
   return {in * t / threads, in * (t + 1) / threads, out * t / threads, out * (t + 1) / threads};
 }
 
-// Layer l's gradient sum over the `n` batch rows for the parameters in `s`,
-// into grad (same layout as the parameters): W rows [row_begin, row_end) are
-// act[l]^T restricted to those input columns, times delta[l].
-void share_gradient(const Model& m, const Layers& L, std::size_t n, std::size_t l, Share s, float* grad) {
+// Layer l's gradient sum over the `n` batch rows of weight rows [r0, r1)
+// into g ((r1 - r0) x outputs, row-major): act[l]^T restricted to those
+// input columns, times delta[l].
+void weight_rows_gradient(const Model& m, const Layers& L, std::size_t n, std::size_t l, std::size_t r0, std::size_t r1,
+                          float* g) {
   const auto& arch = m.arch;
   std::size_t in = arch.layer_sizes[l], out = arch.layer_sizes[l + 1];
+  if (own_gemm_fits(out)) {
+    gemm(r1 - r0, out, n, L.act[l].data() + r0, 1, in, L.delta[l].data(), out, g, out);
+    return;
+  }
   ConstMapM a(L.act[l].data(), n, in);
   ConstMapM d(L.delta[l].data(), n, out);
-  if (s.row_end > s.row_begin) {
-    float* gp = grad + arch.weight_offset(l) + s.row_begin * out;
-    if (own_gemm_fits(out)) {
-      gemm(s.row_end - s.row_begin, out, n, L.act[l].data() + s.row_begin, 1, in, L.delta[l].data(), out, gp, out);
-    } else {
-      MapM gw(gp, s.row_end - s.row_begin, out);
-      gw.noalias() = a.middleCols(s.row_begin, s.row_end - s.row_begin).transpose() * d;
-    }
-  }
-  if (s.bias_end > s.bias_begin) {
-    Eigen::Map<Eigen::RowVectorXf> gb(grad + arch.bias_offset(l) + s.bias_begin, s.bias_end - s.bias_begin);
-    gb = d.middleCols(s.bias_begin, s.bias_end - s.bias_begin).colwise().sum();
-  }
+  MapM gw(g, r1 - r0, out);
+  gw.noalias() = a.middleCols(r0, r1 - r0).transpose() * d;
+}
+
+// Layer l's bias gradient sum of outputs [c0, c1) into g.
+void bias_gradient(const Model& m, const Layers& L, std::size_t n, std::size_t l, std::size_t c0, std::size_t c1,
+                   float* g) {
+  ConstMapM d(L.delta[l].data(), n, m.arch.layer_sizes[l + 1]);
+  Eigen::Map<Eigen::RowVectorXf> gb(g, c1 - c0);
+  gb = d.middleCols(c0, c1 - c0).colwise().sum();
+}
+
+// The weight gradient is produced and used in chunks of about this many
+// floats (32 KB), so that it goes from the GEMM to the optimizer through L1
+// and the step streams only the parameters and the optimizer state.
+constexpr std::size_t kChunkFloats = 8192;
+
+std::size_t chunk_rows(std::size_t out) {
+  std::size_t rows = kChunkFloats / out;
+  return rows >= 12 ? rows / 6 * 6 : std::max<std::size_t>(rows, 1);  // whole 6-row register blocks
 }
 
 // A barrier for the threads of one training call. The passes between two
@@ -285,34 +297,7 @@ struct AdamStep {
 
 void adam_update(float* __restrict p, float* __restrict m1, float* __restrict m2, const float* __restrict g,
                  std::size_t n, AdamStep a) {
-  std::size_t i = 0;
-#if defined(__AVX512F__)
-  // The exact sqrt and division of the scalar form run on one divider, ~22
-  // cycles per 16 floats: a sixth of a step. Here the reciprocal square root
-  // and the reciprocal are the 14-bit estimates refined by one Newton step
-  // (~1 ulp), so the loop runs at the speed of its loads and FMAs.
-  const __m512 inv_n = _mm512_set1_ps(a.inv_n), b1 = _mm512_set1_ps(a.b1), b2 = _mm512_set1_ps(a.b2);
-  const __m512 c1 = _mm512_set1_ps(1.0f - a.b1), c2 = _mm512_set1_ps(1.0f - a.b2);
-  const __m512 step = _mm512_set1_ps(a.step), scale = _mm512_set1_ps(a.inv_sqrt_c2), eps = _mm512_set1_ps(a.eps);
-  const __m512 half = _mm512_set1_ps(0.5f), three_halves = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f);
-  for (; i + 16 <= n; i += 16) {
-    __m512 gi = _mm512_mul_ps(_mm512_loadu_ps(g + i), inv_n);
-    __m512 v1 = _mm512_fmadd_ps(b1, _mm512_loadu_ps(m1 + i), _mm512_mul_ps(c1, gi));
-    __m512 v2 = _mm512_fmadd_ps(b2, _mm512_loadu_ps(m2 + i), _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
-    _mm512_storeu_ps(m1 + i, v1);
-    _mm512_storeu_ps(m2 + i, v2);
-    // sqrt(v2) = v2 * rsqrt(v2), 0 where v2 is 0 (where rsqrt is infinite).
-    __mmask16 pos = _mm512_cmp_ps_mask(v2, _mm512_setzero_ps(), _CMP_GT_OQ);
-    __m512 r = _mm512_rsqrt14_ps(v2);
-    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, v2), _mm512_mul_ps(r, r), three_halves));
-    __m512 root = _mm512_maskz_mul_ps(pos, v2, r);
-    __m512 den = _mm512_fmadd_ps(root, scale, eps);
-    __m512 q = _mm512_rcp14_ps(den);
-    q = _mm512_mul_ps(q, _mm512_fnmadd_ps(den, q, two));
-    _mm512_storeu_ps(p + i, _mm512_fnmadd_ps(_mm512_mul_ps(step, v1), q, _mm512_loadu_ps(p + i)));
-  }
-#endif
-  for (; i < n; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     float gi = g[i] * a.inv_n;
     m1[i] = a.b1 * m1[i] + (1.0f - a.b1) * gi;
     m2[i] = a.b2 * m2[i] + (1.0f - a.b2) * gi * gi;
@@ -369,11 +354,11 @@ Result<Gradient> average_gradients(std::span<const Gradient> gradients) {
 
 struct Trainer::Impl {
   std::unique_ptr<ThreadPool> pool;
-  Layers batch;              // the step's activations and deltas, all threads' rows
-  FloatVector grad;          // the step's gradient sum, each thread writing its share
-  std::vector<double> loss;  // per thread, the step's slice loss
-  std::vector<Layers> eval;  // per thread, for evaluate
-  FloatVector m1, m2;        // optimizer state: momentum / Adam's first and second moments
+  Layers batch;                      // the step's activations and deltas, all threads' rows
+  std::vector<FloatVector> scratch;  // per thread, a chunk of its share of the step's gradient sum
+  std::vector<double> loss;          // per thread, the step's slice loss
+  std::vector<Layers> eval;          // per thread, for evaluate
+  FloatVector m1, m2;                // optimizer state: momentum / Adam's first and second moments
   std::uint64_t steps = 0;
 
   // Runs fn(0..n-1), fn(0) on the calling thread; returns when all are done.
@@ -403,9 +388,9 @@ struct Trainer::Impl {
   // that stay in this call for all of them. Per step: each thread runs the
   // forward and backward pass of its slice of the batch (slice_deltas), then,
   // after a barrier, computes the whole batch's gradient of the parameters it
-  // owns (share_gradient) and hands each owned range to `use(t, begin, end,
-  // batch rows, step index)` while it is still in cache; a second barrier
-  // ends the step.
+  // owns, chunk by chunk, and hands each chunk to `use(begin, end, gradient
+  // sum of [begin, end), batch rows, step index)` while it is in L1; a
+  // second barrier ends the step.
   template <class Use>
   void steps_over(const Model& model, const Dataset& data, std::span<const std::uint32_t> rows, std::size_t batch_size,
                   std::size_t threads, double& loss_total, Use&& use) {
@@ -421,12 +406,19 @@ struct Trainer::Impl {
         if (t == 0) {
           for (std::size_t s = 0; s < threads; ++s) loss_total += loss[s];
         }
+        float* g = scratch[t].data();
         for (std::size_t l = 0; l < arch.layers(); ++l) {
           Share sh = share_of(arch, l, t, threads);
-          share_gradient(model, batch, step_rows.size(), l, sh, grad.data());
           std::size_t out = arch.layer_sizes[l + 1], w = arch.weight_offset(l), bo = arch.bias_offset(l);
-          use(w + sh.row_begin * out, w + sh.row_end * out, step_rows.size(), k);
-          use(bo + sh.bias_begin, bo + sh.bias_end, step_rows.size(), k);
+          for (std::size_t r = sh.row_begin, step = chunk_rows(out); r < sh.row_end; r += step) {
+            std::size_t re = std::min(r + step, sh.row_end);
+            weight_rows_gradient(model, batch, step_rows.size(), l, r, re, g);
+            use(w + r * out, w + re * out, g, step_rows.size(), k);
+          }
+          if (sh.bias_end > sh.bias_begin) {
+            bias_gradient(model, batch, step_rows.size(), l, sh.bias_begin, sh.bias_end, g);
+            use(bo + sh.bias_begin, bo + sh.bias_end, g, step_rows.size(), k);
+          }
         }
         barrier.arrive_and_wait();
       }
@@ -440,7 +432,10 @@ Trainer::Trainer(Model model, TrainConfig config)
   MINGA_ASSERT(model_.parameters.size() == model_.arch.parameter_count(), "model parameters do not fit its shape");
   if (config_.threads > 1) impl_->pool = std::make_unique<ThreadPool>(config_.threads - 1, config_.threads);
   impl_->batch.reserve(model_.arch, config_.batch_size);
-  impl_->grad.assign(model_.parameters.size(), 0.0f);
+  std::size_t chunk = kChunkFloats;
+  for (std::size_t l = 0; l < model_.arch.layers(); ++l)
+    chunk = std::max<std::size_t>(chunk, model_.arch.layer_sizes[l + 1]);
+  impl_->scratch.assign(config_.threads, FloatVector(chunk, 0.0f));
   impl_->loss.assign(config_.threads, 0.0);
   impl_->eval.resize(config_.threads);
   impl_->m1.assign(model_.parameters.size(), 0.0f);
@@ -475,11 +470,9 @@ EpochStats Trainer::train_rows(const Dataset& data, std::span<const std::uint32_
   const float mu = config_.momentum;
   const std::uint64_t first_step = im.steps;
   im.steps_over(model_, data, rows, config_.batch_size, config_.threads, loss,
-                [&](std::size_t begin, std::size_t end, std::size_t n, std::size_t k) {
-                  if (begin == end) return;
+                [&](std::size_t begin, std::size_t end, const float* g, std::size_t n, std::size_t k) {
                   const float inv_n = 1.0f / static_cast<float>(n);
                   float* p = model_.parameters.data() + begin;
-                  const float* g = im.grad.data() + begin;
                   if (!adam) {
                     sgd_update(p, im.m1.data() + begin, g, end - begin, inv_n, mu, lr);
                     return;
@@ -505,8 +498,8 @@ Gradient Trainer::compute_gradient(const Dataset& data, std::span<const std::uin
   out.values.assign(model_.parameters.size(), 0.0f);
   out.samples = rows.size();
   im.steps_over(model_, data, rows, config_.batch_size, config_.threads, out.loss_sum,
-                [&](std::size_t begin, std::size_t end, std::size_t, std::size_t) {
-                  add_into(out.values.data() + begin, im.grad.data() + begin, end - begin);
+                [&](std::size_t begin, std::size_t end, const float* g, std::size_t, std::size_t) {
+                  add_into(out.values.data() + begin, g, end - begin);
                 });
   if (!rows.empty()) {
     float inv = 1.0f / static_cast<float>(rows.size());
