@@ -259,6 +259,10 @@ bool RawConnection::closed_by_peer(std::chrono::milliseconds timeout) {
   }
 }
 
+bool NodeProcess::wait_leading(std::chrono::milliseconds timeout) const {
+  return eventually([this] { return http_get(monitor_port_, "/leader").first == 200; }, timeout);
+}
+
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path, const std::string& accept) {
   RawConnection c(port);
   if (!c.ok()) return {0, ""};

@@ -81,6 +81,10 @@ class NodeProcess {
   std::uint16_t port() const { return port_; }
   std::uint16_t monitor_port() const { return monitor_port_; }
   const std::string& data_dir() const { return data_dir_; }
+  // Whether the node leads (its /leader answers 200) within `timeout`. A
+  // node alone is a cluster of one that elects itself after an election
+  // timeout; tests that read its role or write wait for this first.
+  bool wait_leading(std::chrono::milliseconds timeout = 10s) const;
 
  private:
   std::unique_ptr<TempDir> dir_;

@@ -16,13 +16,9 @@ using namespace std::chrono_literals;
 
 class ApiTest : public ::testing::Test {
  protected:
-  // A cluster of one: it leads only once it has elected itself, which a
-  // loaded machine can delay past the first test.
   static void SetUpTestSuite() {
     node_ = new NodeProcess(NodeProcess::start({"--id", "api1"}));
-    const bool leading =
-        eventually([] { return http_get(node_->monitor_port(), "/leader").first == 200; }, std::chrono::seconds(10));
-    ASSERT_TRUE(leading) << "the single node did not become leader within 10 s";
+    ASSERT_TRUE(node_->wait_leading()) << "the single node did not become leader within 10 s";
   }
   static void TearDownTestSuite() {
     delete node_;

@@ -17,7 +17,10 @@ constexpr const char* kPolicy =
 
 class DashboardTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { node_ = new NodeProcess(NodeProcess::start({"--id", "dash1"})); }
+  static void SetUpTestSuite() {
+    node_ = new NodeProcess(NodeProcess::start({"--id", "dash1"}));
+    ASSERT_TRUE(node_->wait_leading()) << "the single node did not become leader within 10 s";
+  }
   static void TearDownTestSuite() {
     delete node_;
     node_ = nullptr;

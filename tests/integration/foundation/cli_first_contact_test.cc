@@ -15,13 +15,9 @@ const std::string kHint = "is a node running? start one with 'minga node' or 'ma
 
 class CliFirstContact : public ::testing::Test {
  protected:
-  // The node is a cluster of one: its status shows it as leader only once it
-  // has elected itself, which a loaded machine can delay past the first call.
   static void SetUpTestSuite() {
     node_ = new NodeProcess(NodeProcess::start({"--id", "n1"}));
-    const bool leading =
-        eventually([] { return http_get(node_->monitor_port(), "/leader").first == 200; }, std::chrono::seconds(10));
-    ASSERT_TRUE(leading) << "the single node did not become leader within 10 s";
+    ASSERT_TRUE(node_->wait_leading()) << "the single node did not become leader within 10 s";
   }
   static void TearDownTestSuite() {
     delete node_;

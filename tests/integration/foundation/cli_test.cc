@@ -8,7 +8,10 @@ namespace {
 
 class Cli : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { node_ = new NodeProcess(NodeProcess::start()); }
+  static void SetUpTestSuite() {
+    node_ = new NodeProcess(NodeProcess::start());
+    ASSERT_TRUE(node_->wait_leading()) << "the single node did not become leader within 10 s";
+  }
   static void TearDownTestSuite() {
     delete node_;
     node_ = nullptr;

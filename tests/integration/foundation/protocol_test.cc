@@ -44,7 +44,10 @@ pb::ErrorResponse as_error(const std::pair<wire::FrameHeader, std::string>& f) {
 
 class Protocol : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { node_ = new NodeProcess(NodeProcess::start({"--read-timeout", "1"})); }
+  static void SetUpTestSuite() {
+    node_ = new NodeProcess(NodeProcess::start({"--read-timeout", "1"}));
+    ASSERT_TRUE(node_->wait_leading()) << "the single node did not become leader within 10 s";
+  }
   static void TearDownTestSuite() {
     delete node_;
     node_ = nullptr;
