@@ -30,6 +30,11 @@ using Handler = std::function<void(std::string_view body, ResponderPtr responder
 class Router {
  public:
   void add(std::uint32_t type, Handler handler);
+  // add(type, this, &App::on_x): a member function of an app as the handler.
+  template <typename App>
+  void add(std::uint32_t type, App* app, void (App::*handler)(std::string_view, const ResponderPtr&)) {
+    add(type, [app, handler](std::string_view body, ResponderPtr r) { (app->*handler)(body, r); });
+  }
   const Handler* find(std::uint32_t type) const;
 
  private:

@@ -77,11 +77,7 @@ Status FilesApp::start(apps::NodeServices& node) {
   disk_pool_ = std::make_unique<ThreadPool>(2, 256);
   log_->register_state("files", catalogue_);
 
-  auto route = [this, &node](std::uint32_t type,
-                             void (FilesApp::*handler)(std::string_view, const apps::ResponderPtr&)) {
-    node.router().add(type,
-                      [this, handler](std::string_view body, apps::ResponderPtr r) { (this->*handler)(body, r); });
-  };
+  auto route = [this, &node](std::uint32_t type, auto handler) { node.router().add(type, this, handler); };
   route(pb::FILES_UPLOAD_REQUEST, &FilesApp::on_upload);
   route(pb::FILES_PUT_REQUEST, &FilesApp::on_put);
   route(pb::FILES_BLOB_COMMIT_REQUEST, &FilesApp::on_blob_commit);

@@ -116,10 +116,7 @@ Status MlApp::start(apps::NodeServices& node) {
   work_pool_ = std::make_unique<ThreadPool>(1, 4);
   log_->register_state("ml", state_);
 
-  auto route = [this, &node](std::uint32_t type, void (MlApp::*handler)(std::string_view, const apps::ResponderPtr&)) {
-    node.router().add(type,
-                      [this, handler](std::string_view body, apps::ResponderPtr r) { (this->*handler)(body, r); });
-  };
+  auto route = [this, &node](std::uint32_t type, auto handler) { node.router().add(type, this, handler); };
   route(pb::ML_TRAIN_REQUEST, &MlApp::on_train);
   route(pb::ML_JOBS_REQUEST, &MlApp::on_jobs);
   route(pb::ML_JOB_REQUEST, &MlApp::on_job);
@@ -288,82 +285,76 @@ void MlApp::on_job(std::string_view body, const apps::ResponderPtr& r) {
   });
 }
 
+void MlApp::propose_job_command(pb::MlCommand cmd, std::uint64_t id, std::string_view what,
+                                std::string_view refusal_prefix, const apps::ResponderPtr& r,
+                                std::function<void(const pb::MlApplied&)> done) {
+  cmd.set_now_ms(now_ms());
+  log_->propose("ml", cmd.SerializeAsString(),
+                [r, id, what = std::string(what), prefix = std::string(refusal_prefix),
+                 done = std::move(done)](Result<std::string> res) {
+                  if (!res.ok()) {
+                    r->fail(res.error());
+                    return;
+                  }
+                  pb::MlApplied applied;
+                  if (!applied.ParseFromString(res.value())) {
+                    r->fail(Errc::internal, "the applied " + what + " has no result");
+                    return;
+                  }
+                  if (applied.not_found()) {
+                    r->fail(Errc::not_found, "no model " + id_text(id));
+                    return;
+                  }
+                  if (!applied.refused().empty()) {
+                    r->fail(Errc::invalid_argument, prefix + applied.refused());
+                    return;
+                  }
+                  done(applied);
+                });
+}
+
 void MlApp::on_cancel(std::string_view body, const apps::ResponderPtr& r) {
   pb::MlJobRequest req;
   if (!decode(body, req, r, "MlJobRequest")) return;
   pb::MlCommand cmd;
-  cmd.set_now_ms(now_ms());
   cmd.set_cancel(req.id());
-  log_->propose("ml", cmd.SerializeAsString(), [this, r, id = req.id()](Result<std::string> res) {
-    if (!res.ok()) {
-      r->fail(res.error());
-      return;
-    }
-    pb::MlApplied applied;
-    if (!applied.ParseFromString(res.value())) {
-      r->fail(Errc::internal, "the applied cancel has no result");
-      return;
-    }
-    if (applied.not_found()) {
-      r->fail(Errc::not_found, "no model " + id_text(id));
-      return;
-    }
-    if (!applied.refused().empty()) {
-      r->fail(Errc::invalid_argument, "cannot cancel: " + applied.refused());
-      return;
-    }
-    log::info("ml_job", "success", {{"id", id_text(id)}, {"state", "cancelled"}});
-    wake_.notify_all();
-    pb::MlJobResponse resp;
-    *resp.mutable_job() = applied.job();
-    r->reply(pb::ML_CANCEL_RESPONSE, resp);
-  });
+  propose_job_command(std::move(cmd), req.id(), "cancel", "cannot cancel: ", r,
+                      [this, r, id = req.id()](const pb::MlApplied& applied) {
+                        log::info("ml_job", "success", {{"id", id_text(id)}, {"state", "cancelled"}});
+                        wake_.notify_all();
+                        pb::MlJobResponse resp;
+                        *resp.mutable_job() = applied.job();
+                        r->reply(pb::ML_CANCEL_RESPONSE, resp);
+                      });
 }
 
 void MlApp::on_remove(std::string_view body, const apps::ResponderPtr& r) {
   pb::MlJobRequest req;
   if (!decode(body, req, r, "MlJobRequest")) return;
   pb::MlCommand cmd;
-  cmd.set_now_ms(now_ms());
   cmd.set_remove(req.id());
-  log_->propose("ml", cmd.SerializeAsString(), [this, r, id = req.id()](Result<std::string> res) {
-    if (!res.ok()) {
-      r->fail(res.error());
-      return;
-    }
-    pb::MlApplied applied;
-    if (!applied.ParseFromString(res.value())) {
-      r->fail(Errc::internal, "the applied remove has no result");
-      return;
-    }
-    if (applied.not_found()) {
-      r->fail(Errc::not_found, "no model " + id_text(id));
-      return;
-    }
-    if (!applied.refused().empty()) {
-      r->fail(Errc::invalid_argument, applied.refused());
-      return;
-    }
-    {
-      std::lock_guard lock(models_mu_);
-      models_.erase(id);
-    }
-    // The model's files go too (best effort: a name left behind is only space).
-    const pb::MlJob job = applied.job();
-    (void)pool_->try_submit([this, job] {
-      const auto options = cluster_options();
-      for (const auto* name : {&job.model_file(), &job.checkpoint()}) {
-        if (name->empty()) continue;
-        pb::FilesRemoveRequest rm;
-        rm.set_name(*name);
-        (void)client::call_cluster(options, pb::FILES_REMOVE_REQUEST, rm, pb::FILES_REMOVE_RESPONSE);
-      }
-    });
-    log::info("ml_remove", "success", {{"id", id_text(id)}});
-    pb::MlRemoveResponse resp;
-    resp.set_index(applied.index());
-    r->reply(pb::ML_REMOVE_RESPONSE, resp);
-  });
+  propose_job_command(
+      std::move(cmd), req.id(), "remove", "", r, [this, r, id = req.id()](const pb::MlApplied& applied) {
+        {
+          std::lock_guard lock(models_mu_);
+          models_.erase(id);
+        }
+        // The model's files go too (best effort: a name left behind is only space).
+        const pb::MlJob job = applied.job();
+        (void)pool_->try_submit([this, job] {
+          const auto options = cluster_options();
+          for (const auto* name : {&job.model_file(), &job.checkpoint()}) {
+            if (name->empty()) continue;
+            pb::FilesRemoveRequest rm;
+            rm.set_name(*name);
+            (void)client::call_cluster(options, pb::FILES_REMOVE_REQUEST, rm, pb::FILES_REMOVE_RESPONSE);
+          }
+        });
+        log::info("ml_remove", "success", {{"id", id_text(id)}});
+        pb::MlRemoveResponse resp;
+        resp.set_index(applied.index());
+        r->reply(pb::ML_REMOVE_RESPONSE, resp);
+      });
 }
 
 Result<std::shared_ptr<const Model>> MlApp::model_of(const pb::MlJob& job) {

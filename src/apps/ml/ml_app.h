@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,11 @@ class MlApp final : public apps::App {
   void on_job(std::string_view body, const apps::ResponderPtr& r);
   void on_cancel(std::string_view body, const apps::ResponderPtr& r);
   void on_remove(std::string_view body, const apps::ResponderPtr& r);
+  // Proposes a command about job `id` (cancel, remove) and answers what they
+  // share: a failed proposal, `no model ID`, a refusal (after
+  // `refusal_prefix`); `done` gets the applied result.
+  void propose_job_command(pb::MlCommand cmd, std::uint64_t id, std::string_view what, std::string_view refusal_prefix,
+                           const apps::ResponderPtr& r, std::function<void(const pb::MlApplied&)> done);
   void on_predict(std::string_view body, const apps::ResponderPtr& r);
   // A member's part of an averaging round (on work_pool_).
   void on_round(std::string_view body, const apps::ResponderPtr& r);
