@@ -1,11 +1,12 @@
 // The training core: mini-batch SGD (with momentum) or Adam on softmax
 // cross-entropy, pure and deterministic.
 //
-// Threading: each of `threads` threads takes a contiguous slice of the batch,
-// computes its gradient with single-threaded GEMMs, and the slices' gradients
-// are summed in thread order (docs/ml.md has the measurements behind this).
-// One seed and one thread count give byte-identical weights; another thread
-// count sums in another order and gives slightly different floats.
+// Threading: each of `threads` threads runs the forward and backward pass of
+// a contiguous slice of the batch, then computes the whole batch's gradient
+// of the parameter rows it owns and updates them (docs/ml.md has the
+// measurements behind this). One seed and one thread count give
+// byte-identical weights; another thread count splits the work differently
+// and gives slightly different floats.
 //
 // For data-parallel training elsewhere: compute_gradient on a shard, average
 // the Gradients of several trainers (average_gradients), apply_gradient on each.
