@@ -3,6 +3,8 @@
 // forwards it to the leader, and every node then holds it.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "cluster/raft_cluster.h"
 #include "http_client.h"
 
@@ -90,6 +92,43 @@ TEST(ApiCluster, AFilePutThroughAFollowerIsReadFromEveryNode) {
     EXPECT_EQ(get.exit_code, 0) << get.err;
     EXPECT_TRUE(get.out == content) << i;
   }
+}
+
+// With no leader to be had (two of three nodes killed), a write over HTTP is
+// a 503 with Retry-After, the error code saying why; once a second node is
+// back a leader is elected and the same write succeeds.
+TEST(ApiCluster, AWriteWithoutALeaderIs503WithRetryAfter) {
+  auto cluster = RaftCluster::start(3);
+  const auto leader = cluster->wait_leader();
+  ASSERT_TRUE(leader.has_value());
+  const std::size_t survivor = (*leader + 1) % cluster->size();
+  const std::size_t other = (*leader + 2) % cluster->size();
+  cluster->kill(*leader);
+  cluster->kill(other);
+  const auto port = cluster->member(survivor).monitor;
+  // At once (the leader's link just broke) and then during the survivor's
+  // elections, which cannot win: always a 503 that says to retry.
+  auto a = http_call(port, "POST", "/api/v1/records", R"({"text":"bm8gbGVhZGVy"})");  // "no leader"
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_EQ(a.headers["retry-after"], "1") << a.body;
+  EXPECT_EQ(a.body.rfind("{\"error\":{\"code\":\"NOT_LEADER\",", 0), 0u) << a.body;
+  const std::string election =
+      "{\"error\":{\"code\":\"NOT_LEADER\",\"message\":\"no leader now (an election is under way); retry\"}}\n";
+  EXPECT_TRUE(eventually(
+      [&] {
+        a = http_call(port, "POST", "/api/v1/records", R"({"text":"bm8gbGVhZGVy"})");
+        EXPECT_EQ(a.status, 503) << a.body;
+        return a.body == election && a.headers["retry-after"] == "1";
+      },
+      10s))
+      << a.body;
+  // Reads of this node's own state stay open.
+  EXPECT_EQ(http_call(port, "GET", "/api/v1/records?stale=true").status, 200);
+
+  cluster->restart(other);
+  ASSERT_TRUE(eventually(
+      [&] { return http_call(port, "POST", "/api/v1/records", R"({"text":"YmFjaw=="})").status == 200; },  // "back"
+      20s));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "harness.h"
 #include "http_client.h"
@@ -167,6 +168,14 @@ TEST_F(ApiTest, LotteryStatusAndWinnersBeforeTheDraw) {
   EXPECT_NE(a.body.find("\"agencies\":[{\"agency\":2,\"bets\":\"1\",\"batches\":\"1\",\"finished\":false"),
             std::string::npos)
       << a.body;
+  // Agency 2 says it sent everything.
+  a = http_call(port(), "POST", "/api/v1/lottery/agencies/2/finished");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body.rfind("{\"outcome\":\"OK\",", 0), 0u) << a.body;
+  a = http_call(port(), "GET", "/api/v1/lottery");
+  EXPECT_NE(a.body.find("\"agencies\":[{\"agency\":2,\"bets\":\"1\",\"batches\":\"1\",\"finished\":true"),
+            std::string::npos)
+      << a.body;
   a = http_call(port(), "GET", "/api/v1/lottery/agencies/one/winners");
   EXPECT_EQ(a.status, 400);
   EXPECT_EQ(a.body,
@@ -179,6 +188,48 @@ TEST_F(ApiTest, ClusterStatusNamesThisNodeLeader) {
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body.rfind("{\"id\":\"api1\",\"role\":\"leader\",", 0), 0u) << a.body;
   EXPECT_NE(a.body.find("\"leader\":\"api1\""), std::string::npos) << a.body;
+}
+
+TEST_F(ApiTest, AMemberIsAddedAsALearnerAndRemoved) {
+  // Nothing listens on port 1: the member stays a learner that never catches
+  // up, so the single voter keeps committing.
+  auto a = http_call(port(), "POST", "/api/v1/cluster/members", R"({"id":"n9","raft_address":"127.0.0.1:1"})");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(std::regex_match(a.body, std::regex("\\{\"index\":\"\\d+\"\\}\n"))) << a.body;
+  EXPECT_TRUE(eventually(
+      [&] {
+        return http_call(port(), "GET", "/api/v1/cluster")
+                   .body.find(
+                       "{\"id\":\"n9\",\"raft_address\":\"127.0.0.1:1\",\"client_address\":\"\","
+                       "\"monitor_address\":\"\",\"role\":\"learner\",\"voter\":false,") != std::string::npos;
+      },
+      5s))
+      << http_call(port(), "GET", "/api/v1/cluster").body;
+  struct Case {
+    std::string body, answer;
+  };
+  const std::vector<Case> bad = {
+      {R"({"id":"n9","raft_address":"127.0.0.1:2"})", "'n9' is already a member"},
+      {R"({"id":"n8","raft_address":"nohost"})", "the Raft address of 'n8': address must be HOST:PORT, got 'nohost'"},
+      {R"({})", "a member id is 1 to 64 letters, digits, '-', '_' or '.', got ''"},
+      {R"({"id":"n8","address":"127.0.0.1:2"})",
+       "the body is not a JSON ClusterChangeRequest: address: Cannot find field."},
+  };
+  for (const auto& c : bad) {
+    a = http_call(port(), "POST", "/api/v1/cluster/members", c.body);
+    EXPECT_EQ(a.status, 400) << c.body;
+    EXPECT_EQ(a.body, "{\"error\":{\"code\":\"INVALID_ARGUMENT\",\"message\":\"" + c.answer + "\"}}\n") << c.body;
+  }
+  a = http_call(port(), "DELETE", "/api/v1/cluster/members/n9");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(eventually(
+      [&] {
+        return http_call(port(), "GET", "/api/v1/cluster").body.find("\"role\":\"learner\"") == std::string::npos;
+      },
+      5s));
+  // Still the only voter, still committing.
+  a = http_call(port(), "POST", "/api/v1/records", R"({"text":"c3RpbGw="})");  // "still"
+  EXPECT_EQ(a.status, 200) << a.body;
 }
 
 TEST_F(ApiTest, RemovingAnUnknownMemberIsAnError) {
@@ -199,6 +250,29 @@ TEST_F(ApiTest, ASlowAnswerHoldsNoOtherRequest) {
   const std::string answer = slow.read(1 << 16, 20s);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
   EXPECT_NE(answer.find("\r\n\r\n{\"worker\":\"api1\",\"text\":\"slept 3 s\"}\n"), std::string::npos) << answer;
+}
+
+// A full queue is BUSY on the binary protocol and 429 with Retry-After here.
+TEST(ApiBusy, AFullQueueIs429WithRetryAfter) {
+  auto node = NodeProcess::start({"--id", "busy1", "--max-waiting-tasks", "1"});
+  RawConnection slow(node.monitor_port());
+  const std::string body = R"({"kind":"sleep","seconds":2})";
+  ASSERT_TRUE(slow.send("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body));
+  // Once the first sleep waits, the next one finds no room.
+  HttpAnswer a;
+  ASSERT_TRUE(eventually(
+      [&] {
+        a = http_call(node.monitor_port(), "POST", "/api/v1/tasks", R"({"kind":"sleep","seconds":0.1})");
+        return a.status != 200;
+      },
+      5s));
+  EXPECT_EQ(a.status, 429);
+  EXPECT_EQ(a.headers["retry-after"], "1");
+  EXPECT_EQ(a.body.rfind("{\"error\":{\"code\":\"BUSY\",\"message\":", 0), 0u) << a.body;
+  // The first one is answered in full.
+  const std::string answer = slow.read(1 << 16, 20s);
+  EXPECT_NE(answer.find("\r\n\r\n{\"worker\":\"busy1\",\"text\":\"slept 2 s\"}\n"), std::string::npos) << answer;
 }
 
 TEST_F(ApiTest, AClientThatLeavesBeforeTheAnswerHarmsNothing) {
