@@ -162,6 +162,29 @@ TEST(Ml, TrainsOnTheClusterAndEveryNodeGivesTheSamePredictions) {
   auto [scode, sbody] = http_get(c.member(0).monitor, "/status");
   EXPECT_NE(sbody.find("\"ml\":{\"models\":1"), std::string::npos) << sbody;
 
+  // `minga bench predict`: one connection, then 4, a fifth of a second each, through the three nodes.
+  const std::string servers = c.address(0) + "," + c.address(1) + "," + c.address(2);
+  auto bench =
+      run_minga({"--server", servers, "bench", "predict", "--model", "1", "--connections", "4", "--duration", "0.2"});
+  ASSERT_EQ(bench.exit_code, 0) << bench.out << bench.err;
+  EXPECT_TRUE(std::regex_search(
+      bench.out,
+      std::regex("^predict: model 1 \\(8-16-3\\), 1 row\\(s\\) of random features per request, 3 server\\(s\\), 0.2 s "
+                 "per phase\n1 connection: [1-9]\\d* requests, \\d+ requests/s, p50 \\d+ us, p99 \\d+ us, 0 errors\n"
+                 "4 connections: [1-9]\\d* requests, \\d+ requests/s, p50 \\d+ us, p99 \\d+ us, 0 errors\n$")))
+      << bench.out;
+  auto bench_json = run_minga({"--server", servers, "-o", "json", "bench", "predict", "--model", "1", "--connections",
+                               "2", "--duration", "0.1", "--rows", "3"});
+  ASSERT_EQ(bench_json.exit_code, 0) << bench_json.out << bench_json.err;
+  EXPECT_EQ(json_field(bench_json.out, "architecture"), "8-16-3") << bench_json.out;
+  EXPECT_EQ(json_field(bench_json.out, "rows_per_request"), "3") << bench_json.out;
+  EXPECT_EQ(json_field(bench_json.out, "errors"), "0") << bench_json.out;
+  EXPECT_GT(std::stoull(json_field(bench_json.out, "requests")), 0u) << bench_json.out;
+  EXPECT_GT(std::stod(json_field(bench_json.out, "single_p50_us")), 0.0) << bench_json.out;
+  auto no_model = run_minga({"--server", servers, "bench", "predict", "--model", "9", "--duration", "0.1"});
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_EQ(no_model.err, "error: no model 9\n");
+
   // rm: the model is gone, and so are its files.
   auto rm = c.minga({"ml", "rm", "1"});
   EXPECT_EQ(rm.exit_code, 0) << rm.err;
