@@ -70,9 +70,15 @@ struct Fixture {
   fs::path train, test, test_features;
 };
 
-std::unique_ptr<Fixture> start(int train_rows) {
+// `config`: a TOML file's text for every node (none if empty).
+std::unique_ptr<Fixture> start(int train_rows, const std::string& config = "") {
   auto f = std::make_unique<Fixture>();
-  f->c = RaftCluster::start(3);
+  std::vector<std::string> args;
+  if (!config.empty()) {
+    write_file(f->tmp.path() / "minga.toml", config);
+    args = {"--config", (f->tmp.path() / "minga.toml").string()};
+  }
+  f->c = RaftCluster::start(3, args);
   f->train = f->tmp.path() / "train.csv";
   f->test = f->tmp.path() / "test.csv";
   f->test_features = f->tmp.path() / "test-features.csv";
@@ -286,6 +292,58 @@ TEST(Ml, TheLeaderKilledMidTrainingTheJobResumesFromItsCheckpoint) {
       log, m, std::regex("action: ml_resume \\| result: success \\| id: " + id + " \\| from_epoch: (\\d+)")))
       << log;
   EXPECT_GE(std::stoi(m[1]), 3);
+}
+
+// With a checkpoint after every round, a leader killed in the middle of an
+// epoch: the new leader takes the job up at the row of the last checkpoint,
+// with the optimizer state it held, and each epoch is recorded once.
+TEST(Ml, TheLeaderKilledMidEpochTheJobResumesFromTheRoundItCheckpointed) {
+  auto f = start(20000, "[ml]\ncheckpoint_seconds = 0\n");
+  auto& c = *f->c;
+  const auto leader = c.wait_leader();
+  ASSERT_TRUE(leader);
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "3", "--sync-every", "4"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  std::uint64_t seen = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string s = status_json(c, id);
+        if (json_field(s, "epochs_done") != "1") return false;
+        const std::string p = json_field(s, "checkpoint_position");
+        seen = p.empty() ? 0 : std::stoull(p);
+        return seen > 0;
+      },
+      90s))
+      << status_json(c, id);
+  c.kill(*leader);
+  const auto next = c.wait_leader(20s, *leader);
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(wait_state(c, id, "ready", 120s)) << status_json(c, id);
+  const std::string s = status_json(c, id);
+  EXPECT_EQ(history_epochs(s), (std::vector<int>{1, 2, 3})) << s;
+  EXPECT_EQ(json_field(s, "resumes"), "1") << s;
+  EXPECT_EQ(json_field(s, "checkpoint_position"), "0") << s;
+  const std::string log = c.member(*next).proc.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m,
+                                std::regex("action: ml_resume \\| result: success \\| id: " + id +
+                                           " \\| from_epoch: (\\d+) \\| from_row: (\\d+) \\| optimizer_state: (\\w+)")))
+      << log;
+  // Rounds of 4 batches of 64 rows: checkpoints fall on multiples of 256.
+  const int from_epoch = std::stoi(m[1]);
+  const std::uint64_t from_row = std::stoull(m[2]);
+  EXPECT_EQ(m[3], "restored");
+  EXPECT_EQ(from_row % 256, 0u) << from_row;
+  if (from_epoch == 1) {
+    // The usual case: the kill came before epoch 2's last round.
+    EXPECT_GE(from_row, seen);
+    EXPECT_LT(from_row, 20000u);
+  } else {
+    // Epoch 2 ended between the look and the kill.
+    EXPECT_EQ(from_epoch, 2) << log;
+  }
 }
 
 TEST(Ml, BadInputsGiveTheDocumentedErrors) {
