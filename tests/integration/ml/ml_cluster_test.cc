@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster/fault_proxy.h"
 #include "cluster/raft_cluster.h"
 
 namespace minga::testing {
@@ -71,14 +72,16 @@ struct Fixture {
 };
 
 // `config`: a TOML file's text for every node (none if empty).
-std::unique_ptr<Fixture> start(int train_rows, const std::string& config = "") {
+// `proxied`: a fault proxy in front of each node's advertised client port
+// (the address the leader calls members on).
+std::unique_ptr<Fixture> start(int train_rows, const std::string& config = "", bool proxied = false) {
   auto f = std::make_unique<Fixture>();
   std::vector<std::string> args;
   if (!config.empty()) {
     write_file(f->tmp.path() / "minga.toml", config);
     args = {"--config", (f->tmp.path() / "minga.toml").string()};
   }
-  f->c = RaftCluster::start(3, args);
+  f->c = proxied ? RaftCluster::start_forward_proxied(3, args) : RaftCluster::start(3, args);
   f->train = f->tmp.path() / "train.csv";
   f->test = f->tmp.path() / "test.csv";
   f->test_features = f->tmp.path() / "test-features.csv";
@@ -343,6 +346,75 @@ TEST(Ml, TheLeaderKilledMidEpochTheJobResumesFromTheRoundItCheckpointed) {
   } else {
     // Epoch 2 ended between the look and the kill.
     EXPECT_EQ(from_epoch, 2) << log;
+  }
+}
+
+// Every member unreachable on the address the leader calls (Raft still
+// works): each round fails, and once no member is left in the epoch the job
+// fails with an error that names every member.
+TEST(Ml, WithNoWorkerLeftTheJobFailsWithAClearError) {
+  auto f = start(20000, "", true);
+  auto& c = *f->c;
+  ASSERT_TRUE(c.wait_leader());
+  auto train = c.minga(
+      {"ml", "train", "--data", f->train.string(), "--layers", "128,128", "--epochs", "50", "--sync-every", "1"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 1; }, 60s)) << status_json(c, id);
+  for (std::size_t i = 0; i < 3; ++i) c.forward_proxy(i)->cut();
+  ASSERT_TRUE(wait_state(c, id, "failed", 30s)) << status_json(c, id);
+  for (std::size_t i = 0; i < 3; ++i) c.forward_proxy(i)->pass();
+  const std::string s = status_json(c, id);
+  const std::string error = json_field(s, "error");
+  EXPECT_TRUE(
+      std::regex_match(error, std::regex("no worker left in epoch (\\d+) \\(n\\d: [^;]+; n\\d: [^;]+; n\\d: [^;]+\\)")))
+      << error;
+  for (const auto& m : {"n1: ", "n2: ", "n3: "}) EXPECT_NE(error.find(m), std::string::npos) << error;
+  const int failed_in = std::stoi(error.substr(std::string("no worker left in epoch ").size()));
+  EXPECT_EQ(failed_in, epochs_done(c, id) + 1) << s;
+  auto p = c.minga({"ml", "predict", "--model", id, "--input", "0,0,0,0,0,0,0,0"});
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_EQ(p.err, "error: model " + id + " failed: " + error + "\n");
+}
+
+// A follower stopped with SIGSTOP past the round's deadline: its rows go to
+// the two others, the job completes, and the member trains again once it is
+// continued (from the next epoch).
+TEST(Ml, ALateWorkerHasItsRowsReassignedAndTheJobCompletes) {
+  auto f = start(20000);
+  auto& c = *f->c;
+  const auto leader = c.wait_leader();
+  ASSERT_TRUE(leader);
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "6", "--sync-every", "1"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 1; }, 60s)) << status_json(c, id);
+  const std::size_t late = (*leader + 1) % 3;
+  const std::string late_id = c.member(late).id;
+  const std::string lost = "action: ml_worker | result: fail | id: " + id + " | worker: " + late_id;
+  c.pause(late);
+  // The deadline is at least 5 s; the leader gives up on the member and goes on.
+  const bool gave_up =
+      eventually([&] { return count_log_lines(c.member(*leader).proc.err(), "warning", lost) >= 1; }, 30s);
+  c.resume(late);
+  ASSERT_TRUE(gave_up) << c.member(*leader).proc.err().substr(0, 4000);
+  const std::string log = c.member(*leader).proc.err();
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(log, m,
+                        std::regex("action: ml_worker \\| result: fail \\| id: " + id + " \\| worker: " + late_id +
+                                   " \\| epoch: (\\d+) \\| reason: ([^|]*) \\| rows_reassigned: (\\d+)")))
+      << log.substr(0, 4000);
+  EXPECT_EQ(m[2], "timed out waiting for the server");  // the round's deadline, not a refused connection
+  EXPECT_EQ(m[3], "64");                                // one round's piece: H = 1 batch of 64 rows
+  ASSERT_TRUE(wait_state(c, id, "ready", 120s)) << status_json(c, id);
+  const std::string s = status_json(c, id);
+  EXPECT_EQ(history_epochs(s), (std::vector<int>{1, 2, 3, 4, 5, 6})) << s;
+  EXPECT_GT(std::stod(json_field(s, "test_accuracy")), 0.9) << s;
+  // Continued, the member is asked again at the next epoch and trains: the last epoch had all three.
+  if (std::stoi(m[1]) < 6) {
+    EXPECT_NE(s.find(R"("workers":["n1","n2","n3"])"), std::string::npos) << s;
   }
 }
 
