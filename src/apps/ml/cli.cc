@@ -93,6 +93,8 @@ json::Object job_object(const pb::MlJob& j) {
                    .add_raw("test_accuracy", number_or_null(h.test_accuracy(), h.test_accuracy() >= 0))
                    .add("seconds", h.seconds())
                    .add("rounds", static_cast<std::uint64_t>(h.rounds()))
+                   .add("round_seconds", h.round_seconds())
+                   .add("train_seconds", h.train_seconds())
                    .str();
   }
   json::Object o;

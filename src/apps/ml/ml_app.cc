@@ -714,6 +714,7 @@ Status MlApp::drive(const pb::MlJob& job) {
     double loss_sum = inside ? resumed.loss_sum() : 0;
     std::uint64_t steps = inside ? resumed.steps() : 0;
     std::uint32_t rounds = inside ? resumed.rounds() : 0;
+    double in_rounds = inside ? resumed.round_seconds() : 0, in_training = inside ? resumed.train_seconds() : 0;
     if (inside) used.insert(resumed.workers().begin(), resumed.workers().end());
     std::optional<pb::MlOptimizerState> round_state;  // the averaged state after the last round, if asked for
     while (!todo.empty()) {
@@ -784,6 +785,12 @@ Status MlApp::drive(const pb::MlJob& job) {
       first_round = false;
       ++rounds;
       round_seconds.push_back(std::chrono::duration<double>(Clock::now() - r0).count());
+      in_rounds += round_seconds.back();
+      double slowest = 0;
+      for (const auto& part : parts) {
+        if (part.answer.ok()) slowest = std::max(slowest, part.answer->train_seconds());
+      }
+      in_training += slowest;
       if (round_seconds.size() > 20) round_seconds.erase(round_seconds.begin());
       // The rows-weighted mean of the weights (and optimizer states) that came back.
       std::vector<double> sum(current.parameters.size(), 0.0);
@@ -862,6 +869,8 @@ Status MlApp::drive(const pb::MlJob& job) {
         ck.set_loss_sum(loss_sum);
         ck.set_steps(steps);
         ck.set_rounds(rounds);
+        ck.set_round_seconds(in_rounds);
+        ck.set_train_seconds(in_training);
         ck.set_seconds(seconds_before + std::chrono::duration<double>(Clock::now() - t0).count());
         for (const auto& w : used) ck.add_workers(w);
         if (round_state) *ck.mutable_optimizer() = *round_state;
@@ -903,6 +912,8 @@ Status MlApp::drive(const pb::MlJob& job) {
     e.set_test_accuracy(test ? evaluator.evaluate(*test).accuracy : -1);
     e.set_seconds(seconds_before + std::chrono::duration<double>(Clock::now() - t0).count());
     e.set_rounds(rounds);
+    e.set_round_seconds(in_rounds);
+    e.set_train_seconds(in_training);
     if (should_stop(id)) return ok_status();
     const std::string name = checkpoint_name(id, epoch);
     pb::MlCheckpoint ck;
@@ -1021,6 +1032,7 @@ Result<pb::MlRoundResponse> MlApp::run_round(const pb::MlRoundRequest& req) {
     return Error{Errc::invalid_argument, "rows [" + std::to_string(req.begin()) + ", " + std::to_string(req.end()) +
                                              ") are not in the data's " + std::to_string(order.size())};
   }
+  const auto t0 = Clock::now();
   const auto stats = work_trainer_->train_rows(
       *work_data_, std::span<const std::uint32_t>(order.data() + req.begin(), req.end() - req.begin()));
   pb::MlRoundResponse resp;
@@ -1029,6 +1041,7 @@ Result<pb::MlRoundResponse> MlApp::run_round(const pb::MlRoundRequest& req) {
   resp.set_steps(stats.steps);
   resp.set_rows(req.end() - req.begin());
   resp.set_node(node_->node_id());
+  resp.set_train_seconds(std::chrono::duration<double>(Clock::now() - t0).count());
   if (req.want_optimizer()) *resp.mutable_optimizer() = state_proto(work_trainer_->optimizer_state());
   return resp;
 }
