@@ -8,13 +8,13 @@
 # The model: Fashion-MNIST's 784-256-128-10 MLP, 1 epoch, when
 # /usr/share/datasets/fashion-mnist (DATA_DIR) holds it; otherwise 8-16-3 on
 # 3000 generated rows (three Gaussian blobs). Nodes on 127.0.0.1, ports
-# BASE_PORT (22000) + 1..3 (client), +101..103 (Raft), +201..203 (monitor);
+# BASE_PORT (17400) + 1..3 (client), +101..103 (Raft), +201..203 (monitor);
 # all stopped at the end. Needs a release build (make build).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 minga=${MINGA:-$here/build/release/minga}
 data=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
-base=${BASE_PORT:-22000}
+base=${BASE_PORT:-17400}
 duration=${1:-5}
 connections=${2:-50}
 work=$(mktemp -d /tmp/bench-predict.XXXXXX)
