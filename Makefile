@@ -36,7 +36,7 @@ fuzz: deps
 
 # Side-by-side figures (docs/benchmarks.md): tasks vs Redis, lottery,
 # coordinator overhead, the consensus core and its log, replicated records vs etcd,
-# the ML training core vs PyTorch.
+# the ML training core vs PyTorch, predictions through the nodes.
 bench: build
 	@scripts/install-deps.sh --bench
 	@scripts/bench-tasks.sh
@@ -46,6 +46,7 @@ bench: build
 	@scripts/bench-records.sh 3 3
 	@scripts/bench-files.sh 3
 	@scripts/bench-ml.sh
+	@scripts/bench-predict.sh
 
 # The Raft simulator for as long as asked: RUNS seeds from SEED, STEPS each;
 # 3 and 5 nodes alternate unless NODES is set.

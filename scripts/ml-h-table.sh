@@ -34,8 +34,8 @@ for i in 1 2 3; do
 done
 server="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 for _ in $(seq 50); do "$minga" --server "$server" --timeout 1 ml jobs >/dev/null 2>&1 && break; sleep 0.2; done
-echo "machine: $(nproc) cores; 3 nodes, 1 ML thread each; Fashion-MNIST 784-256-128-10, $epochs epoch(s), batch 64"
-printf '%-6s %-10s %-8s %-12s %-14s\n' H test_acc rounds s/epoch ms/round
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); 3 nodes, 1 ML thread each; Fashion-MNIST 784-256-128-10, $epochs epoch(s), batch 64"
+printf '%-6s %-10s %-8s %-10s %-10s %-10s %-10s\n' H test_acc rounds s/epoch ms/round train_ms rest_ms
 for h in "${hs[@]}"; do
   id=$("$minga" --server "$server" --timeout 120 ml train --images "$data/train-images-idx3-ubyte.gz" \
     --labels "$data/train-labels-idx1-ubyte.gz" --test-images "$data/t10k-images-idx3-ubyte.gz" \
@@ -47,8 +47,14 @@ j = json.load(sys.stdin)
 h = j["history"]
 secs = [e["seconds"] for e in h]
 rounds = sum(e["rounds"] for e in h)
-# the first epoch includes the members reading the data set
-print("%-6s %-10s %-8d %-12.2f %-14.1f" % (sys.argv[1], "%.2f%%" % (100 * j["test_accuracy"]), rounds,
-      sum(secs) / len(secs), 1000 * sum(secs) / rounds))
+in_rounds = sum(e["round_seconds"] for e in h)
+training = sum(e["train_seconds"] for e in h)
+# s/epoch: the whole epoch (the first includes the members reading the data
+# set, and each the evaluation); ms/round: a round on the leader, weights out
+# to the answers back; train_ms: of it, the slowest member training its
+# rows; rest_ms: the difference (weights serialised, sent, parsed, waited).
+print("%-6s %-10s %-8d %-10.2f %-10.1f %-10.1f %-10.1f" % (sys.argv[1], "%.2f%%" % (100 * j["test_accuracy"]), rounds,
+      sum(secs) / len(secs), 1000 * in_rounds / rounds, 1000 * training / rounds, 1000 * (in_rounds - training) / rounds))
 ' "$h"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

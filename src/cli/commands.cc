@@ -7,6 +7,7 @@
 #include "apps/lottery/cli.h"
 #include "apps/ml/bench_cli.h"
 #include "apps/ml/cli.h"
+#include "apps/ml/predict_bench_cli.h"
 #include "apps/records/cli.h"
 #include "cli/bench_commands.h"
 #include "cli/cluster_admin.h"
@@ -31,6 +32,7 @@ void add_all_commands(CLI::App& root, ClientOptions& options, std::function<int(
   files::add_bench_cli(*bench, options, action);
   lottery::add_cli(root, *bench, options, action);
   ml::add_bench_cli(*bench, action);
+  ml::add_predict_bench_cli(*bench, options, action);
   records::add_cli(root, options, action);
   files::add_cli(root, options, action);
   ml::add_cli(root, options, action);

@@ -93,6 +93,8 @@ json::Object job_object(const pb::MlJob& j) {
                    .add_raw("test_accuracy", number_or_null(h.test_accuracy(), h.test_accuracy() >= 0))
                    .add("seconds", h.seconds())
                    .add("rounds", static_cast<std::uint64_t>(h.rounds()))
+                   .add("round_seconds", h.round_seconds())
+                   .add("train_seconds", h.train_seconds())
                    .str();
   }
   json::Object o;
@@ -110,6 +112,7 @@ json::Object job_object(const pb::MlJob& j) {
       .add_raw("workers", strings_json(j.workers()))
       .add("checkpoint", j.checkpoint())
       .add("checkpoint_epoch", static_cast<std::uint64_t>(j.checkpoint_epoch()))
+      .add("checkpoint_position", j.checkpoint_position())
       .add("resumes", static_cast<std::uint64_t>(j.resumes()))
       .add("created", created_text(j.created_ms()))
       .add("size", static_cast<std::uint64_t>(j.model_size()))
@@ -322,8 +325,14 @@ int run_status(const ClientOptions& options, const std::string& id_text, bool sh
     for (const auto& w : j->workers()) workers += (workers.empty() ? "" : ",") + w;
     std::cout << "train accuracy: " << (e ? percent(e->train_accuracy()) : "-")
               << "\nworkers: " << (workers.empty() ? "-" : workers) << "\ncheckpoint: "
-              << (j->checkpoint().empty() ? "-"
-                                          : j->checkpoint() + " (epoch " + std::to_string(j->checkpoint_epoch()) + ")")
+              << (j->checkpoint().empty()
+                      ? "-"
+                      : j->checkpoint() + " (epoch " + std::to_string(j->checkpoint_epoch()) +
+                            (j->checkpoint_position() == 0
+                                 ? ""
+                                 : ", " + std::to_string(j->checkpoint_position()) + " rows into epoch " +
+                                       std::to_string(j->checkpoint_epoch() + 1)) +
+                            ")")
               << "\nresumes: " << j->resumes() << "\n";
     if (!j->error().empty()) std::cout << "error: " << j->error() << "\n";
     for (const auto& h : j->epochs()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "net/client.h"
+#include "wire/frame.h"
 
 namespace minga::ml {
 namespace {
@@ -102,6 +104,34 @@ std::string checkpoint_name(std::uint64_t id, std::uint32_t epoch) {
   return "ml/" + id_text(id) + "/checkpoint-" + std::to_string(epoch);
 }
 
+std::string floats_bytes(std::span<const float> v) {
+  std::string out(v.size() * sizeof(float), '\0');
+  if (!v.empty()) std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+std::vector<float> bytes_floats(const std::string& b) {
+  std::vector<float> out(b.size() / sizeof(float));
+  if (!out.empty()) std::memcpy(out.data(), b.data(), out.size() * sizeof(float));
+  return out;
+}
+
+pb::MlOptimizerState state_proto(const OptimizerState& s) {
+  pb::MlOptimizerState out;
+  out.set_steps(s.steps);
+  out.set_m1(floats_bytes(s.m1));
+  out.set_m2(floats_bytes(s.m2));
+  return out;
+}
+
+OptimizerState state_of(const pb::MlOptimizerState& p) {
+  OptimizerState s;
+  s.steps = p.steps();
+  s.m1 = bytes_floats(p.m1());
+  s.m2 = bytes_floats(p.m2());
+  return s;
+}
+
 }  // namespace
 
 Status MlApp::start(apps::NodeServices& node) {
@@ -111,6 +141,12 @@ Status MlApp::start(apps::NodeServices& node) {
   if (!threads.ok()) return threads.error();
   if (threads.value() < 1 || threads.value() > 256) return Error{Errc::invalid_argument, "ml.threads must be 1 to 256"};
   threads_ = static_cast<unsigned>(threads.value());
+  auto every = node.settings().get_int("ml.checkpoint_seconds", "MINGA_ML_CHECKPOINT_SECONDS", 10);
+  if (!every.ok()) return every.error();
+  if (every.value() < 0 || every.value() > 86400) {
+    return Error{Errc::invalid_argument, "ml.checkpoint_seconds must be 0 to 86400"};
+  }
+  checkpoint_seconds_ = every.value();
   cache_dir_ = (node.data_dir() / "ml-cache").string();
   pool_ = std::make_unique<ThreadPool>(4, 256);
   work_pool_ = std::make_unique<ThreadPool>(1, 4);
@@ -588,14 +624,22 @@ Status MlApp::drive(const pb::MlJob& job) {
   // The weights: the last checkpoint's, or fresh ones from the job's seed.
   std::uint32_t done = 0;
   std::optional<Model> model;
+  pb::MlCheckpoint resumed;  // where in epoch done + 1 the checkpoint is, its figures and optimizer state
   if (!job.checkpoint().empty()) {
     auto bytes = files::get_bytes(options, job.checkpoint());
     if (!bytes.ok()) return bytes.error();  // retried: the checkpoint is there, its replicas may be coming back
-    auto m = Model::deserialize(bytes.value());
+    // Version 1 was the bare model bytes (magic MGML); version 2 an MlCheckpoint.
+    if (bytes->rfind("MGML", 0) == 0) {
+      resumed.set_model(bytes.value());
+      resumed.set_epochs_done(job.checkpoint_epoch());
+    } else if (!resumed.ParseFromString(bytes.value()) || resumed.version() != 2) {
+      return fail(Error{Errc::invalid_argument, job.checkpoint() + ": not a checkpoint of version 1 or 2"});
+    }
+    auto m = Model::deserialize(resumed.model());
     if (!m.ok()) return fail(Error{m.error().code, job.checkpoint() + ": " + m.error().message});
     if (!(m->arch == arch)) return fail(Error{Errc::invalid_argument, job.checkpoint() + ": another architecture"});
     model = std::move(m.value());
-    done = job.checkpoint_epoch();
+    done = resumed.epochs_done();
   } else {
     Random rng(job.hyper().seed());
     model = Model::he_init(arch, rng);
@@ -614,7 +658,11 @@ Status MlApp::drive(const pb::MlJob& job) {
   if (!started->refused().empty()) return ok_status();  // cancelled meanwhile
   if (resume) {
     log::info("ml_resume", "success",
-              {{"id", id_text(id)}, {"from_epoch", std::to_string(done)}, {"checkpoint", job.checkpoint()}});
+              {{"id", id_text(id)},
+               {"from_epoch", std::to_string(done)},
+               {"from_row", std::to_string(resumed.position())},
+               {"optimizer_state", resumed.has_optimizer() ? "restored" : "none"},
+               {"checkpoint", job.checkpoint()}});
   } else {
     log::info("ml_job", "in_progress",
               {{"id", id_text(id)},
@@ -636,9 +684,19 @@ Status MlApp::drive(const pb::MlJob& job) {
   const std::uint64_t rows_per_round = static_cast<std::uint64_t>(config.batch_size) * job.hyper().sync_every();
   std::vector<double> round_seconds;  // the recent rounds' durations
   bool first_round = true;
+  // The optimizer state goes with a checkpoint when the members' states fit a round's answer.
+  const std::size_t state_floats = arch.parameter_count() * (config.optimizer == Optimizer::adam ? 3 : 2);
+  const bool state_fits = state_floats * sizeof(float) + (64u << 10) <= wire::kDefaultMaxBodyBytes;
+  std::optional<pb::MlOptimizerState> give_state;  // to the members in the first round after a resume
+  if (resumed.has_optimizer()) give_state = resumed.optimizer();
+  auto last_checkpoint = Clock::now();
 
   for (std::uint32_t epoch = done + 1; epoch <= job.hyper().epochs(); ++epoch) {
     const auto t0 = Clock::now();
+    // A checkpoint inside this epoch: go on from its position with its figures.
+    const bool inside = epoch == done + 1 && resumed.position() > 0;
+    const std::uint64_t from = inside ? std::min<std::uint64_t>(resumed.position(), train->rows) : 0;
+    const double seconds_before = inside ? resumed.seconds() : 0;
     // Every member with a client address works; one that fails or misses a
     // round's deadline is out for the rest of the epoch and its rows go back
     // to the queue. The next epoch asks every member again.
@@ -650,12 +708,15 @@ Status MlApp::drive(const pb::MlJob& job) {
     std::set<std::string> used;
     std::string failures;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> todo;
-    for (std::uint64_t b = 0; b < train->rows; b += rows_per_round) {
+    for (std::uint64_t b = from; b < train->rows; b += rows_per_round) {
       todo.emplace_back(b, std::min<std::uint64_t>(train->rows, b + rows_per_round));
     }
-    double loss_sum = 0;
-    std::uint64_t steps = 0;
-    std::uint32_t rounds = 0;
+    double loss_sum = inside ? resumed.loss_sum() : 0;
+    std::uint64_t steps = inside ? resumed.steps() : 0;
+    std::uint32_t rounds = inside ? resumed.rounds() : 0;
+    double in_rounds = inside ? resumed.round_seconds() : 0, in_training = inside ? resumed.train_seconds() : 0;
+    if (inside) used.insert(resumed.workers().begin(), resumed.workers().end());
+    std::optional<pb::MlOptimizerState> round_state;  // the averaged state after the last round, if asked for
     while (!todo.empty()) {
       if (should_stop(id)) return ok_status();
       std::vector<std::size_t> live;
@@ -675,12 +736,21 @@ Status MlApp::drive(const pb::MlJob& job) {
         deadline_s = std::clamp(10 * sorted[sorted.size() / 2], 5.0, 120.0);
       }
       const auto deadline = std::chrono::milliseconds(static_cast<std::int64_t>(deadline_s * 1000));
+      // A checkpoint after this round: the epoch's last round (if no member
+      // fails), or ml.checkpoint_seconds since the last one.
+      const bool last_round = todo.size() <= live.size();
+      const bool mid_due = !last_round && Clock::now() - last_checkpoint >= std::chrono::seconds(checkpoint_seconds_);
+      const bool want_state = state_fits && (last_round || mid_due);
+      round_state.reset();
       pb::MlRoundRequest base;
       base.set_id(id);
       *base.mutable_data() = job.data();
       *base.mutable_hyper() = job.hyper();
       base.set_model(current.serialize());
       base.set_epoch(epoch);
+      base.set_want_optimizer(want_state);
+      if (give_state) *base.mutable_optimizer() = *give_state;
+      give_state.reset();
       struct Part {
         std::size_t worker;
         std::pair<std::uint64_t, std::uint64_t> rows;
@@ -715,9 +785,18 @@ Status MlApp::drive(const pb::MlJob& job) {
       first_round = false;
       ++rounds;
       round_seconds.push_back(std::chrono::duration<double>(Clock::now() - r0).count());
+      in_rounds += round_seconds.back();
+      double slowest = 0;
+      for (const auto& part : parts) {
+        if (part.answer.ok()) slowest = std::max(slowest, part.answer->train_seconds());
+      }
+      in_training += slowest;
       if (round_seconds.size() > 20) round_seconds.erase(round_seconds.begin());
-      // The rows-weighted mean of the weights that came back.
+      // The rows-weighted mean of the weights (and optimizer states) that came back.
       std::vector<double> sum(current.parameters.size(), 0.0);
+      std::vector<double> sum_m1, sum_m2;
+      double sum_steps = 0;
+      bool states = want_state;
       std::uint64_t rows_done = 0;
       for (auto& part : parts) {
         const std::string& who = workers[part.worker].id;
@@ -742,15 +821,87 @@ Status MlApp::drive(const pb::MlJob& job) {
         }
         const double w = static_cast<double>(part.answer->rows());
         for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += w * got->parameters[i];
+        if (states) {
+          const auto& st = part.answer->optimizer();
+          const std::size_t n = current.parameters.size();
+          const std::size_t n2 = config.optimizer == Optimizer::adam ? n : 0;
+          if (st.m1().size() != n * sizeof(float) || st.m2().size() != n2 * sizeof(float)) {
+            states = false;
+          } else {
+            const auto m1 = bytes_floats(st.m1()), m2 = bytes_floats(st.m2());
+            sum_m1.resize(n, 0.0);
+            sum_m2.resize(n2, 0.0);
+            for (std::size_t i = 0; i < n; ++i) sum_m1[i] += w * m1[i];
+            for (std::size_t i = 0; i < n2; ++i) sum_m2[i] += w * m2[i];
+            sum_steps += w * static_cast<double>(st.steps());
+          }
+        }
         rows_done += part.answer->rows();
         loss_sum += part.answer->loss_sum();
         steps += part.answer->steps();
         used.insert(who);
       }
       if (rows_done > 0) {
-        for (std::size_t i = 0; i < sum.size(); ++i) {
-          current.parameters[i] = static_cast<float>(sum[i] / static_cast<double>(rows_done));
+        const double total = static_cast<double>(rows_done);
+        for (std::size_t i = 0; i < sum.size(); ++i) current.parameters[i] = static_cast<float>(sum[i] / total);
+        if (states) {
+          OptimizerState avg;
+          avg.m1.resize(sum_m1.size());
+          avg.m2.resize(sum_m2.size());
+          for (std::size_t i = 0; i < sum_m1.size(); ++i) avg.m1[i] = static_cast<float>(sum_m1[i] / total);
+          for (std::size_t i = 0; i < sum_m2.size(); ++i) avg.m2[i] = static_cast<float>(sum_m2[i] / total);
+          avg.steps = static_cast<std::uint64_t>(std::llround(sum_steps / total));
+          round_state = state_proto(avg);
         }
+      }
+      // The mid-epoch checkpoint, when the rows done are a prefix of the
+      // epoch's order (no reassigned piece waits): the rest are whole pieces.
+      const std::uint64_t position = todo.empty() ? train->rows : todo.front().first;
+      const bool prefix =
+          !todo.empty() && todo.size() == (train->rows - position + rows_per_round - 1) / rows_per_round;
+      if (mid_due && prefix && rows_done > 0) {
+        if (should_stop(id)) return ok_status();
+        pb::MlCheckpoint ck;
+        ck.set_version(2);
+        ck.set_model(current.serialize());
+        ck.set_epochs_done(epoch - 1);
+        ck.set_position(position);
+        ck.set_loss_sum(loss_sum);
+        ck.set_steps(steps);
+        ck.set_rounds(rounds);
+        ck.set_round_seconds(in_rounds);
+        ck.set_train_seconds(in_training);
+        ck.set_seconds(seconds_before + std::chrono::duration<double>(Clock::now() - t0).count());
+        for (const auto& w : used) ck.add_workers(w);
+        if (round_state) *ck.mutable_optimizer() = *round_state;
+        const std::string name = checkpoint_name(id, epoch) + "-" + std::to_string(position);
+        auto put = files::put_bytes(options, ck.SerializeAsString(), name);
+        if (!put.ok()) return put.error();
+        pb::MlCommand progress;
+        progress.set_now_ms(now_ms());
+        progress.mutable_progress()->set_id(id);
+        progress.mutable_progress()->set_checkpoint(name);
+        progress.mutable_progress()->set_at_epoch(epoch);
+        progress.mutable_progress()->set_position(position);
+        auto applied = propose_wait(progress);
+        if (!applied.ok()) return applied.error();
+        if (!applied->refused().empty()) {
+          log::warn("ml_checkpoint", "fail", {{"id", id_text(id)}, {"reason", applied->refused()}});
+          return ok_status();
+        }
+        log::info("ml_checkpoint", "success",
+                  {{"id", id_text(id)},
+                   {"epoch", std::to_string(epoch - 1)},
+                   {"position", std::to_string(position)},
+                   {"optimizer_state", round_state ? "yes" : "no"},
+                   {"file", name}});
+        if (!previous.empty()) {
+          pb::FilesRemoveRequest rm;
+          rm.set_name(previous);
+          (void)client::call_cluster(options, pb::FILES_REMOVE_REQUEST, rm, pb::FILES_REMOVE_RESPONSE);
+        }
+        previous = name;
+        last_checkpoint = Clock::now();
       }
     }
     if (auto st = evaluator.set_parameters(current.parameters); !st.ok()) return st.error();
@@ -759,11 +910,19 @@ Status MlApp::drive(const pb::MlJob& job) {
     e.set_loss(steps == 0 ? 0 : loss_sum / static_cast<double>(steps));
     e.set_train_accuracy(evaluator.evaluate(train_eval).accuracy);
     e.set_test_accuracy(test ? evaluator.evaluate(*test).accuracy : -1);
-    e.set_seconds(std::chrono::duration<double>(Clock::now() - t0).count());
+    e.set_seconds(seconds_before + std::chrono::duration<double>(Clock::now() - t0).count());
     e.set_rounds(rounds);
+    e.set_round_seconds(in_rounds);
+    e.set_train_seconds(in_training);
     if (should_stop(id)) return ok_status();
     const std::string name = checkpoint_name(id, epoch);
-    auto put = files::put_bytes(options, current.serialize(), name);
+    pb::MlCheckpoint ck;
+    ck.set_version(2);
+    ck.set_model(current.serialize());
+    ck.set_epochs_done(epoch);
+    for (const auto& w : used) ck.add_workers(w);
+    if (round_state) *ck.mutable_optimizer() = *round_state;
+    auto put = files::put_bytes(options, ck.SerializeAsString(), name);
     if (!put.ok()) return put.error();
     pb::MlCommand progress;
     progress.set_now_ms(now_ms());
@@ -786,6 +945,7 @@ Status MlApp::drive(const pb::MlJob& job) {
                {"test_accuracy", std::to_string(e.test_accuracy())},
                {"workers", used_text},
                {"rounds", std::to_string(rounds)},
+               {"optimizer_state", round_state ? "yes" : "no"},
                {"file", name}});
     if (!previous.empty()) {
       pb::FilesRemoveRequest rm;
@@ -793,6 +953,7 @@ Status MlApp::drive(const pb::MlJob& job) {
       (void)client::call_cluster(options, pb::FILES_REMOVE_REQUEST, rm, pb::FILES_REMOVE_RESPONSE);
     }
     previous = name;
+    last_checkpoint = Clock::now();
   }
 
   if (should_stop(id)) return ok_status();
@@ -861,11 +1022,17 @@ Result<pb::MlRoundResponse> MlApp::run_round(const pb::MlRoundRequest& req) {
   } else if (auto st = work_trainer_->set_parameters(model->parameters); !st.ok()) {
     return st.error();
   }
+  if (req.has_optimizer()) {
+    if (auto st = work_trainer_->set_optimizer_state(state_of(req.optimizer())); !st.ok()) {
+      return Error{Errc::internal, "the round's optimizer state: " + st.error().message};
+    }
+  }
   const auto order = epoch_order(work_data_->rows, req.hyper().seed(), req.epoch());
   if (req.begin() >= req.end() || req.end() > order.size()) {
     return Error{Errc::invalid_argument, "rows [" + std::to_string(req.begin()) + ", " + std::to_string(req.end()) +
                                              ") are not in the data's " + std::to_string(order.size())};
   }
+  const auto t0 = Clock::now();
   const auto stats = work_trainer_->train_rows(
       *work_data_, std::span<const std::uint32_t>(order.data() + req.begin(), req.end() - req.begin()));
   pb::MlRoundResponse resp;
@@ -874,6 +1041,8 @@ Result<pb::MlRoundResponse> MlApp::run_round(const pb::MlRoundRequest& req) {
   resp.set_steps(stats.steps);
   resp.set_rows(req.end() - req.begin());
   resp.set_node(node_->node_id());
+  resp.set_train_seconds(std::chrono::duration<double>(Clock::now() - t0).count());
+  if (req.want_optimizer()) *resp.mutable_optimizer() = state_proto(work_trainer_->optimizer_state());
   return resp;
 }
 

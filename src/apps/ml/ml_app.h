@@ -74,6 +74,7 @@ class MlApp final : public apps::App {
   MlState state_;
   std::unique_ptr<ThreadPool> pool_;
   unsigned threads_ = 1;
+  std::int64_t checkpoint_seconds_ = 10;  // ml.checkpoint_seconds: the most time between two checkpoints
   std::string cache_dir_;
 
   // This member's worker side: the data set and trainer of the job it

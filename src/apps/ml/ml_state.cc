@@ -165,6 +165,21 @@ pb::MlApplied MlState::apply_locked(std::uint64_t index, const pb::MlCommand& cm
     }
     case pb::MlCommand::kProgress: {
       const auto& p = cmd.progress();
+      if (!p.has_epoch()) {
+        // A checkpoint inside the epoch in progress, further on than the last one.
+        const auto next = static_cast<std::uint32_t>(job.epochs_size()) + 1;
+        const bool same = job.checkpoint_epoch() + 1 == next;
+        if (p.at_epoch() != next || p.checkpoint().empty() || p.position() == 0 ||
+            (same && p.position() <= job.checkpoint_position())) {
+          out.set_refused("a checkpoint of epoch " + std::to_string(p.at_epoch()) + " at row " +
+                          std::to_string(p.position()) + " is not the next of model " + std::to_string(id));
+          break;
+        }
+        job.set_checkpoint(p.checkpoint());
+        job.set_checkpoint_epoch(next - 1);
+        job.set_checkpoint_position(p.position());
+        break;
+      }
       // Epochs arrive in order; one that is not the next is a stale report.
       if (p.epoch().epoch() != static_cast<std::uint32_t>(job.epochs_size()) + 1) {
         out.set_refused("epoch " + std::to_string(p.epoch().epoch()) + " is not the next of model " +
@@ -179,6 +194,7 @@ pb::MlApplied MlState::apply_locked(std::uint64_t index, const pb::MlCommand& cm
       if (!p.checkpoint().empty()) {
         job.set_checkpoint(p.checkpoint());
         job.set_checkpoint_epoch(p.epoch().epoch());
+        job.set_checkpoint_position(0);
       }
       break;
     }

@@ -452,6 +452,28 @@ Status Trainer::set_parameters(std::span<const float> parameters) {
   return ok_status();
 }
 
+OptimizerState Trainer::optimizer_state() const {
+  OptimizerState s;
+  s.m1.assign(impl_->m1.begin(), impl_->m1.end());
+  s.m2.assign(impl_->m2.begin(), impl_->m2.end());
+  s.steps = impl_->steps;
+  return s;
+}
+
+Status Trainer::set_optimizer_state(const OptimizerState& state) {
+  const std::size_t n = model_.parameters.size();
+  const std::size_t m2 = config_.optimizer == Optimizer::adam ? n : 0;
+  if (state.m1.size() != n || state.m2.size() != m2) {
+    return make_error(Errc::invalid_argument, "optimizer state of " + std::to_string(state.m1.size()) + "+" +
+                                                  std::to_string(state.m2.size()) + " values; the model takes " +
+                                                  std::to_string(n) + "+" + std::to_string(m2));
+  }
+  std::copy(state.m1.begin(), state.m1.end(), impl_->m1.begin());
+  std::copy(state.m2.begin(), state.m2.end(), impl_->m2.begin());
+  impl_->steps = state.steps;
+  return ok_status();
+}
+
 EpochStats Trainer::train_epoch(const Dataset& data, Random& rng) {
   std::vector<std::uint32_t> order(data.rows);
   std::iota(order.begin(), order.end(), 0u);

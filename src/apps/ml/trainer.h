@@ -57,6 +57,14 @@ struct EpochStats {
   std::size_t steps = 0;
 };
 
+// The optimizer's state: SGD's velocity or Adam's first moment (m1), Adam's
+// second moment (m2, empty for SGD), one per parameter, and the steps taken
+// (Adam's bias correction).
+struct OptimizerState {
+  std::vector<float> m1, m2;
+  std::uint64_t steps = 0;
+};
+
 struct Evaluation {
   double mean_loss = 0;
   double accuracy = 0;  // fraction of rows whose largest logit is the label
@@ -85,6 +93,10 @@ class Trainer {
   // Replaces the weights (e.g. with an average of several trainers'); optimizer state is kept.
   Status set_parameters(std::span<const float> parameters);
   const TrainConfig& config() const { return config_; }
+  // A copy of the optimizer state, and its replacement (sizes must match the
+  // model and the optimizer: m2 empty for SGD).
+  OptimizerState optimizer_state() const;
+  Status set_optimizer_state(const OptimizerState& state);
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster/fault_proxy.h"
 #include "cluster/raft_cluster.h"
 
 namespace minga::testing {
@@ -70,9 +71,17 @@ struct Fixture {
   fs::path train, test, test_features;
 };
 
-std::unique_ptr<Fixture> start(int train_rows) {
+// `config`: a TOML file's text for every node (none if empty).
+// `proxied`: a fault proxy in front of each node's advertised client port
+// (the address the leader calls members on).
+std::unique_ptr<Fixture> start(int train_rows, const std::string& config = "", bool proxied = false) {
   auto f = std::make_unique<Fixture>();
-  f->c = RaftCluster::start(3);
+  std::vector<std::string> args;
+  if (!config.empty()) {
+    write_file(f->tmp.path() / "minga.toml", config);
+    args = {"--config", (f->tmp.path() / "minga.toml").string()};
+  }
+  f->c = proxied ? RaftCluster::start_forward_proxied(3, args) : RaftCluster::start(3, args);
   f->train = f->tmp.path() / "train.csv";
   f->test = f->tmp.path() / "test.csv";
   f->test_features = f->tmp.path() / "test-features.csv";
@@ -161,6 +170,29 @@ TEST(Ml, TrainsOnTheClusterAndEveryNodeGivesTheSamePredictions) {
   EXPECT_NE(body.find("\"state\":\"ML_READY\""), std::string::npos) << body;
   auto [scode, sbody] = http_get(c.member(0).monitor, "/status");
   EXPECT_NE(sbody.find("\"ml\":{\"models\":1"), std::string::npos) << sbody;
+
+  // `minga bench predict`: one connection, then 4, a fifth of a second each, through the three nodes.
+  const std::string servers = c.address(0) + "," + c.address(1) + "," + c.address(2);
+  auto bench =
+      run_minga({"--server", servers, "bench", "predict", "--model", "1", "--connections", "4", "--duration", "0.2"});
+  ASSERT_EQ(bench.exit_code, 0) << bench.out << bench.err;
+  EXPECT_TRUE(std::regex_search(
+      bench.out,
+      std::regex("^predict: model 1 \\(8-16-3\\), 1 row\\(s\\) of random features per request, 3 server\\(s\\), 0.2 s "
+                 "per phase\n1 connection: [1-9]\\d* requests, \\d+ requests/s, p50 \\d+ us, p99 \\d+ us, 0 errors\n"
+                 "4 connections: [1-9]\\d* requests, \\d+ requests/s, p50 \\d+ us, p99 \\d+ us, 0 errors\n$")))
+      << bench.out;
+  auto bench_json = run_minga({"--server", servers, "-o", "json", "bench", "predict", "--model", "1", "--connections",
+                               "2", "--duration", "0.1", "--rows", "3"});
+  ASSERT_EQ(bench_json.exit_code, 0) << bench_json.out << bench_json.err;
+  EXPECT_EQ(json_field(bench_json.out, "architecture"), "8-16-3") << bench_json.out;
+  EXPECT_EQ(json_field(bench_json.out, "rows_per_request"), "3") << bench_json.out;
+  EXPECT_EQ(json_field(bench_json.out, "errors"), "0") << bench_json.out;
+  EXPECT_GT(std::stoull(json_field(bench_json.out, "requests")), 0u) << bench_json.out;
+  EXPECT_GT(std::stod(json_field(bench_json.out, "single_p50_us")), 0.0) << bench_json.out;
+  auto no_model = run_minga({"--server", servers, "bench", "predict", "--model", "9", "--duration", "0.1"});
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_EQ(no_model.err, "error: no model 9\n");
 
   // rm: the model is gone, and so are its files.
   auto rm = c.minga({"ml", "rm", "1"});
@@ -263,6 +295,127 @@ TEST(Ml, TheLeaderKilledMidTrainingTheJobResumesFromItsCheckpoint) {
       log, m, std::regex("action: ml_resume \\| result: success \\| id: " + id + " \\| from_epoch: (\\d+)")))
       << log;
   EXPECT_GE(std::stoi(m[1]), 3);
+}
+
+// With a checkpoint after every round, a leader killed in the middle of an
+// epoch: the new leader takes the job up at the row of the last checkpoint,
+// with the optimizer state it held, and each epoch is recorded once.
+TEST(Ml, TheLeaderKilledMidEpochTheJobResumesFromTheRoundItCheckpointed) {
+  auto f = start(20000, "[ml]\ncheckpoint_seconds = 0\n");
+  auto& c = *f->c;
+  const auto leader = c.wait_leader();
+  ASSERT_TRUE(leader);
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "3", "--sync-every", "4"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  std::uint64_t seen = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string s = status_json(c, id);
+        if (json_field(s, "epochs_done") != "1") return false;
+        const std::string p = json_field(s, "checkpoint_position");
+        seen = p.empty() ? 0 : std::stoull(p);
+        return seen > 0;
+      },
+      90s))
+      << status_json(c, id);
+  c.kill(*leader);
+  const auto next = c.wait_leader(20s, *leader);
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(wait_state(c, id, "ready", 120s)) << status_json(c, id);
+  const std::string s = status_json(c, id);
+  EXPECT_EQ(history_epochs(s), (std::vector<int>{1, 2, 3})) << s;
+  EXPECT_EQ(json_field(s, "resumes"), "1") << s;
+  EXPECT_EQ(json_field(s, "checkpoint_position"), "0") << s;
+  const std::string log = c.member(*next).proc.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m,
+                                std::regex("action: ml_resume \\| result: success \\| id: " + id +
+                                           " \\| from_epoch: (\\d+) \\| from_row: (\\d+) \\| optimizer_state: (\\w+)")))
+      << log;
+  // Rounds of 4 batches of 64 rows: checkpoints fall on multiples of 256.
+  const int from_epoch = std::stoi(m[1]);
+  const std::uint64_t from_row = std::stoull(m[2]);
+  EXPECT_EQ(m[3], "restored");
+  EXPECT_EQ(from_row % 256, 0u) << from_row;
+  if (from_epoch == 1) {
+    // The usual case: the kill came before epoch 2's last round.
+    EXPECT_GE(from_row, seen);
+    EXPECT_LT(from_row, 20000u);
+  } else {
+    // Epoch 2 ended between the look and the kill.
+    EXPECT_EQ(from_epoch, 2) << log;
+  }
+}
+
+// Every member unreachable on the address the leader calls (Raft still
+// works): each round fails, and once no member is left in the epoch the job
+// fails with an error that names every member.
+TEST(Ml, WithNoWorkerLeftTheJobFailsWithAClearError) {
+  auto f = start(20000, "", true);
+  auto& c = *f->c;
+  ASSERT_TRUE(c.wait_leader());
+  auto train = c.minga(
+      {"ml", "train", "--data", f->train.string(), "--layers", "128,128", "--epochs", "50", "--sync-every", "1"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 1; }, 60s)) << status_json(c, id);
+  for (std::size_t i = 0; i < 3; ++i) c.forward_proxy(i)->cut();
+  ASSERT_TRUE(wait_state(c, id, "failed", 30s)) << status_json(c, id);
+  for (std::size_t i = 0; i < 3; ++i) c.forward_proxy(i)->pass();
+  const std::string s = status_json(c, id);
+  const std::string error = json_field(s, "error");
+  EXPECT_TRUE(
+      std::regex_match(error, std::regex("no worker left in epoch (\\d+) \\(n\\d: [^;]+; n\\d: [^;]+; n\\d: [^;]+\\)")))
+      << error;
+  for (const auto& m : {"n1: ", "n2: ", "n3: "}) EXPECT_NE(error.find(m), std::string::npos) << error;
+  const int failed_in = std::stoi(error.substr(std::string("no worker left in epoch ").size()));
+  EXPECT_EQ(failed_in, epochs_done(c, id) + 1) << s;
+  auto p = c.minga({"ml", "predict", "--model", id, "--input", "0,0,0,0,0,0,0,0"});
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_EQ(p.err, "error: model " + id + " failed: " + error + "\n");
+}
+
+// A follower stopped with SIGSTOP past the round's deadline: its rows go to
+// the two others, the job completes, and the member trains again once it is
+// continued (from the next epoch).
+TEST(Ml, ALateWorkerHasItsRowsReassignedAndTheJobCompletes) {
+  auto f = start(20000);
+  auto& c = *f->c;
+  const auto leader = c.wait_leader();
+  ASSERT_TRUE(leader);
+  auto train = c.minga({"ml", "train", "--data", f->train.string(), "--test", f->test.string(), "--layers", "128,128",
+                        "--epochs", "6", "--sync-every", "1"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string id = last_line(train.out);
+  ASSERT_TRUE(eventually([&] { return epochs_done(c, id) >= 1; }, 60s)) << status_json(c, id);
+  const std::size_t late = (*leader + 1) % 3;
+  const std::string late_id = c.member(late).id;
+  const std::string lost = "action: ml_worker | result: fail | id: " + id + " | worker: " + late_id;
+  c.pause(late);
+  // The deadline is at least 5 s; the leader gives up on the member and goes on.
+  const bool gave_up =
+      eventually([&] { return count_log_lines(c.member(*leader).proc.err(), "warning", lost) >= 1; }, 30s);
+  c.resume(late);
+  ASSERT_TRUE(gave_up) << c.member(*leader).proc.err().substr(0, 4000);
+  const std::string log = c.member(*leader).proc.err();
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(log, m,
+                        std::regex("action: ml_worker \\| result: fail \\| id: " + id + " \\| worker: " + late_id +
+                                   " \\| epoch: (\\d+) \\| reason: ([^|]*) \\| rows_reassigned: (\\d+)")))
+      << log.substr(0, 4000);
+  EXPECT_EQ(m[2], "timed out waiting for the server");  // the round's deadline, not a refused connection
+  EXPECT_EQ(m[3], "64");                                // one round's piece: H = 1 batch of 64 rows
+  ASSERT_TRUE(wait_state(c, id, "ready", 120s)) << status_json(c, id);
+  const std::string s = status_json(c, id);
+  EXPECT_EQ(history_epochs(s), (std::vector<int>{1, 2, 3, 4, 5, 6})) << s;
+  EXPECT_GT(std::stod(json_field(s, "test_accuracy")), 0.9) << s;
+  // Continued, the member is asked again at the next epoch and trains: the last epoch had all three.
+  if (std::stoi(m[1]) < 6) {
+    EXPECT_NE(s.find(R"("workers":["n1","n2","n3"])"), std::string::npos) << s;
+  }
 }
 
 TEST(Ml, BadInputsGiveTheDocumentedErrors) {

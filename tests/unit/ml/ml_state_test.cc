@@ -86,6 +86,45 @@ TEST(MlState, ProgressTakesOnlyTheNextEpochAndKeepsTheCheckpoint) {
   EXPECT_EQ(resumed.job().epochs_size(), 2);
 }
 
+pb::MlCommand mid(std::uint64_t id, std::uint32_t at_epoch, std::uint64_t position) {
+  pb::MlCommand c;
+  c.set_now_ms(4000);
+  auto* p = c.mutable_progress();
+  p->set_id(id);
+  p->set_at_epoch(at_epoch);
+  p->set_position(position);
+  p->set_checkpoint("ml/1/checkpoint-" + std::to_string(at_epoch) + "-" + std::to_string(position));
+  return c;
+}
+
+TEST(MlState, AMidEpochCheckpointMustBeInTheEpochInProgressAndFurtherOn) {
+  MlState s;
+  run(s, 1, create("m", 1000));
+  run(s, 2, start(1, false));
+  auto a = run(s, 3, mid(1, 1, 640));
+  EXPECT_TRUE(a.refused().empty()) << a.refused();
+  EXPECT_EQ(a.job().checkpoint(), "ml/1/checkpoint-1-640");
+  EXPECT_EQ(a.job().checkpoint_epoch(), 0u);
+  EXPECT_EQ(a.job().checkpoint_position(), 640u);
+  EXPECT_EQ(a.job().epochs_size(), 0);
+  // An older one (a deposed leader's) and one of another epoch are refused.
+  EXPECT_EQ(run(s, 4, mid(1, 1, 640)).refused(), "a checkpoint of epoch 1 at row 640 is not the next of model 1");
+  EXPECT_EQ(run(s, 5, mid(1, 1, 320)).refused(), "a checkpoint of epoch 1 at row 320 is not the next of model 1");
+  EXPECT_EQ(run(s, 6, mid(1, 2, 64)).refused(), "a checkpoint of epoch 2 at row 64 is not the next of model 1");
+  EXPECT_EQ(run(s, 7, mid(1, 1, 0)).refused(), "a checkpoint of epoch 1 at row 0 is not the next of model 1");
+  EXPECT_EQ(s.find(1)->checkpoint_position(), 640u);
+  // The epoch's record takes the checkpoint back to an epoch's end; the next epoch starts afresh.
+  auto one = run(s, 8, progress(1, 1));
+  EXPECT_TRUE(one.refused().empty());
+  EXPECT_EQ(one.job().checkpoint(), "ml/1/checkpoint-1");
+  EXPECT_EQ(one.job().checkpoint_epoch(), 1u);
+  EXPECT_EQ(one.job().checkpoint_position(), 0u);
+  auto b = run(s, 9, mid(1, 2, 64));
+  EXPECT_TRUE(b.refused().empty()) << b.refused();
+  EXPECT_EQ(b.job().checkpoint_epoch(), 1u);
+  EXPECT_EQ(b.job().checkpoint_position(), 64u);
+}
+
 TEST(MlState, FinishFailCancelEndAJobAndLateReportsAreRefused) {
   MlState s;
   run(s, 1, create("a", 1));

@@ -102,6 +102,39 @@ TEST(MlTrainer, OneSeedAndOneThreadCountGiveByteIdenticalWeights) {
   EXPECT_NE(train_bytes(7, 1, Optimizer::adam), train_bytes(8, 1, Optimizer::adam));
 }
 
+// A trainer given another's weights and optimizer state goes on exactly as the other does.
+TEST(MlTrainer, TheOptimizerStateCarriesTheOptimisationOver) {
+  const Dataset d = blobs(256, 6, 3);
+  const Architecture arch{{6, 16, 4}};
+  const auto rows = all_rows(d);
+  const std::span<const std::uint32_t> first(rows.data(), 128), second(rows.data() + 128, 128);
+  for (auto opt : {Optimizer::adam, Optimizer::sgd}) {
+    Trainer a(model_for(arch, 5), config(32, 1, opt, 0.01f));
+    a.train_rows(d, first);
+    const OptimizerState state = a.optimizer_state();
+    EXPECT_EQ(state.steps, 4u);
+    EXPECT_EQ(state.m1.size(), arch.parameter_count());
+    EXPECT_EQ(state.m2.size(), opt == Optimizer::adam ? arch.parameter_count() : 0u);
+    Trainer b(a.model(), config(32, 1, opt, 0.01f));
+    Trainer fresh(a.model(), config(32, 1, opt, 0.01f));
+    ASSERT_TRUE(b.set_optimizer_state(state).ok());
+    a.train_rows(d, second);
+    b.train_rows(d, second);
+    fresh.train_rows(d, second);
+    EXPECT_EQ(a.model().parameters, b.model().parameters);
+    EXPECT_NE(a.model().parameters, fresh.model().parameters);  // zero moments take another path
+    EXPECT_EQ(b.optimizer_state().steps, 8u);
+  }
+  Trainer t(model_for(arch, 5), config(32));
+  OptimizerState bad;
+  bad.m1.assign(3, 0.0f);
+  auto st = t.set_optimizer_state(bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "optimizer state of 3+0 values; the model takes " +
+                                    std::to_string(arch.parameter_count()) + "+" +
+                                    std::to_string(arch.parameter_count()));
+}
+
 TEST(MlTrainer, ThreadCountsAgreeUpToRounding) {
   Dataset d = blobs(200, 6, 4);
   auto rows = all_rows(d);
