@@ -36,6 +36,18 @@ Result<Index> Core::propose(std::string command) {
   return index;
 }
 
+std::vector<Result<Index>> Core::propose(std::span<std::string> commands) {
+  std::vector<Result<Index>> out;
+  out.reserve(commands.size());
+  bool appended = false;
+  for (std::string& c : commands) {
+    out.push_back(append_as_leader(EntryType::command, std::move(c)));
+    appended = appended || out.back().ok();
+  }
+  if (appended) bcast_append();
+  return out;
+}
+
 // ---- membership -----------------------------------------------------------
 
 Result<Index> Core::change_membership(Membership next) {

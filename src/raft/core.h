@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -73,6 +74,10 @@ class Core {
   Status step(const Message& m);
   // Leader only. Returns the index the command will have if it commits.
   Result<Index> propose(std::string command);
+  // Leader only: propose() for a batch, each command appended (or refused)
+  // in order, results in the same order. The followers get one append for
+  // the whole batch instead of one per command. The commands are moved from.
+  std::vector<Result<Index>> propose(std::span<std::string> commands);
   // Linearizable read: a ReadState{context, index} comes out of a later
   // Ready once the leader has confirmed its leadership. Followers forward to
   // the leader; without a known leader this fails with Errc::not_leader.

@@ -139,10 +139,15 @@ void Driver::take_proposals(std::vector<Proposal>& proposals) {
   const raft::Term term = core_->term();
   const auto deadline = Clock::now() + opt_.request_timeout;
   std::uint64_t accepted = 0;
+  // One call for the batch: the followers get one append for all of it.
+  commands_.clear();
+  for (Proposal& p : proposals) commands_.push_back(std::move(p.data));
+  std::vector<Result<raft::Index>> results = core_->propose(std::span<std::string>(commands_));
   {
     std::lock_guard lock(pending_mu_);
-    for (Proposal& p : proposals) {
-      auto r = core_->propose(std::move(p.data));
+    for (std::size_t i = 0; i < proposals.size(); ++i) {
+      Proposal& p = proposals[i];
+      auto& r = results[i];
       if (!r.ok()) {
         answers.emplace_back(std::move(p.done), r.error());
         continue;

@@ -191,6 +191,7 @@ class Driver {
   bool stopping_ = false;
   bool persisting_ = false;                // raft loop only (read under mu_ by the loop's wait)
   std::vector<Proposal> proposals_taken_;  // raft loop: the batch being proposed (its capacity is kept)
+  std::vector<std::string> commands_;      // raft loop: the batch's commands, for the core (capacity kept)
   struct Compaction {
     raft::Index index;
     std::string data;

@@ -227,6 +227,42 @@ TEST(Replication, FastBacktrackingSkipsAWholeTermPerRoundTrip) {
   EXPECT_LE(rejections, 3u);
 }
 
+TEST(Replication, ABatchOfProposalsLeavesAsOneAppendPerFollower) {
+  Core c = make_leader({}, 1);
+  ASSERT_TRUE(c.step(ack(2, 1, 1)));  // both followers hold the noop: replicate
+  ASSERT_TRUE(c.step(ack(3, 1, 1)));
+  (void)drain(c);
+  ASSERT_EQ(c.progress(N(2))->state, Progress::State::replicate);
+  std::vector<std::string> batch = {"a", "b", "c"};
+  const auto results = c.propose(std::span<std::string>(batch));
+  ASSERT_EQ(results.size(), 3u);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i]);
+    EXPECT_EQ(results[i].value(), I(2 + i));
+  }
+  const auto appends = of_type(drain(c), MessageType::append_request);
+  ASSERT_EQ(appends.size(), 2u);  // one per follower, not one per command
+  for (const Message& m : appends) {
+    EXPECT_EQ(m.index, I(1));
+    ASSERT_EQ(m.entries.size(), 3u);
+    EXPECT_EQ(m.entries[0].data, "a");
+    EXPECT_EQ(m.entries[2].data, "c");
+  }
+}
+
+TEST(Replication, ABatchOfProposalsToAFollowerIsRefusedCommandByCommand) {
+  Cluster cl(3);
+  cl.elect(1);
+  std::vector<std::string> batch = {"a", "b"};
+  const auto results = cl.at(2).propose(std::span<std::string>(batch));
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::not_leader);
+  }
+  EXPECT_EQ(cl.at(2).log().last_index(), I(1));
+}
+
 TEST(Replication, PipelineStopsAtTheInflightMessageLimit) {
   Cluster cl(2, [](Config& c) { c.max_inflight_messages = 2; });
   cl.elect(1);
