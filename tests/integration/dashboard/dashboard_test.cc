@@ -137,6 +137,14 @@ TEST_F(DashboardTest, TheEventStreamStartsWithHelloThenTheClusterFromThisNode) {
   EXPECT_NE(cluster.find("\"id\":\"dash1\""), std::string::npos) << cluster;
   EXPECT_NE(cluster.find("\"role\":\"leader\""), std::string::npos) << cluster;
   EXPECT_NE(cluster.find("\"health\":\"ok\""), std::string::npos) << cluster;
+  // The ML job table from this node's own API: empty on a new node.
+  ASSERT_TRUE(eventually(
+      [&] {
+        got += sse.read(4096, 50ms);
+        return got.find("data: {\"type\":\"ml\",\"ml\":{\"jobs\":[]}}\n") != std::string::npos;
+      },
+      5s))
+      << got;
 }
 
 TEST_F(DashboardTest, TheEventPathWithoutTheStreamHeaderIsNotAnApiRoute) {
