@@ -202,9 +202,12 @@ Result<Sample> idx_sample(const std::string& images, const std::string& labels, 
   }
   const std::size_t n = be32(images, 4), h = be32(images, 8), w = be32(images, 12);
   if (h == 0 || w == 0) return bad(images_name + ": image size " + std::to_string(h) + "x" + std::to_string(w));
-  if (images.size() != 16 + n * h * w) {
-    return bad(images_name + ": " + std::to_string(images.size()) + " bytes, the header's " + std::to_string(n) +
-               " images of " + std::to_string(h) + "x" + std::to_string(w) + " need " + std::to_string(16 + n * h * w));
+  const std::size_t want = 16 + n * h * w;
+  if (images.size() != want) {
+    return bad(
+        images_name + ": " + std::to_string(images.size()) + " bytes, the header's " + std::to_string(n) +
+        " images of " + std::to_string(h) + "x" + std::to_string(w) + " need " + std::to_string(want) +
+        (images.size() < want ? " (truncated in record " + std::to_string((images.size() - 16) / (h * w)) + ")" : ""));
   }
   if (index >= n) {
     return bad("index " + std::to_string(index) + " is out of range: " + images_name + " has " + std::to_string(n) +
@@ -223,9 +226,13 @@ Result<Sample> idx_sample(const std::string& images, const std::string& labels, 
       return bad(labels_name + ": bad magic " + hex32(be32(labels, 0)) + ", expected 0x00000801 (idx1-ubyte)");
     }
     const std::size_t nl = be32(labels, 4);
-    if (nl != n || labels.size() != 8 + n) {
+    if (nl != n) {
       return bad(images_name + " has " + std::to_string(n) + " images but " + labels_name + " has " +
                  std::to_string(nl) + " labels");
+    }
+    if (labels.size() != 8 + n) {
+      return bad(labels_name + ": " + std::to_string(labels.size()) + " bytes, the header's " + std::to_string(n) +
+                 " labels need " + std::to_string(8 + n));
     }
     s.label = static_cast<unsigned char>(labels[8 + index]);
   }
