@@ -105,9 +105,15 @@ TEST_F(ApiMlTest, TrainShowListPredictAndRemoveAModel) {
   a = http_call(port(), "GET", "/api/v1/ml/models/" + id);
   EXPECT_EQ(a.status, 404);
   EXPECT_EQ(a.body, "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no model " + id + "\"}}\n");
-  // Its files went with it.
-  a = http_call(port(), "GET", "/api/v1/files?prefix=ml%2F" + id + "%2F");
-  EXPECT_EQ(a.body, "{\"files\":[],\"more\":false}\n");
+  // Its files go with it, just after the answer (the node removes them on
+  // its pool once the removal is committed).
+  EXPECT_TRUE(eventually(
+      [&] {
+        a = http_call(port(), "GET", "/api/v1/files?prefix=ml%2F" + id + "%2F");
+        return a.body == "{\"files\":[],\"more\":false}\n";
+      },
+      5s))
+      << a.body;
 }
 
 TEST_F(ApiMlTest, ARunningJobIsCancelled) {
