@@ -92,6 +92,7 @@ struct Dashboard::Impl {
   std::string workers = "null";
   std::string lottery = "null";
   std::string files = "null";  // {"list": GET /api/v1/files?stale=true, "status": /status's files section}
+  std::string ml = "null";     // GET /api/v1/ml/jobs
   std::deque<std::string> points;
   std::deque<std::string> timeline;
   std::deque<std::string> records;
@@ -107,7 +108,7 @@ struct Dashboard::Impl {
   std::string last_leader;
   std::uint64_t last_term = 0;
   std::uint64_t records_after = 0;
-  std::string last_workers_body, last_lottery_body, last_lottery_status, last_files;
+  std::string last_workers_body, last_lottery_body, last_lottery_status, last_files, last_ml;
 
   void publish(std::string event) {
     events.emplace_back(next_seq++, std::move(event));
@@ -385,8 +386,10 @@ void Dashboard::Impl::gather() {
       while (records.size() > kMaxRecords) records.pop_front();
     }
   }
-  std::string workers_body, lottery_body, files_body;
+  std::string workers_body, lottery_body, files_body, ml_body;
   if (auto r = fetch(self, "/api/v1/workers", kFetchTimeout); r && r->status == 200) workers_body = strip(r->body);
+  // The ML job table (the model registry) with each job's epochs.
+  if (auto r = fetch(self, "/api/v1/ml/jobs", kFetchTimeout); r && r->status == 200) ml_body = strip(r->body);
   // The catalogue as this node applied it, and its files section of
   // /status (null when the node has none).
   if (auto r = fetch(self, "/api/v1/files?stale=true", kFetchTimeout); r && r->status == 200) {
@@ -448,6 +451,11 @@ void Dashboard::Impl::gather() {
     last_files = files_body;
     publish(R"({"type":"files","files":)" + files + "}");
   }
+  if (!ml_body.empty() && ml_body != last_ml) {
+    ml = ml_body;
+    last_ml = ml_body;
+    publish(R"({"type":"ml","ml":)" + ml + "}");
+  }
   if (!lottery_body.empty() && lottery_body != last_lottery_body) {
     lottery = lottery_body;
     last_lottery_body = lottery_body;
@@ -490,6 +498,7 @@ std::vector<std::string> Dashboard::Impl::events_for(std::uint64_t& cursor) {
     out.push_back(R"({"type":"workers","workers":)" + workers + "}");
     out.push_back(R"({"type":"lottery","lottery":)" + lottery + "}");
     out.push_back(R"({"type":"files","files":)" + files + "}");
+    out.push_back(R"({"type":"ml","ml":)" + ml + "}");
     out.push_back(R"({"type":"logs","reset":true,"lines":)" + array(logs) + "}");
     cursor = next_seq;
     return out;

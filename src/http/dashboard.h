@@ -5,9 +5,9 @@
 // While a page is subscribed, a thread of the serving node gathers the
 // cluster's state every kDashboardPollInterval: each member's
 // /api/v1/cluster, /metrics and new log lines through the members' monitor
-// addresses, and this node's records, files, lottery and workers through its own
-// API. The page talks to this one origin only. Without subscribers the
-// thread only waits.
+// addresses, and this node's records, files, ML jobs, lottery and workers
+// through its own API. The page talks to this one origin only. Without
+// subscribers the thread only waits.
 #pragma once
 
 #include <chrono>

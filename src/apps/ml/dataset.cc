@@ -194,6 +194,51 @@ Result<Dataset> parse_idx(const std::string& images, const std::string& labels, 
   return d;
 }
 
+Result<Sample> idx_sample(const std::string& images, const std::string& labels, std::uint64_t index,
+                          const std::string& images_name, const std::string& labels_name) {
+  if (images.size() < 16) return bad(images_name + ": truncated header (" + std::to_string(images.size()) + " bytes)");
+  if (be32(images, 0) != 0x00000803) {
+    return bad(images_name + ": bad magic " + hex32(be32(images, 0)) + ", expected 0x00000803 (idx3-ubyte)");
+  }
+  const std::size_t n = be32(images, 4), h = be32(images, 8), w = be32(images, 12);
+  if (h == 0 || w == 0) return bad(images_name + ": image size " + std::to_string(h) + "x" + std::to_string(w));
+  const std::size_t want = 16 + n * h * w;
+  if (images.size() != want) {
+    return bad(
+        images_name + ": " + std::to_string(images.size()) + " bytes, the header's " + std::to_string(n) +
+        " images of " + std::to_string(h) + "x" + std::to_string(w) + " need " + std::to_string(want) +
+        (images.size() < want ? " (truncated in record " + std::to_string((images.size() - 16) / (h * w)) + ")" : ""));
+  }
+  if (index >= n) {
+    return bad("index " + std::to_string(index) + " is out of range: " + images_name + " has " + std::to_string(n) +
+               " images");
+  }
+  Sample s;
+  s.rows = static_cast<std::uint32_t>(h);
+  s.cols = static_cast<std::uint32_t>(w);
+  s.count = n;
+  s.values.resize(h * w);
+  const auto* px = reinterpret_cast<const unsigned char*>(images.data() + 16 + index * h * w);
+  for (std::size_t i = 0; i < s.values.size(); ++i) s.values[i] = static_cast<float>(px[i]) / 255.0f;
+  if (!labels.empty()) {
+    if (labels.size() < 8) return bad(labels_name + ": truncated header (" + std::to_string(labels.size()) + " bytes)");
+    if (be32(labels, 0) != 0x00000801) {
+      return bad(labels_name + ": bad magic " + hex32(be32(labels, 0)) + ", expected 0x00000801 (idx1-ubyte)");
+    }
+    const std::size_t nl = be32(labels, 4);
+    if (nl != n) {
+      return bad(images_name + " has " + std::to_string(n) + " images but " + labels_name + " has " +
+                 std::to_string(nl) + " labels");
+    }
+    if (labels.size() != 8 + n) {
+      return bad(labels_name + ": " + std::to_string(labels.size()) + " bytes, the header's " + std::to_string(n) +
+                 " labels need " + std::to_string(8 + n));
+    }
+    s.label = static_cast<unsigned char>(labels[8 + index]);
+  }
+  return s;
+}
+
 Result<Dataset> load_idx(const std::string& images_path, const std::string& labels_path, std::uint32_t classes) {
   auto images = read_maybe_gzipped(images_path);
   if (!images) return images.error();

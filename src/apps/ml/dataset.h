@@ -42,6 +42,20 @@ Result<Dataset> load_idx(const std::string& images_path, const std::string& labe
 Result<Dataset> parse_idx(const std::string& images, const std::string& labels, std::uint32_t classes,
                           const std::string& images_name = "images", const std::string& labels_name = "labels");
 
+// One sample of an idx3-ubyte image file (uncompressed bytes), scaled as
+// parse_idx scales it: what a page draws and sends to predict.
+struct Sample {
+  std::vector<float> values;  // rows * cols, byte / 255
+  std::int32_t label = -1;    // from `labels`; -1 without them
+  std::uint32_t rows = 0;
+  std::uint32_t cols = 0;
+  std::uint64_t count = 0;  // images in the file
+};
+// `labels` is an idx1-ubyte file's bytes or "" for none. An index past the
+// last image is invalid_argument `index K is out of range: NAME has N images`.
+Result<Sample> idx_sample(const std::string& images, const std::string& labels, std::uint64_t index,
+                          const std::string& images_name = "images", const std::string& labels_name = "labels");
+
 // A file's bytes, gunzipped if it is gzipped (zlib reads both).
 Result<std::string> read_maybe_gzipped(const std::string& path);
 

@@ -160,6 +160,7 @@ Status MlApp::start(apps::NodeServices& node) {
   route(pb::ML_REMOVE_REQUEST, &MlApp::on_remove);
   route(pb::ML_PREDICT_REQUEST, &MlApp::on_predict);
   route(pb::ML_ROUND_REQUEST, &MlApp::on_round);
+  route(pb::ML_SAMPLE_REQUEST, &MlApp::on_sample);
 
   node.add_status_section("ml", [this] {
     std::size_t cached = 0;
@@ -193,6 +194,8 @@ Status MlApp::start(apps::NodeServices& node) {
       "POST", "/ml/models/{id}/predict", pb::ML_PREDICT_REQUEST, pb::ML_PREDICT_RESPONSE));
   node.add_api_route(apps::api_route<pb::MlJobRequest, pb::MlRemoveResponse>(
       "DELETE", "/ml/models/{id}", pb::ML_REMOVE_REQUEST, pb::ML_REMOVE_RESPONSE));
+  node.add_api_route(apps::api_route<pb::MlSampleRequest, pb::MlSampleResponse>(
+      "GET", "/ml/samples", pb::ML_SAMPLE_REQUEST, pb::ML_SAMPLE_RESPONSE));
   driver_ = std::thread([this] { drive_loop(); });
   return ok_status();
 }
@@ -572,6 +575,90 @@ Result<Dataset> load(const client::ClientOptions& options, const std::string& di
 }
 
 }  // namespace
+
+// ---- one sample of a stored data set
+
+void MlApp::on_sample(std::string_view body, const apps::ResponderPtr& r) {
+  pb::MlSampleRequest req;
+  if (!decode(body, req, r, "MlSampleRequest")) return;
+  if (req.images().empty() == req.csv().empty()) {
+    r->fail(Errc::invalid_argument, "name the data set: images (idx3-ubyte) or csv, one of them");
+    return;
+  }
+  if (!req.csv().empty() && !req.labels().empty()) {
+    r->fail(Errc::invalid_argument, "labels go with images; a csv file has its label column");
+    return;
+  }
+  if (!pool_->try_submit([this, r, req] {
+        auto s = sample(req);
+        if (!s.ok()) {
+          r->fail(s.error());
+          return;
+        }
+        r->reply(pb::ML_SAMPLE_RESPONSE, s.value());
+      })) {
+    r->fail(Errc::busy, "too many ML requests in progress");
+  }
+}
+
+Result<pb::MlSampleResponse> MlApp::sample(const pb::MlSampleRequest& req) {
+  pb::MlSampleResponse out;
+  if (!req.images().empty()) {
+    auto images = file_bytes(req.images());
+    if (!images.ok()) return images.error();
+    std::shared_ptr<const std::string> labels;
+    if (!req.labels().empty()) {
+      auto l = file_bytes(req.labels());
+      if (!l.ok()) return l.error();
+      labels = l.value();
+    }
+    auto s = idx_sample(*images.value(), labels ? *labels : std::string(), req.index(), req.images(), req.labels());
+    if (!s.ok()) return s.error();
+    for (float v : s->values) out.add_values(v);
+    out.set_label(s->label);
+    out.set_rows(s->rows);
+    out.set_cols(s->cols);
+    out.set_count(s->count);
+    return out;
+  }
+  auto text = file_bytes(req.csv());
+  if (!text.ok()) return text.error();
+  CsvOptions csv;
+  csv.label_column = req.label_column();
+  auto data = parse_csv(*text.value(), csv, req.csv());
+  if (!data.ok()) return data.error();
+  if (req.index() >= data->rows) {
+    return Error{Errc::invalid_argument, "index " + std::to_string(req.index()) + " is out of range: " + req.csv() +
+                                             " has " + std::to_string(data->rows) + " rows"};
+  }
+  const float* row = data->row(req.index());
+  for (std::size_t i = 0; i < data->features; ++i) out.add_values(row[i]);
+  out.set_label(static_cast<std::int32_t>(data->y[req.index()]));
+  out.set_count(data->rows);
+  return out;
+}
+
+Result<std::shared_ptr<const std::string>> MlApp::file_bytes(const std::string& name) {
+  auto path = cached(cluster_options(), cache_dir_, name);
+  if (!path.ok()) return path.error();
+  {
+    std::lock_guard lock(bytes_mu_);
+    for (const auto& [p, bytes] : bytes_) {
+      if (p == path.value()) return bytes;
+    }
+  }
+  auto bytes = read_maybe_gzipped(path.value());
+  if (!bytes.ok()) {
+    std::string message = bytes.error().message;
+    if (message.rfind(path.value(), 0) == 0) message = name + message.substr(path->size());
+    return Error{bytes.error().code == Errc::not_found ? Errc::internal : bytes.error().code, message};
+  }
+  auto shared = std::make_shared<const std::string>(std::move(bytes.value()));
+  std::lock_guard lock(bytes_mu_);
+  bytes_.emplace_back(path.value(), shared);
+  while (bytes_.size() > 4) bytes_.pop_front();
+  return shared;
+}
 
 Status MlApp::drive(const pb::MlJob& job) {
   const std::uint64_t id = job.id();

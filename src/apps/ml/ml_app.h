@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,6 +49,12 @@ class MlApp final : public apps::App {
   void propose_job_command(pb::MlCommand cmd, std::uint64_t id, std::string_view what, std::string_view refusal_prefix,
                            const apps::ResponderPtr& r, std::function<void(const pb::MlApplied&)> done);
   void on_predict(std::string_view body, const apps::ResponderPtr& r);
+  // One sample of a stored data set (on pool_).
+  void on_sample(std::string_view body, const apps::ResponderPtr& r);
+  Result<pb::MlSampleResponse> sample(const pb::MlSampleRequest& req);
+  // A stored file's bytes, gunzipped, from the cache directory; the last few
+  // are kept in memory (a page steps through the images of one file).
+  Result<std::shared_ptr<const std::string>> file_bytes(const std::string& name);
   // A member's part of an averaging round (on work_pool_).
   void on_round(std::string_view body, const apps::ResponderPtr& r);
   Result<pb::MlRoundResponse> run_round(const pb::MlRoundRequest& request);
@@ -85,6 +92,9 @@ class MlApp final : public apps::App {
   std::uint64_t work_job_ = 0;
   std::unique_ptr<Dataset> work_data_;
   std::unique_ptr<Trainer> work_trainer_;
+
+  std::mutex bytes_mu_;
+  std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> bytes_;  // by cache path, newest last
 
   std::mutex models_mu_;
   std::map<std::uint64_t, std::shared_ptr<const Model>> models_;

@@ -1,6 +1,7 @@
 // The ml routes of the HTTP/JSON API (docs/api.md) on one real node: train
 // on a file stored through the API, follow the job, list and show the
-// model, predict, cancel, remove, and the errors of each route.
+// model, predict, cancel, remove, one sample of a stored data set, and the
+// errors of each route.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -104,9 +105,15 @@ TEST_F(ApiMlTest, TrainShowListPredictAndRemoveAModel) {
   a = http_call(port(), "GET", "/api/v1/ml/models/" + id);
   EXPECT_EQ(a.status, 404);
   EXPECT_EQ(a.body, "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no model " + id + "\"}}\n");
-  // Its files went with it.
-  a = http_call(port(), "GET", "/api/v1/files?prefix=ml%2F" + id + "%2F");
-  EXPECT_EQ(a.body, "{\"files\":[],\"more\":false}\n");
+  // Its files go with it, just after the answer (the node removes them on
+  // its pool once the removal is committed).
+  EXPECT_TRUE(eventually(
+      [&] {
+        a = http_call(port(), "GET", "/api/v1/files?prefix=ml%2F" + id + "%2F");
+        return a.body == "{\"files\":[],\"more\":false}\n";
+      },
+      5s))
+      << a.body;
 }
 
 TEST_F(ApiMlTest, ARunningJobIsCancelled) {
@@ -173,6 +180,90 @@ TEST_F(ApiMlTest, EachRouteAnswersItsErrors) {
   a = http_call(port(), "POST", "/api/v1/ml/models/" + id + "/predict", R"({"rows":[{"values":["x"]}]})");
   EXPECT_EQ(a.status, 400);
   EXPECT_EQ(a.body.rfind("{\"error\":{\"code\":\"INVALID_ARGUMENT\",\"message\":", 0), 0u) << a.body;
+}
+
+// GET /api/v1/ml/samples: one sample of a data set stored in the files,
+// scaled as training scales it, and its errors.
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+class ApiMlSamplesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    node_ = new NodeProcess(NodeProcess::start({"--id", "apimls"}));
+    ASSERT_TRUE(node_->wait_leading());
+    // Three 2x2 images and their labels (idx3-ubyte, idx1-ubyte), and a CSV.
+    const std::string pixels = {
+        0, 51, 102, static_cast<char>(255), 10, 20, 30, 40, static_cast<char>(153), static_cast<char>(204), 0, 51};
+    const std::string images = be32(0x803) + be32(3) + be32(2) + be32(2) + pixels;
+    const std::string labels = be32(0x801) + be32(3) + std::string{7, 0, 4};
+    for (const auto& [path, body] : {std::pair<std::string, std::string>{"s%2Fimg", images},
+                                     {"s%2Flbl", labels},
+                                     {"s%2Ft.csv", "a,b,label\n1,2,0\n3,-4.5,1\n"}}) {
+      ASSERT_EQ(http_call(port(), "PUT", "/api/v1/files/" + path, body).status, 200) << path;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete node_;
+    node_ = nullptr;
+  }
+  static std::uint16_t port() { return node_->monitor_port(); }
+  static NodeProcess* node_;
+};
+NodeProcess* ApiMlSamplesTest::node_ = nullptr;
+
+TEST_F(ApiMlSamplesTest, AnImageSampleIsItsPixelsOver255WithItsLabel) {
+  auto a = http_call(port(), "GET", "/api/v1/ml/samples?images=s%2Fimg&labels=s/lbl&index=2");
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "{\"values\":[0.6,0.8,0,0.2],\"label\":4,\"rows\":2,\"cols\":2,\"count\":\"3\"}\n");
+  a = http_call(port(), "GET", "/api/v1/ml/samples?images=s%2Fimg&index=0");
+  EXPECT_EQ(a.body, "{\"values\":[0,0.2,0.4,1],\"label\":-1,\"rows\":2,\"cols\":2,\"count\":\"3\"}\n");
+}
+
+TEST_F(ApiMlSamplesTest, ACsvSampleIsItsFeaturesAndLabel) {
+  auto a = http_call(port(), "GET", "/api/v1/ml/samples?csv=s%2Ft.csv&index=1");
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "{\"values\":[3,-4.5],\"label\":1,\"rows\":0,\"cols\":0,\"count\":\"2\"}\n");
+  a = http_call(port(), "GET", "/api/v1/ml/samples?csv=s%2Ft.csv&label_column=a&index=0");
+  EXPECT_EQ(a.body, "{\"values\":[2,0],\"label\":1,\"rows\":0,\"cols\":0,\"count\":\"2\"}\n");
+}
+
+TEST_F(ApiMlSamplesTest, ErrorsNameTheFileAndTheIndex) {
+  struct Case {
+    std::string query;
+    int status;
+    std::string body;
+  };
+  const Case cases[] = {
+      {"images=s%2Fnosuch&index=0", 404,
+       R"j({"error":{"code":"NOT_FOUND","message":"no file s/nosuch in the cluster"}})j"},
+      {"images=s%2Fimg&labels=s%2Fnone&index=0", 404,
+       R"j({"error":{"code":"NOT_FOUND","message":"no file s/none in the cluster"}})j"},
+      {"images=s%2Fimg&index=3", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"index 3 is out of range: s/img has 3 images"}})j"},
+      {"csv=s%2Ft.csv&index=2", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"index 2 is out of range: s/t.csv has 2 rows"}})j"},
+      {"images=s%2Flbl&index=0", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"s/lbl: truncated header (11 bytes)"}})j"},
+      {"images=s%2Ft.csv&index=0", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"s/t.csv: bad magic 0x612c622c, expected 0x00000803 (idx3-ubyte)"}})j"},
+      {"images=s%2Fimg&labels=s%2Fimg&index=0", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"s/img: bad magic 0x00000803, expected 0x00000801 (idx1-ubyte)"}})j"},
+      {"index=0", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"name the data set: images (idx3-ubyte) or csv, one of them"}})j"},
+      {"images=s%2Fimg&csv=s%2Ft.csv", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"name the data set: images (idx3-ubyte) or csv, one of them"}})j"},
+      {"csv=s%2Ft.csv&labels=s%2Flbl", 400,
+       R"j({"error":{"code":"INVALID_ARGUMENT","message":"labels go with images; a csv file has its label column"}})j"},
+  };
+  for (const auto& c : cases) {
+    auto a = http_call(port(), "GET", "/api/v1/ml/samples?" + c.query);
+    EXPECT_EQ(a.status, c.status) << c.query << ": " << a.body;
+    EXPECT_EQ(a.body, c.body + "\n") << c.query;
+  }
+  auto a = http_call(port(), "GET", "/api/v1/ml/samples?images=s%2Fimg&index=x");
+  EXPECT_EQ(a.status, 400) << a.body;
 }
 
 }  // namespace

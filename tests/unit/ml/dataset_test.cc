@@ -98,6 +98,45 @@ TEST(MlIdx, BadDataNamesTheFileAndRecord) {
   EXPECT_EQ(idx_error(images(1, 0, 4), labels({1})), "img: image size 0x4");
 }
 
+std::string sample_error(const std::string& im, const std::string& lb, std::uint64_t index) {
+  auto r = idx_sample(im, lb, index, "img", "lbl");
+  return r.ok() ? std::string("accepted") : r.error().message;
+}
+
+TEST(MlIdxSample, OneImageScaledAsTrainingReadsItWithItsLabel) {
+  auto s = idx_sample(images(3, 1, 2), labels({4, 0, 7}), 2);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->values, (std::vector<float>{204 / 255.0f, 1.0f}));
+  EXPECT_EQ(s->label, 7);
+  EXPECT_EQ(s->rows, 1u);
+  EXPECT_EQ(s->cols, 2u);
+  EXPECT_EQ(s->count, 3u);
+  // The same values parse_idx gives that row.
+  auto d = parse_idx(images(3, 1, 2), labels({4, 0, 7}), 10);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(s->values, (std::vector<float>(d->row(2), d->row(2) + 2)));
+  auto unlabelled = idx_sample(images(3, 1, 2), "", 0);
+  ASSERT_TRUE(unlabelled.ok());
+  EXPECT_EQ(unlabelled->label, -1);
+}
+
+TEST(MlIdxSample, BadDataAndAnIndexPastTheEndAreNamed) {
+  EXPECT_EQ(sample_error(images(3, 2, 2), "", 3), "index 3 is out of range: img has 3 images");
+  EXPECT_EQ(sample_error(be32(0x801) + images(1, 1, 1).substr(4), "", 0),
+            "img: bad magic 0x00000801, expected 0x00000803 (idx3-ubyte)");
+  EXPECT_EQ(sample_error(images(1, 1, 1), be32(0x803) + labels({1}).substr(4), 0),
+            "lbl: bad magic 0x00000803, expected 0x00000801 (idx1-ubyte)");
+  EXPECT_EQ(sample_error(images(3, 2, 2), labels({1, 2}), 0), "img has 3 images but lbl has 2 labels");
+  std::string cut = images(3, 2, 2);
+  cut.resize(cut.size() - 5);
+  EXPECT_EQ(sample_error(cut, "", 0), "img: 23 bytes, the header's 3 images of 2x2 need 28 (truncated in record 1)");
+  std::string short_labels = labels({1, 2});
+  short_labels.pop_back();
+  EXPECT_EQ(sample_error(images(2, 1, 1), short_labels, 0), "lbl: 9 bytes, the header's 2 labels need 10");
+  EXPECT_EQ(sample_error(images(1, 1, 1).substr(0, 10), "", 0), "img: truncated header (10 bytes)");
+  EXPECT_EQ(sample_error(images(1, 0, 4), "", 0), "img: image size 0x4");
+}
+
 class MlIdxFiles : public ::testing::Test {
  protected:
   void SetUp() override {

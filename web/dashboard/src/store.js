@@ -18,6 +18,7 @@ export const initialState = {
   workers: null,
   lottery: null,
   files: null,       // {list: GET /api/v1/files answer, status: /status's files section or null}
+  ml: null,          // the GET /api/v1/ml/jobs answer: {jobs: [...]}
   logs: [],
   events: 0,
 };
@@ -66,6 +67,9 @@ export function reduce(state, e) {
       break;
     case 'files':
       s.files = e.files;
+      break;
+    case 'ml':
+      s.ml = e.ml;
       break;
     case 'logs':
       s.logs = tail(e.reset ? e.lines : [...state.logs, ...e.lines], MAX_LOG_LINES);
@@ -132,6 +136,14 @@ export function base64(text) {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
+}
+
+// A protobuf `bytes` field of the JSON mapping (base64) as UTF-8 text.
+export function unbase64(b64) {
+  const s = atob(b64 || '');
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return new TextDecoder().decode(bytes);
 }
 
 export function clock(ms) {

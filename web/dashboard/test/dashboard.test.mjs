@@ -2,7 +2,8 @@
 // playwright-core, which never downloads one) against a real 3-node cluster
 // on 127.0.0.1 started here: every view renders with live data, a record
 // added on one node's page shows on another's, a file uploaded from a page
-// comes back byte for byte through `minga get` on another node, a leader killed with -9
+// comes back byte for byte through `minga get` on another node, a model
+// trained from a page predicts a Fashion-MNIST test image, a leader killed with -9
 // shows on the cluster view within 2 s, and no request leaves for another
 // origin. Screenshots of every view go to MINGA_SCREENSHOTS (docs/img).
 //   MINGA_BINARY=build/release/minga node --test web/dashboard/test/
@@ -384,6 +385,119 @@ test('the files view lists, uploads by picker and by drop, downloads and deletes
   assert.match(gone.err, /no file page\/dropped\.txt/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+const FASHION = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FASHION_DIR = process.env.MINGA_FASHION_MNIST || '/usr/share/datasets/fashion-mnist';
+
+test('the ml view trains a model from the page, charts its epochs live, predicts a test image; another node lists it', async () => {
+  // Fashion-MNIST's test set (10 000 images) into the files from the command line.
+  const images = 'fashion/t10k-images-idx3-ubyte.gz';
+  const labels = 'fashion/t10k-labels-idx1-ubyte.gz';
+  for (const name of [images, labels]) {
+    const put = minga(nodes[2], ['put', join(FASHION_DIR, name.slice('fashion/'.length)), '--name', name]);
+    assert.equal(put.status, 0, put.err);
+  }
+  const page = await open(nodes[0]);
+  await view(page, 'ML');
+  await until('the files in the form\'s list', async () => (await page.locator('#ml-files option').count()) >= 2, 5000);
+  await page.getByLabel('Name', { exact: true }).fill('fashion');
+  await page.getByLabel('Training images').fill(images);
+  // The labels that go with the images are filled in from the catalogue.
+  assert.equal(await page.getByLabel('Training labels').inputValue(), labels);
+  await page.getByLabel('Test images (optional)').fill(images);
+  assert.equal(await page.getByLabel('Test labels').inputValue(), labels);
+  await page.getByLabel('Hidden layers').fill('32');
+  await page.getByLabel('Epochs').fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const started = await until('the job started', async () => /^started model (\d+) \(queued\)$/.exec(await page.getByTestId('ml-note').textContent()), 10000);
+  const id = started[1];
+  const row = page.locator(`tr[data-job="${id}"]`);
+  await row.waitFor({ timeout: 5000 });
+  // The charts fill epoch by epoch while it trains: the points seen only grow, to 3.
+  const seen = [];
+  await until('the job ready', async () => {
+    seen.push(Number(await page.getByTestId('ml-detail').locator('figure.chart').first().getAttribute('data-points')));
+    return (await row.getAttribute('data-state')) === 'ready';
+  }, 60000);
+  await until('3 points on both charts', async () => {
+    const points = await page.getByTestId('ml-detail').locator('figure.chart').evaluateAll((fs) => fs.map((f) => f.dataset.points));
+    return points.join() === '3,3';
+  }, 3000);
+  seen.push(3);
+  assert.deepEqual([...seen].sort((a, b) => a - b), seen, `points seen ${seen}`);
+  assert.equal(await page.locator('.ml-detail .uplot').count(), 2);
+  assert.equal(await row.getByTestId('ml-epoch').textContent(), '3/3');
+  // The page's numbers are the job's, as another node answers them.
+  const { job } = await json(`${nodes[1].url}/api/v1/ml/jobs/${id}`);
+  assert.equal(job.state, 'ML_READY');
+  assert.deepEqual(job.architecture, [784, 32, 10]);
+  const epochRows = await page.getByTestId('ml-epochs').locator('tbody tr').allTextContents();
+  assert.equal(epochRows.length, 3);
+  for (let i = 0; i < 3; i++) assert.ok(epochRows[i].includes(job.epochs[i].loss.toFixed(4)), `${epochRows[i]} lacks ${job.epochs[i].loss}`);
+  assert.equal(await row.getByTestId('ml-test-accuracy').textContent(), `${(job.epochs[2].test_accuracy * 100).toFixed(2)} %`);
+
+  // A test image by number, from the keyboard: drawn, predicted, scored.
+  assert.equal(await page.getByLabel('Images file').inputValue(), images);
+  await page.getByLabel('Image number (from 0)').fill('0');
+  await page.getByLabel('Image number (from 0)').press('Enter');
+  await page.getByTestId('ml-predicted').waitFor({ timeout: 10000 });
+  const sample = await json(`${nodes[2].url}/api/v1/ml/samples?images=${encodeURIComponent(images)}&labels=${encodeURIComponent(labels)}&index=0`);
+  assert.equal(sample.label, 9);
+  const want = (await json(`${nodes[2].url}/api/v1/ml/models/${id}/predict`, { method: 'POST', body: JSON.stringify({ rows: [{ values: sample.values }] }) })).predictions[0];
+  assert.equal(await page.getByTestId('ml-predicted').textContent(), FASHION[want.class]);
+  assert.match(await page.getByTestId('ml-truth').textContent(), /^Label: Ankle boot — (right|wrong)$/);
+  const scores = await page.getByTestId('ml-scores').locator('li').allTextContents();
+  assert.equal(scores.length, 10);
+  for (let i = 0; i < 10; i++) assert.equal(scores[i], `${FASHION[i]}${(want.scores[i] * 100).toFixed(1)} %`);
+  // The canvas holds the image's own pixels.
+  const drawn = await page.getByTestId('ml-image').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const g = [];
+    for (let i = 0; i < d.length; i += 4) g.push(d[i]);
+    return { w: c.width, h: c.height, g };
+  });
+  assert.deepEqual([drawn.w, drawn.h], [28, 28]);
+  assert.deepEqual(drawn.g, sample.values.map((v) => Math.round(v * 255)));
+  // The next image: number 1 of the test set is a pullover.
+  await page.getByRole('button', { name: 'Next image' }).click();
+  await until('image 1 predicted', async () => /^Label: Pullover/.test(await page.getByTestId('ml-truth').textContent()), 10000);
+  assert.equal(await page.getByLabel('Image number (from 0)').inputValue(), '1');
+  // The whole view in the screenshot: form, jobs, charts and prediction.
+  const tall = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1280, height: Math.min(tall, 2200) });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await sleep(300);
+  await shot(page, 'ml');
+  // Narrow screen: the page still fits.
+  await page.setViewportSize({ width: 380, height: 800 });
+  await sleep(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the ml view scrolls sideways by ${overflow} px on a 380 px screen`);
+  await page.setViewportSize({ width: 1280, height: 860 });
+
+  // The same model on another node's page; a second job cancelled there, then removed after a confirmation.
+  const other = await open(nodes[2]);
+  await view(other, 'ML');
+  await until('the model ready on n3\'s page', async () => (await other.locator(`tr[data-job="${id}"]`).getAttribute('data-state')) === 'ready', 5000);
+  const long = await json(`${nodes[0].url}/api/v1/ml/models`, { method: 'POST', body: JSON.stringify({
+    name: 'long', data: { format: 'idx', train: b64(images), train_labels: b64(labels) }, hyper: { hidden: [8], epochs: 1000 } }) });
+  const lrow = other.locator(`tr[data-job="${long.job.id}"]`);
+  await lrow.getByRole('button', { name: `Cancel model ${long.job.id} (long)` }).click();
+  await until('the job cancelled', async () => (await lrow.getAttribute('data-state')) === 'cancelled', 10000);
+  await lrow.getByRole('button', { name: `Remove model ${long.job.id} (long)` }).click();
+  const confirm = lrow.getByRole('button', { name: `Remove model ${long.job.id}?` });
+  assert.ok(await confirm.evaluate((el) => el === document.activeElement), 'the confirmation has the focus');
+  await confirm.click();
+  await until('the removed row gone', async () => (await other.locator(`tr[data-job="${long.job.id}"]`).count()) === 0, 5000);
+  assert.match(await other.getByTestId('ml-job-note').textContent(), new RegExp(`^removed model ${long.job.id} \\(log index \\d+\\)$`));
+  const gone = await fetch(`${nodes[1].url}/api/v1/ml/models/${long.job.id}`);
+  assert.equal(gone.status, 404);
+  assert.equal(await page.locator(`tr[data-job="${id}"]`).count(), 1);
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(other.errors, []);
+  await page.context().close();
+  await other.context().close();
 });
 
 test('a leader killed with -9 shows on a follower\'s cluster view within 2 s, then the new leader', async () => {

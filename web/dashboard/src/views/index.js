@@ -5,7 +5,8 @@ import raft from './raft.js';
 import tasks from './tasks.js';
 import records from './records.js';
 import files from './files.js';
+import ml from './ml.js';
 import lottery from './lottery.js';
 import logs from './logs.js';
 
-export const views = [cluster, raft, tasks, records, files, lottery, logs];
+export const views = [cluster, raft, tasks, records, files, ml, lottery, logs];
