@@ -1,6 +1,7 @@
 #include "apps/files/files_app.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <thread>
 
 #include "apps/files/names.h"
@@ -56,6 +57,12 @@ Status FilesApp::start(apps::NodeServices& node) {
   replicas_ = static_cast<std::size_t>(replicas.value());
   max_size_ = static_cast<std::uint64_t>(max_size.value());
   store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
+  // Blobs acknowledged before a crash but not yet checkpointed are put back
+  // in place before this node serves anything.
+  auto replayed = store_->recover();
+  if (!replayed.ok()) return replayed.error();
+  if (replayed.value() > 0) log::info("files_journal", "success", {{"replayed", std::to_string(replayed.value())}});
+  transfer_.pool = std::make_shared<ConnectionPool>();
   RepairOptions repair;
   repair.replicas = replicas_;
   auto seconds = [&s](const char* key, const char* env, double fallback, std::chrono::milliseconds& out) -> Status {
@@ -72,9 +79,12 @@ Status FilesApp::start(apps::NodeServices& node) {
   repair.first_delay = std::min(repair.first_delay, repair.interval);
   repairer_ = std::make_unique<Repairer>(node.node_id(), *store_, catalogue_, *log_, transfer_, repair,
                                          [this](const pb::FileEntry& e) { return ensure_local(e); });
-  // Blocking work: each put holds a thread while it waits for its replicas.
-  pool_ = std::make_unique<ThreadPool>(8, 256);
-  disk_pool_ = std::make_unique<ThreadPool>(2, 256);
+  // Blocking work: each put holds a thread while it waits for its replicas,
+  // and each landing blob one while it waits for its group commit; the
+  // more wait at once, the more share one fdatasync.
+  pool_ = std::make_unique<ThreadPool>(32, 256);
+  disk_pool_ = std::make_unique<ThreadPool>(32, 256);
+  push_pool_ = std::make_unique<ThreadPool>(64, 512);
   log_->register_state("files", catalogue_);
 
   auto route = [this, &node](std::uint32_t type, auto handler) { node.router().add(type, this, handler); };
@@ -144,6 +154,7 @@ void FilesApp::stop() {
   if (repairer_) repairer_->stop();
   if (pool_) pool_->shutdown();
   if (disk_pool_) disk_pool_->shutdown();
+  if (push_pool_) push_pool_->shutdown();
   std::lock_guard lock(mu_);
   uploads_.clear();
 }
@@ -302,6 +313,43 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
     return;
   }
   offload(*pool_, r, [this, r, req] {
+    pb::FileEntry e;
+    e.set_name(req.name());
+    e.set_sha256(req.sha256());
+    // A small upload: its bytes go to the replicas while this node makes
+    // them durable, so that the put waits for one disk sync, not two in a
+    // row. Its hash is checked first: a wrong one leaves nothing anywhere.
+    if (req.upload_id() != 0 && valid_hash(req.sha256())) {
+      auto w = take_upload(req.upload_id());
+      if (!w) {
+        r->fail(Errc::not_found,
+                "no upload " + std::to_string(req.upload_id()) + " (finished, idle too long, or another node's)");
+        return;
+      }
+      if (w->size() != req.size()) {
+        r->fail(Errc::invalid_argument,
+                "the upload has " + std::to_string(w->size()) + " bytes, the put says " + std::to_string(req.size()));
+        return;
+      }
+      if (const std::string* bytes = w->small_bytes()) {
+        const std::string hash = sha256_hex(*bytes);
+        if (hash != req.sha256()) {
+          r->fail(Errc::invalid_argument, "hash mismatch: the bytes hash to " + hash + ", not " + req.sha256());
+          return;
+        }
+        e.set_size(w->size());
+        replicate_and_commit(std::move(e), r, std::move(w));
+        return;
+      }
+      auto landed = w->finish(req.sha256());
+      if (!landed.ok()) {
+        r->fail(landed.error());
+        return;
+      }
+      e.set_size(w->size());
+      replicate_and_commit(std::move(e), r, nullptr);
+      return;
+    }
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -312,31 +360,56 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
               "the upload has " + std::to_string(size.value()) + " bytes, the put says " + std::to_string(req.size()));
       return;
     }
-    pb::FileEntry e;
-    e.set_name(req.name());
     e.set_size(size.value());
-    e.set_sha256(req.sha256());
-    replicate_and_commit(std::move(e), r);
+    replicate_and_commit(std::move(e), r, nullptr);
   });
 }
 
-// The blob is durable here. Push it to the other replicas at once, each on
-// its own thread (a slow or dead replica costs one timeout, not one per
-// replica), then commit the entry if a write quorum of the replica set
-// holds it.
-void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r) {
+void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r,
+                                    std::unique_ptr<BlobWriter> local) {
   const auto members = log_->members();
   const std::size_t wanted = std::max<std::size_t>(1, std::min(replicas_, members.size()));
   const auto targets = choose_replicas(node_->node_id(), members, entry.sha256(), wanted);
   std::vector<Status> results(targets.size(), ok_status());
-  std::vector<std::thread> pushes;
+  std::vector<std::size_t> others;
+  std::size_t self = targets.size();
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (targets[i].id == node_->node_id()) continue;
-    pushes.emplace_back([&, i] {
-      results[i] = push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
-    });
+    (targets[i].id != node_->node_id() ? others.push_back(i) : void(self = i));
   }
-  for (auto& t : pushes) t.join();
+  const std::string* bytes = local ? local->small_bytes() : nullptr;
+  auto push = [&](std::size_t i) {
+    results[i] = bytes ? push_bytes(targets[i].client_address, entry.sha256(), *bytes, transfer_)
+                       : push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
+  };
+  // The pushes on the push pool (inline if it is full), the local landing
+  // here; all are waited for.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::size_t running = 0;
+  for (const std::size_t i : others) {
+    {
+      std::lock_guard lock(done_mu);
+      ++running;
+    }
+    const bool queued = push_pool_->try_submit([&, i] {
+      push(i);
+      std::lock_guard lock(done_mu);
+      if (--running == 0) done_cv.notify_all();
+    });
+    if (!queued) {
+      push(i);
+      std::lock_guard lock(done_mu);
+      --running;
+    }
+  }
+  if (local) {
+    auto landed = local->finish(entry.sha256());
+    if (self < targets.size()) results[self] = landed.ok() ? ok_status() : Status(landed.error());
+  }
+  {
+    std::unique_lock lock(done_mu);
+    done_cv.wait(lock, [&] { return running == 0; });
+  }
   std::string failures;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (results[i].ok()) {

@@ -53,8 +53,10 @@ class FilesApp final : public apps::App {
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
   // Makes blob `hash` durable here from upload `id` (0: it must be here).
   Result<std::uint64_t> land_blob(std::uint64_t id, const std::string& hash);
-  // Pool: push a landed blob to its replicas and commit its entry.
-  void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r);
+  // Pool: push a blob to its replicas and commit its entry. The blob is
+  // landed here already, or `local` (a small upload whose bytes are
+  // checked) lands it here while the pushes send its bytes.
+  void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r, std::unique_ptr<BlobWriter> local);
   // Pool: a good local copy of the entry's blob, fetched or repaired from a
   // replica if this node lacks it or holds wrong bytes.
   Status ensure_local(const pb::FileEntry& entry);
@@ -77,6 +79,9 @@ class FilesApp final : public apps::App {
   // pushing to each other with every put thread busy still land the blobs.
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> disk_pool_;
+  // Pushes to the replicas, two per put in flight (each waits on another
+  // node).
+  std::unique_ptr<ThreadPool> push_pool_;
   Catalogue catalogue_;
   std::unique_ptr<Repairer> repairer_;
   TransferOptions transfer_;

@@ -239,11 +239,18 @@ TEST(Files, BadNamesAreRefusedAndNothingIsWrittenOutsideTheDataDir) {
   EXPECT_EQ(c->minga({"ls"}).out, "good\n");
   EXPECT_FALSE(fs::exists("/etc/x"));
   EXPECT_FALSE(fs::exists("/tmp/x"));
-  // Under each data dir, the blob store holds blobs by hash only.
+  // Under each data dir, the blob store holds blobs by hash only, and its
+  // journal segments by sequence number.
   for (std::size_t node = 0; node < 3; ++node) {
     std::set<std::string> blobs;
-    for (const auto& f : fs::recursive_directory_iterator(fs::path(c->member(node).data_dir) / "blobs")) {
-      if (f.is_regular_file()) blobs.insert(f.path().filename().string());
+    const fs::path store = fs::path(c->member(node).data_dir) / "blobs";
+    for (const auto& f : fs::recursive_directory_iterator(store)) {
+      if (!f.is_regular_file()) continue;
+      if (f.path().parent_path() == store / "journal") {
+        EXPECT_TRUE(std::regex_match(f.path().filename().string(), std::regex("[0-9]{20}\\.log"))) << f.path();
+      } else {
+        blobs.insert(f.path().filename().string());
+      }
     }
     EXPECT_EQ(blobs, std::set<std::string>{hash}) << node;
   }
