@@ -128,13 +128,20 @@ Status BlobJournal::open_segment_locked() {
   return ok_status();
 }
 
-Result<std::uint64_t> BlobJournal::append(std::string_view hash, std::string_view data) {
+void BlobJournal::expect(int delta) {
+  std::lock_guard lock(mu_);
+  expected_ += delta;
+  if (delta < 0) work_cv_.notify_one();
+}
+
+Result<std::uint64_t> BlobJournal::append(std::string_view hash, std::string_view data, bool expected) {
   MINGA_ASSERT(hash.size() == 64, "a blob hash has 64 hex digits");
   std::string record(kMagic, 4);
   put_u64(record, data.size());
   record.append(hash);
   record.append(data);
   std::unique_lock lock(mu_);
+  if (expected) --expected_;
   if (stopping_) return Error{Errc::shutting_down, "the blob store is closing"};
   if (!sync_error_.ok()) return sync_error_.error();
   if (fd_ < 0) {
@@ -174,6 +181,12 @@ void BlobJournal::sync_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stopping_ || (appended_ > durable_ && sync_error_.ok()); });
+    if (stopping_) return;
+    // Writers on their way (uploads whose put or commit is coming) join
+    // this sync if they arrive within the linger.
+    const auto linger_end = std::chrono::steady_clock::now() + kLinger;
+    while (expected_ > 0 && !stopping_ && work_cv_.wait_until(lock, linger_end) != std::cv_status::timeout) {
+    }
     if (stopping_) return;
     // Everything appended so far is in the open segment's file: one
     // fdatasync covers it. A full segment is sealed here, so that later

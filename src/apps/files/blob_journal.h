@@ -13,6 +13,7 @@
 // full segments.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,13 @@ class BlobJournal {
 
   // Appends blob `hash` with its bytes and returns once they are durable,
   // with a ticket for release(). Many callers share one fdatasync.
-  Result<std::uint64_t> append(std::string_view hash, std::string_view data);
+  // `expected`: the caller was counted by expect(1), and no longer is.
+  Result<std::uint64_t> append(std::string_view hash, std::string_view data, bool expected = false);
+  // A writer that will append soon (+1) or never (-1). While some are
+  // expected, a sync waits up to kLinger for them, so that one fdatasync
+  // covers the puts in flight rather than the first of them.
+  void expect(int delta);
+  static constexpr std::chrono::microseconds kLinger{1000};
   // The blob of `ticket` is in its file (or was given up): once every blob
   // of a sealed segment is, the segment is checkpointed and deleted.
   void release(std::uint64_t ticket);
@@ -79,6 +86,7 @@ class BlobJournal {
   std::uint64_t segment_bytes_ = 0;  // bytes in the open segment
   std::uint64_t appended_ = 0;       // bytes ever appended (all segments)
   std::uint64_t durable_ = 0;        // of which durable
+  std::int64_t expected_ = 0;        // writers that will append soon
   Status sync_error_ = ok_status();  // a failed fdatasync fails every later append
   // Per segment: blobs appended and not yet released; sealed segments wait
   // here for the checkpointer.

@@ -77,6 +77,7 @@ std::string Sha256::hex() {
 }
 
 BlobWriter::~BlobWriter() {
+  if (journaled_) store_.journal_->expect(-1);
   if (fd_ >= 0) ::close(fd_);
   if (!tmp_.empty()) ::unlink(tmp_.c_str());
 }
@@ -88,9 +89,10 @@ Status BlobWriter::append(std::string_view data) {
   size_ += data.size();
   if (journaled_ && size_ <= BlobJournal::kMaxBlob) {
     small_.append(data);
-  } else {
+  } else if (journaled_) {
     journaled_ = false;
     small_ = std::string();
+    store_.journal_->expect(-1);
   }
   return ok_status();
 }
@@ -106,7 +108,8 @@ Result<std::string> BlobWriter::finish(std::string_view expected) {
   if (journaled_) {
     // Durable in the journal; the file itself is synced at the segment's
     // checkpoint, and until then the journal holds the bytes.
-    auto ticket = store_.journal_->append(hash, small_);
+    journaled_ = false;  // the append below ends this writer's expectation
+    auto ticket = store_.journal_->append(hash, small_, true);
     if (!ticket.ok()) return ticket.error();
     ::close(fd_);
     fd_ = -1;
@@ -144,6 +147,7 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
   const std::string tmp = tmpdir + "/" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("open " + tmp);
+  journal_->expect(1);
   return std::unique_ptr<BlobWriter>(new BlobWriter(*this, tmp, fd));
 }
 
@@ -204,7 +208,9 @@ Status BlobStore::verify(std::string_view hash) const {
   const int fd = opened.value();
   const std::string path = path_of(hash);
   Sha256 sha;
-  std::string buf(1 << 20, '\0');
+  struct stat st {};
+  const std::size_t file_size = ::fstat(fd, &st) == 0 ? static_cast<std::size_t>(st.st_size) : (1u << 20);
+  std::string buf(std::clamp<std::size_t>(file_size, 1, 1u << 20), '\0');
   while (true) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;

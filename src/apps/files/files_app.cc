@@ -108,6 +108,10 @@ Status FilesApp::start(apps::NodeServices& node) {
         .add("uploads", static_cast<std::uint64_t>(uploads_.size()))
         .add("fetches", fetches_)
         .add("repairs", repairs_);
+    const auto journal = store_->journal_counters();
+    o.add("journal_appends", journal.appends)
+        .add("journal_syncs", journal.syncs)
+        .add("journal_checkpoints", journal.checkpoints);
     repairer_->add_status(o);
     return o.str();
   });
@@ -271,6 +275,20 @@ void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
   r->reply(pb::FILES_UPLOAD_RESPONSE, resp);
 }
 
+Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload_id, std::string_view data) {
+  if (upload_id != 0) return Error{Errc::invalid_argument, "a request carries an upload_id or data, not both"};
+  if (data.size() > transfer_.chunk_bytes)
+    return Error{Errc::invalid_argument,
+                 "inline data holds at most " + std::to_string(transfer_.chunk_bytes) + " bytes"};
+  if (data.size() > max_size_)
+    return Error{Errc::invalid_argument, "a file of " + std::to_string(data.size()) +
+                                             " bytes is above files.max_size (" + std::to_string(max_size_) + ")"};
+  auto w = store_->begin();
+  if (!w.ok()) return w.error();
+  if (auto st = w.value()->append(data); !st.ok()) return st.error();
+  return std::move(w.value());
+}
+
 Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& hash) {
   if (!valid_hash(hash)) return Error{Errc::invalid_argument, "sha256 must be 64 lower-case hex digits"};
   if (id == 0) {
@@ -291,6 +309,22 @@ void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r
   pb::FilesBlobCommitRequest req;
   if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
   offload(*disk_pool_, r, [this, r, req] {
+    if (req.has_data()) {
+      // The whole blob came with the request.
+      if (req.data().size() != req.size()) {
+        r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
+                                            " bytes, not " + std::to_string(req.size()));
+        return;
+      }
+      auto w = inline_writer(req.upload_id(), req.data());
+      auto landed = w.ok() ? w.value()->finish(req.sha256()) : Result<std::string>(w.error());
+      if (!landed.ok()) {
+        r->fail(landed.error());
+        return;
+      }
+      r->reply(pb::FILES_BLOB_COMMIT_RESPONSE, pb::FilesBlobCommitResponse());
+      return;
+    }
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -319,8 +353,18 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
     // A small upload: its bytes go to the replicas while this node makes
     // them durable, so that the put waits for one disk sync, not two in a
     // row. Its hash is checked first: a wrong one leaves nothing anywhere.
-    if (req.upload_id() != 0 && valid_hash(req.sha256())) {
-      auto w = take_upload(req.upload_id());
+    if (req.has_data() || (req.upload_id() != 0 && valid_hash(req.sha256()))) {
+      std::unique_ptr<BlobWriter> w;
+      if (req.has_data()) {
+        auto made = inline_writer(req.upload_id(), req.data());
+        if (!made.ok()) {
+          r->fail(made.error());
+          return;
+        }
+        w = std::move(made.value());
+      } else {
+        w = take_upload(req.upload_id());
+      }
       if (!w) {
         r->fail(Errc::not_found,
                 "no upload " + std::to_string(req.upload_id()) + " (finished, idle too long, or another node's)");

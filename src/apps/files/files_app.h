@@ -51,6 +51,9 @@ class FilesApp final : public apps::App {
 
   // Takes upload `id` out of the table (nullptr if unknown).
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
+  // A writer holding `data`, the whole blob sent inside a put or commit
+  // (refused with an upload_id, above one chunk or files.max_size).
+  Result<std::unique_ptr<BlobWriter>> inline_writer(std::uint64_t upload_id, std::string_view data);
   // Makes blob `hash` durable here from upload `id` (0: it must be here).
   Result<std::uint64_t> land_blob(std::uint64_t id, const std::string& hash);
   // Pool: push a blob to its replicas and commit its entry. The blob is

@@ -43,13 +43,20 @@ Status push_over(net::Client& c, const BlobReader& read, const std::string& hash
   pb::FilesBlobCommitRequest ask;
   ask.set_sha256(hash);
   ask.set_size(size);
-  // A blob of one chunk goes at once: asking first whether the replica
-  // holds it would cost as much as sending it.
-  if (size > options.chunk_bytes) {
-    auto held = c.call(pb::FILES_BLOB_COMMIT_REQUEST, ask, pb::FILES_BLOB_COMMIT_RESPONSE, options.timeout);
-    if (held.ok()) return ok_status();
-    if (held.error().code != Errc::not_found) return held.error();
+  // A blob of one chunk goes at once, inside the commit: asking first
+  // whether the replica holds it would cost as much as sending it.
+  if (size <= options.chunk_bytes) {
+    auto data = read(0, options.chunk_bytes);
+    if (!data.ok()) return data.error();
+    if (data->size() != size) return Error{Errc::internal, "blob " + hash + " does not have its size"};
+    ask.set_data(std::move(data.value()));
+    auto done = c.call(pb::FILES_BLOB_COMMIT_REQUEST, ask, pb::FILES_BLOB_COMMIT_RESPONSE, options.timeout);
+    if (!done.ok()) return done.error();
+    return ok_status();
   }
+  auto held = c.call(pb::FILES_BLOB_COMMIT_REQUEST, ask, pb::FILES_BLOB_COMMIT_RESPONSE, options.timeout);
+  if (held.ok()) return ok_status();
+  if (held.error().code != Errc::not_found) return held.error();
   pb::FilesUploadRequest up;
   up.set_size(size);
   std::uint64_t offset = 0;
