@@ -201,8 +201,18 @@ std::size_t FilesApp::read_length(std::uint64_t asked) const {
   return asked == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(asked, transfer_.chunk_bytes);
 }
 
+void FilesApp::drop_idle_uploads_locked() {
+  const auto now = Clock::now();
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    it = now - it->second.touched > upload_idle_ ? uploads_.erase(it) : std::next(it);
+  }
+}
+
 std::unique_ptr<BlobWriter> FilesApp::take_upload(std::uint64_t id) {
   std::lock_guard lock(mu_);
+  // Also here and for bytes inside a put or commit, so that an abandoned
+  // upload does not stay open (keeping the journal lingering for it).
+  drop_idle_uploads_locked();
   auto it = uploads_.find(id);
   if (it == uploads_.end()) return nullptr;
   auto w = std::move(it->second.writer);
@@ -229,10 +239,7 @@ void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
     }
     {
       std::lock_guard lock(mu_);
-      const auto now = Clock::now();
-      for (auto it = uploads_.begin(); it != uploads_.end();) {
-        it = now - it->second.touched > upload_idle_ ? uploads_.erase(it) : std::next(it);
-      }
+      drop_idle_uploads_locked();
       if (uploads_.size() >= max_uploads_) {
         r->fail(Errc::busy, "too many uploads in progress");
         return;
@@ -283,6 +290,10 @@ Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload
   if (data.size() > max_size_)
     return Error{Errc::invalid_argument, "a file of " + std::to_string(data.size()) +
                                              " bytes is above files.max_size (" + std::to_string(max_size_) + ")"};
+  {
+    std::lock_guard lock(mu_);
+    drop_idle_uploads_locked();
+  }
   auto w = store_->begin();
   if (!w.ok()) return w.error();
   if (auto st = w.value()->append(data); !st.ok()) return st.error();

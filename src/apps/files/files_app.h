@@ -49,6 +49,8 @@ class FilesApp final : public apps::App {
   void on_remove(std::string_view body, const apps::ResponderPtr& r);
   void on_check(std::string_view body, const apps::ResponderPtr& r);
 
+  // Drops the uploads idle longer than upload_idle_ (holding mu_).
+  void drop_idle_uploads_locked();
   // Takes upload `id` out of the table (nullptr if unknown).
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
   // A writer holding `data`, the whole blob sent inside a put or commit

@@ -256,6 +256,50 @@ TEST(Files, BadNamesAreRefusedAndNothingIsWrittenOutsideTheDataDir) {
   }
 }
 
+// A file of one chunk may come inside its put (no upload): it is stored on
+// every replica like an uploaded one; bytes that do not hash to the put's
+// sha256, or data beside an upload_id, are refused and name nothing.
+TEST(Files, AFileInsideItsPutIsStoredAndWrongBytesAreRefused) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  auto ep = net::parse_endpoint(c->address(1));
+  auto conn = net::Client::connect(ep.value(), 5s);
+  ASSERT_TRUE(conn.ok());
+  const std::string content = "bytes that travel inside the put";
+  pb::FilesPutRequest put;
+  put.set_name("inline/a");
+  put.set_sha256(sha256_hex(content));
+  put.set_size(content.size());
+  put.set_data(content);
+  auto ok = conn->call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, 10s);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->file().sha256(), sha256_hex(content));
+  EXPECT_EQ(ok->file().size(), content.size());
+  EXPECT_EQ(ok->file().replicas_size(), 3);
+  for (std::size_t node = 0; node < 3; ++node) {
+    EXPECT_EQ(run_minga({"--server", c->address(node), "get", "inline/a"}).out, content) << node;
+  }
+
+  pb::FilesPutRequest wrong = put;
+  wrong.set_name("inline/wrong");
+  wrong.set_sha256(sha256_hex("other bytes"));
+  auto bad = conn->call(pb::FILES_PUT_REQUEST, wrong, pb::FILES_PUT_RESPONSE, 10s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+  EXPECT_EQ(bad.error().message,
+            "hash mismatch: the bytes hash to " + sha256_hex(content) + ", not " + sha256_hex("other bytes"));
+
+  pb::FilesPutRequest both = put;
+  both.set_name("inline/both");
+  both.set_upload_id(7);
+  auto twice = conn->call(pb::FILES_PUT_REQUEST, both, pb::FILES_PUT_RESPONSE, 10s);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, Errc::invalid_argument);
+  EXPECT_EQ(twice.error().message, "a request carries an upload_id or data, not both");
+
+  EXPECT_EQ(c->minga({"ls", "inline/"}).out, "inline/a\n");
+}
+
 // Sets an environment variable for the nodes a test starts (they inherit
 // it), and takes it away again.
 class ScopedEnv {
