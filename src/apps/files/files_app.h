@@ -7,8 +7,9 @@
 // Threads: frame handlers run on I/O threads and only decode, look up and
 // append upload chunks; whatever waits on disk sync or on another node (a
 // put's commit, a blob push, a fetch, a full hash check) runs on the app's
-// own small pools (one for work that waits on other nodes, one for landing
-// blobs that other nodes push).
+// own pools (one for puts, gets and checks, which wait on other nodes; one
+// for the pushes a put sends to its replicas; one for landing blobs that
+// other nodes push, which waits on this disk's group commit).
 #pragma once
 
 #include <chrono>

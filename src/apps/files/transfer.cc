@@ -32,6 +32,9 @@ Status with_connection(const std::string& address, const TransferOptions& option
       return st;
     }
     if (!(reused && attempt == 0 && st.error().code == Errc::unavailable)) return st;
+    // The other node closed it (it restarted, or dropped it as idle): the
+    // other kept ones are likely closed too.
+    options.pool->forget(address);
   }
 }
 
@@ -115,6 +118,11 @@ Result<net::Client> ConnectionPool::take(const std::string& address, std::chrono
   }
   reused = false;
   return dial(address, timeout);
+}
+
+void ConnectionPool::forget(const std::string& address) {
+  std::lock_guard lock(mu_);
+  idle_.erase(address);
 }
 
 void ConnectionPool::give(const std::string& address, net::Client c) {

@@ -34,6 +34,8 @@ class ConnectionPool {
   Result<net::Client> take(const std::string& address, std::chrono::milliseconds timeout, bool& reused);
   // Keeps `c` for the next transfer to `address` (closed if enough are kept).
   void give(const std::string& address, net::Client c);
+  // Closes every kept connection to `address`.
+  void forget(const std::string& address);
 
  private:
   struct Idle {
