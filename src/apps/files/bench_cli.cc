@@ -64,9 +64,31 @@ std::string random_bytes(std::uint64_t size, std::uint64_t seed) {
   return s;
 }
 
-// One put over `conn`: upload chunks, then the put of the name.
+Result<std::uint64_t> upload(net::Client& conn, const std::string& data, net::Client::Millis timeout);
+
+// One put over `conn`: the put of the name with the bytes inside for a
+// file of one chunk; for a bigger one, upload chunks and then the put.
 Status put_file(net::Client& conn, const std::string& name, const std::string& data, const std::string& hash,
                 net::Client::Millis timeout) {
+  pb::FilesPutRequest put;
+  put.set_name(name);
+  put.set_sha256(hash);
+  put.set_size(data.size());
+  if (data.size() <= kChunkBytes) {
+    // One chunk: the bytes go with the put.
+    put.set_data(data);
+  } else {
+    auto id = upload(conn, data, timeout);
+    if (!id.ok()) return id.error();
+    put.set_upload_id(id.value());
+  }
+  auto done = conn.call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, timeout);
+  if (!done.ok()) return done.error();
+  if (done->file().sha256() != hash) return Error{Errc::internal, "the put of " + name + " answered another sha256"};
+  return ok_status();
+}
+
+Result<std::uint64_t> upload(net::Client& conn, const std::string& data, net::Client::Millis timeout) {
   pb::FilesUploadRequest up;
   up.set_size(data.size());
   std::uint64_t offset = 0;
@@ -80,15 +102,7 @@ Status put_file(net::Client& conn, const std::string& name, const std::string& d
     up.set_upload_id(r->upload_id());
     up.clear_size();
   } while (offset < data.size());
-  pb::FilesPutRequest put;
-  put.set_upload_id(up.upload_id());
-  put.set_name(name);
-  put.set_sha256(hash);
-  put.set_size(data.size());
-  auto done = conn.call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, timeout);
-  if (!done.ok()) return done.error();
-  if (done->file().sha256() != hash) return Error{Errc::internal, "the put of " + name + " answered another sha256"};
-  return ok_status();
+  return up.upload_id();
 }
 
 // The sha256 of what a get of `name` returns (a linearizable read).

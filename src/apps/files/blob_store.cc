@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -76,6 +77,7 @@ std::string Sha256::hex() {
 }
 
 BlobWriter::~BlobWriter() {
+  if (journaled_) store_.journal_->expect(-1);
   if (fd_ >= 0) ::close(fd_);
   if (!tmp_.empty()) ::unlink(tmp_.c_str());
 }
@@ -85,6 +87,13 @@ Status BlobWriter::append(std::string_view data) {
   if (auto st = write_all(fd_, data, tmp_); !st.ok()) return st;
   sha_.update(data);
   size_ += data.size();
+  if (journaled_ && size_ <= BlobJournal::kMaxBlob) {
+    small_.append(data);
+  } else if (journaled_) {
+    journaled_ = false;
+    small_ = std::string();
+    store_.journal_->expect(-1);
+  }
   return ok_status();
 }
 
@@ -95,15 +104,40 @@ Result<std::string> BlobWriter::finish(std::string_view expected) {
     return make_error(Errc::invalid_argument,
                       "hash mismatch: the bytes hash to " + hash + ", not " + std::string(expected));
   }
+  const std::string sub = store_.dir_ + "/" + hash.substr(0, 2);
+  if (journaled_) {
+    // Durable in the journal; the file itself is synced at the segment's
+    // checkpoint, and until then the journal holds the bytes.
+    journaled_ = false;  // the append below ends this writer's expectation
+    auto ticket = store_.journal_->append(hash, small_, true);
+    if (!ticket.ok()) return ticket.error();
+    ::close(fd_);
+    fd_ = -1;
+    Status st = make_dir(sub);
+    if (st.ok() && ::rename(tmp_.c_str(), store_.path_of(hash).c_str()) != 0) st = sys_error("rename " + tmp_);
+    store_.journal_->release(ticket.value());
+    if (!st.ok()) return st.error();
+    tmp_.clear();
+    return hash;
+  }
   if (::fsync(fd_) != 0) return sys_error("fsync " + tmp_);
   ::close(fd_);
   fd_ = -1;
-  const std::string sub = store_.dir_ + "/" + hash.substr(0, 2);
   if (auto s = make_dir(sub); !s) return s.error();
   if (::rename(tmp_.c_str(), store_.path_of(hash).c_str()) != 0) return sys_error("rename " + tmp_);
   tmp_.clear();
   if (auto s = fsync_dir(sub); !s) return s.error();
   return hash;
+}
+
+BlobStore::BlobStore(std::string dir)
+    : dir_(std::move(dir)), journal_(std::make_unique<BlobJournal>(dir_ + "/journal", dir_)) {}
+
+Result<std::uint64_t> BlobStore::recover() {
+  return BlobJournal::recover(dir_ + "/journal", dir_, [this](const std::string& hash, std::string_view data) {
+    if (verify(hash).ok()) return ok_status();
+    return write_durable(hash, data);
+  });
 }
 
 Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
@@ -113,6 +147,7 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
   const std::string tmp = tmpdir + "/" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("open " + tmp);
+  journal_->expect(1);
   return std::unique_ptr<BlobWriter>(new BlobWriter(*this, tmp, fd));
 }
 
@@ -132,6 +167,13 @@ Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset,
   if (!opened.ok()) return opened.error();
   const int fd = opened.value();
   const std::string path = path_of(hash);
+  // No bigger than what the file holds past `offset`: a read of a whole
+  // small blob asks for a chunk, and should not zero a chunk's memory.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    length = offset >= file_size ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(length, file_size - offset));
+  }
   std::string out(length, '\0');
   std::size_t got = 0;
   while (got < length) {
@@ -166,7 +208,9 @@ Status BlobStore::verify(std::string_view hash) const {
   const int fd = opened.value();
   const std::string path = path_of(hash);
   Sha256 sha;
-  std::string buf(1 << 20, '\0');
+  struct stat st {};
+  const std::size_t file_size = ::fstat(fd, &st) == 0 ? static_cast<std::size_t>(st.st_size) : (1u << 20);
+  std::string buf(std::clamp<std::size_t>(file_size, 1, 1u << 20), '\0');
   while (true) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -250,40 +294,29 @@ bool BlobStore::has(std::string_view hash) const {
 Result<std::string> BlobStore::put(std::string_view data) {
   std::string hash = sha256_hex(data);
   if (has(hash)) return hash;
-  if (auto s = make_dir(dir_); !s) return s.error();
+  auto w = begin();
+  if (!w.ok()) return w.error();
+  if (auto st = w.value()->append(data); !st.ok()) return st.error();
+  return w.value()->finish(hash);
+}
+
+Status BlobStore::write_durable(const std::string& hash, std::string_view data) const {
+  if (auto s = make_dir(dir_); !s) return s;
   const std::string sub = dir_ + "/" + hash.substr(0, 2);
-  if (auto s = make_dir(sub); !s) return s.error();
-  static std::atomic<unsigned> counter{0};
+  if (auto s = make_dir(sub); !s) return s;
   const std::string tmp =
-      sub + "/.tmp-" + hash + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+      sub + "/.tmp-" + hash + "-" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("open " + tmp);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = sys_error("write " + tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Error e = sys_error("fsync " + tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  }
+  Status st = write_all(fd, data, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = sys_error("fsync " + tmp);
   ::close(fd);
-  if (::rename(tmp.c_str(), path_of(hash).c_str()) != 0) {
-    Error e = sys_error("rename " + tmp);
+  if (st.ok() && ::rename(tmp.c_str(), path_of(hash).c_str()) != 0) st = sys_error("rename " + tmp);
+  if (!st.ok()) {
     ::unlink(tmp.c_str());
-    return e;
+    return st;
   }
-  if (auto s = fsync_dir(sub); !s) return s.error();
-  return hash;
+  return fsync_dir(sub);
 }
 
 Result<std::string> BlobStore::get(std::string_view hash) const {

@@ -1,7 +1,10 @@
 // Content-addressed blob store of the files app (docs/adr/006-files.md):
-// a blob lives at DIR/ab/<64 hex of its SHA-256>, written durably (temp
-// file, fsync, rename, directory fsync) and checked against its hash on
-// every read, so a corrupt blob is reported, never served.
+// a blob lives at DIR/ab/<64 hex of its SHA-256>, checked against its hash
+// on every read, so a corrupt blob is reported, never served. It is in
+// place only once durable: a blob of at most 1 MiB through the journal's
+// group commit (blob_journal.h, docs/adr/010-blob-group-commit.md), then
+// renamed into place; a bigger one by temp file, fsync, rename, directory
+// fsync.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/files/blob_journal.h"
 #include "base/result.h"
 
 namespace minga::files {
@@ -45,9 +49,15 @@ class BlobWriter {
   BlobWriter& operator=(const BlobWriter&) = delete;
   Status append(std::string_view data);
   std::uint64_t size() const { return size_; }
-  // fsync, compare the hash with `expected` (invalid_argument "hash
-  // mismatch" if they differ; "" accepts any), rename into place, fsync the
-  // directory. Returns the hash.
+  // The bytes so far while the blob is small enough for the journal
+  // (nullptr otherwise): a put sends them to the replicas while this node
+  // makes them durable.
+  const std::string* small_bytes() const { return journaled_ ? &small_ : nullptr; }
+  // Compares the hash with `expected` (invalid_argument "hash mismatch" if
+  // they differ; "" accepts any), makes the bytes durable (the journal for
+  // a small blob, shared with the writers finishing at the same time; an
+  // fsync of the file otherwise), renames the file into place (and fsyncs
+  // the directory for a big blob). Returns the hash.
   Result<std::string> finish(std::string_view expected);
 
  private:
@@ -58,11 +68,21 @@ class BlobWriter {
   int fd_;
   std::uint64_t size_ = 0;
   Sha256 sha_;
+  // The bytes, while the blob is small enough for the journal.
+  std::string small_;
+  bool journaled_ = true;
 };
 
 class BlobStore {
  public:
-  explicit BlobStore(std::string dir) : dir_(std::move(dir)) {}
+  explicit BlobStore(std::string dir);
+  BlobStore(const BlobStore&) = delete;
+  BlobStore& operator=(const BlobStore&) = delete;
+  // Before anything else: puts in place, durably, every blob still in the
+  // journal's segments (the store stopped before their checkpoint) and
+  // deletes the segments. Returns how many records it replayed.
+  Result<std::uint64_t> recover();
+  BlobJournal::Counters journal_counters() const { return journal_->counters(); }
   // Stores `data` durably; returns its hash. Storing a blob already present
   // rewrites nothing.
   Result<std::string> put(std::string_view data);
@@ -101,7 +121,10 @@ class BlobStore {
 
  private:
   friend class BlobWriter;
+  // Writes `data` as blob `hash` by temp file, fsync, rename, dir fsync.
+  Status write_durable(const std::string& hash, std::string_view data) const;
   std::string dir_;
+  std::unique_ptr<BlobJournal> journal_;
 };
 
 }  // namespace minga::files

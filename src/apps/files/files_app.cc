@@ -1,6 +1,7 @@
 #include "apps/files/files_app.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <thread>
 
 #include "apps/files/names.h"
@@ -56,6 +57,12 @@ Status FilesApp::start(apps::NodeServices& node) {
   replicas_ = static_cast<std::size_t>(replicas.value());
   max_size_ = static_cast<std::uint64_t>(max_size.value());
   store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
+  // Blobs acknowledged before a crash but not yet checkpointed are put back
+  // in place before this node serves anything.
+  auto replayed = store_->recover();
+  if (!replayed.ok()) return replayed.error();
+  if (replayed.value() > 0) log::info("files_journal", "success", {{"replayed", std::to_string(replayed.value())}});
+  transfer_.pool = std::make_shared<ConnectionPool>();
   RepairOptions repair;
   repair.replicas = replicas_;
   auto seconds = [&s](const char* key, const char* env, double fallback, std::chrono::milliseconds& out) -> Status {
@@ -72,9 +79,12 @@ Status FilesApp::start(apps::NodeServices& node) {
   repair.first_delay = std::min(repair.first_delay, repair.interval);
   repairer_ = std::make_unique<Repairer>(node.node_id(), *store_, catalogue_, *log_, transfer_, repair,
                                          [this](const pb::FileEntry& e) { return ensure_local(e); });
-  // Blocking work: each put holds a thread while it waits for its replicas.
-  pool_ = std::make_unique<ThreadPool>(8, 256);
-  disk_pool_ = std::make_unique<ThreadPool>(2, 256);
+  // Blocking work: each put holds a thread while it waits for its replicas,
+  // and each landing blob one while it waits for its group commit; the
+  // more wait at once, the more share one fdatasync.
+  pool_ = std::make_unique<ThreadPool>(32, 256);
+  disk_pool_ = std::make_unique<ThreadPool>(32, 256);
+  push_pool_ = std::make_unique<ThreadPool>(64, 512);
   log_->register_state("files", catalogue_);
 
   auto route = [this, &node](std::uint32_t type, auto handler) { node.router().add(type, this, handler); };
@@ -98,6 +108,10 @@ Status FilesApp::start(apps::NodeServices& node) {
         .add("uploads", static_cast<std::uint64_t>(uploads_.size()))
         .add("fetches", fetches_)
         .add("repairs", repairs_);
+    const auto journal = store_->journal_counters();
+    o.add("journal_appends", journal.appends)
+        .add("journal_syncs", journal.syncs)
+        .add("journal_checkpoints", journal.checkpoints);
     repairer_->add_status(o);
     return o.str();
   });
@@ -144,6 +158,7 @@ void FilesApp::stop() {
   if (repairer_) repairer_->stop();
   if (pool_) pool_->shutdown();
   if (disk_pool_) disk_pool_->shutdown();
+  if (push_pool_) push_pool_->shutdown();
   std::lock_guard lock(mu_);
   uploads_.clear();
 }
@@ -186,8 +201,18 @@ std::size_t FilesApp::read_length(std::uint64_t asked) const {
   return asked == 0 ? transfer_.chunk_bytes : std::min<std::size_t>(asked, transfer_.chunk_bytes);
 }
 
+void FilesApp::drop_idle_uploads_locked() {
+  const auto now = Clock::now();
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    it = now - it->second.touched > upload_idle_ ? uploads_.erase(it) : std::next(it);
+  }
+}
+
 std::unique_ptr<BlobWriter> FilesApp::take_upload(std::uint64_t id) {
   std::lock_guard lock(mu_);
+  // Also here and for bytes inside a put or commit, so that an abandoned
+  // upload does not stay open (keeping the journal lingering for it).
+  drop_idle_uploads_locked();
   auto it = uploads_.find(id);
   if (it == uploads_.end()) return nullptr;
   auto w = std::move(it->second.writer);
@@ -214,10 +239,7 @@ void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
     }
     {
       std::lock_guard lock(mu_);
-      const auto now = Clock::now();
-      for (auto it = uploads_.begin(); it != uploads_.end();) {
-        it = now - it->second.touched > upload_idle_ ? uploads_.erase(it) : std::next(it);
-      }
+      drop_idle_uploads_locked();
       if (uploads_.size() >= max_uploads_) {
         r->fail(Errc::busy, "too many uploads in progress");
         return;
@@ -260,6 +282,24 @@ void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
   r->reply(pb::FILES_UPLOAD_RESPONSE, resp);
 }
 
+Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload_id, std::string_view data) {
+  if (upload_id != 0) return Error{Errc::invalid_argument, "a request carries an upload_id or data, not both"};
+  if (data.size() > transfer_.chunk_bytes)
+    return Error{Errc::invalid_argument,
+                 "inline data holds at most " + std::to_string(transfer_.chunk_bytes) + " bytes"};
+  if (data.size() > max_size_)
+    return Error{Errc::invalid_argument, "a file of " + std::to_string(data.size()) +
+                                             " bytes is above files.max_size (" + std::to_string(max_size_) + ")"};
+  {
+    std::lock_guard lock(mu_);
+    drop_idle_uploads_locked();
+  }
+  auto w = store_->begin();
+  if (!w.ok()) return w.error();
+  if (auto st = w.value()->append(data); !st.ok()) return st.error();
+  return std::move(w.value());
+}
+
 Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& hash) {
   if (!valid_hash(hash)) return Error{Errc::invalid_argument, "sha256 must be 64 lower-case hex digits"};
   if (id == 0) {
@@ -280,6 +320,22 @@ void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r
   pb::FilesBlobCommitRequest req;
   if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
   offload(*disk_pool_, r, [this, r, req] {
+    if (req.has_data()) {
+      // The whole blob came with the request.
+      if (req.data().size() != req.size()) {
+        r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
+                                            " bytes, not " + std::to_string(req.size()));
+        return;
+      }
+      auto w = inline_writer(req.upload_id(), req.data());
+      auto landed = w.ok() ? w.value()->finish(req.sha256()) : Result<std::string>(w.error());
+      if (!landed.ok()) {
+        r->fail(landed.error());
+        return;
+      }
+      r->reply(pb::FILES_BLOB_COMMIT_RESPONSE, pb::FilesBlobCommitResponse());
+      return;
+    }
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -302,6 +358,53 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
     return;
   }
   offload(*pool_, r, [this, r, req] {
+    pb::FileEntry e;
+    e.set_name(req.name());
+    e.set_sha256(req.sha256());
+    // A small upload: its bytes go to the replicas while this node makes
+    // them durable, so that the put waits for one disk sync, not two in a
+    // row. Its hash is checked first: a wrong one leaves nothing anywhere.
+    if (req.has_data() || (req.upload_id() != 0 && valid_hash(req.sha256()))) {
+      std::unique_ptr<BlobWriter> w;
+      if (req.has_data()) {
+        auto made = inline_writer(req.upload_id(), req.data());
+        if (!made.ok()) {
+          r->fail(made.error());
+          return;
+        }
+        w = std::move(made.value());
+      } else {
+        w = take_upload(req.upload_id());
+      }
+      if (!w) {
+        r->fail(Errc::not_found,
+                "no upload " + std::to_string(req.upload_id()) + " (finished, idle too long, or another node's)");
+        return;
+      }
+      if (w->size() != req.size()) {
+        r->fail(Errc::invalid_argument,
+                "the upload has " + std::to_string(w->size()) + " bytes, the put says " + std::to_string(req.size()));
+        return;
+      }
+      if (const std::string* bytes = w->small_bytes()) {
+        const std::string hash = sha256_hex(*bytes);
+        if (hash != req.sha256()) {
+          r->fail(Errc::invalid_argument, "hash mismatch: the bytes hash to " + hash + ", not " + req.sha256());
+          return;
+        }
+        e.set_size(w->size());
+        replicate_and_commit(std::move(e), r, std::move(w));
+        return;
+      }
+      auto landed = w->finish(req.sha256());
+      if (!landed.ok()) {
+        r->fail(landed.error());
+        return;
+      }
+      e.set_size(w->size());
+      replicate_and_commit(std::move(e), r, nullptr);
+      return;
+    }
     auto size = land_blob(req.upload_id(), req.sha256());
     if (!size.ok()) {
       r->fail(size.error());
@@ -312,31 +415,56 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
               "the upload has " + std::to_string(size.value()) + " bytes, the put says " + std::to_string(req.size()));
       return;
     }
-    pb::FileEntry e;
-    e.set_name(req.name());
     e.set_size(size.value());
-    e.set_sha256(req.sha256());
-    replicate_and_commit(std::move(e), r);
+    replicate_and_commit(std::move(e), r, nullptr);
   });
 }
 
-// The blob is durable here. Push it to the other replicas at once, each on
-// its own thread (a slow or dead replica costs one timeout, not one per
-// replica), then commit the entry if a write quorum of the replica set
-// holds it.
-void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r) {
+void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r,
+                                    std::unique_ptr<BlobWriter> local) {
   const auto members = log_->members();
   const std::size_t wanted = std::max<std::size_t>(1, std::min(replicas_, members.size()));
   const auto targets = choose_replicas(node_->node_id(), members, entry.sha256(), wanted);
   std::vector<Status> results(targets.size(), ok_status());
-  std::vector<std::thread> pushes;
+  std::vector<std::size_t> others;
+  std::size_t self = targets.size();
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (targets[i].id == node_->node_id()) continue;
-    pushes.emplace_back([&, i] {
-      results[i] = push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
-    });
+    (targets[i].id != node_->node_id() ? others.push_back(i) : void(self = i));
   }
-  for (auto& t : pushes) t.join();
+  const std::string* bytes = local ? local->small_bytes() : nullptr;
+  auto push = [&](std::size_t i) {
+    results[i] = bytes ? push_bytes(targets[i].client_address, entry.sha256(), *bytes, transfer_)
+                       : push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
+  };
+  // The pushes on the push pool (inline if it is full), the local landing
+  // here; all are waited for.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::size_t running = 0;
+  for (const std::size_t i : others) {
+    {
+      std::lock_guard lock(done_mu);
+      ++running;
+    }
+    const bool queued = push_pool_->try_submit([&, i] {
+      push(i);
+      std::lock_guard lock(done_mu);
+      if (--running == 0) done_cv.notify_all();
+    });
+    if (!queued) {
+      push(i);
+      std::lock_guard lock(done_mu);
+      --running;
+    }
+  }
+  if (local) {
+    auto landed = local->finish(entry.sha256());
+    if (self < targets.size()) results[self] = landed.ok() ? ok_status() : Status(landed.error());
+  }
+  {
+    std::unique_lock lock(done_mu);
+    done_cv.wait(lock, [&] { return running == 0; });
+  }
   std::string failures;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (results[i].ok()) {

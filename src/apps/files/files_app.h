@@ -7,8 +7,9 @@
 // Threads: frame handlers run on I/O threads and only decode, look up and
 // append upload chunks; whatever waits on disk sync or on another node (a
 // put's commit, a blob push, a fetch, a full hash check) runs on the app's
-// own small pools (one for work that waits on other nodes, one for landing
-// blobs that other nodes push).
+// own pools (one for puts, gets and checks, which wait on other nodes; one
+// for the pushes a put sends to its replicas; one for landing blobs that
+// other nodes push, which waits on this disk's group commit).
 #pragma once
 
 #include <chrono>
@@ -49,12 +50,19 @@ class FilesApp final : public apps::App {
   void on_remove(std::string_view body, const apps::ResponderPtr& r);
   void on_check(std::string_view body, const apps::ResponderPtr& r);
 
+  // Drops the uploads idle longer than upload_idle_ (holding mu_).
+  void drop_idle_uploads_locked();
   // Takes upload `id` out of the table (nullptr if unknown).
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
+  // A writer holding `data`, the whole blob sent inside a put or commit
+  // (refused with an upload_id, above one chunk or files.max_size).
+  Result<std::unique_ptr<BlobWriter>> inline_writer(std::uint64_t upload_id, std::string_view data);
   // Makes blob `hash` durable here from upload `id` (0: it must be here).
   Result<std::uint64_t> land_blob(std::uint64_t id, const std::string& hash);
-  // Pool: push a landed blob to its replicas and commit its entry.
-  void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r);
+  // Pool: push a blob to its replicas and commit its entry. The blob is
+  // landed here already, or `local` (a small upload whose bytes are
+  // checked) lands it here while the pushes send its bytes.
+  void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r, std::unique_ptr<BlobWriter> local);
   // Pool: a good local copy of the entry's blob, fetched or repaired from a
   // replica if this node lacks it or holds wrong bytes.
   Status ensure_local(const pb::FileEntry& entry);
@@ -77,6 +85,9 @@ class FilesApp final : public apps::App {
   // pushing to each other with every put thread busy still land the blobs.
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> disk_pool_;
+  // Pushes to the replicas, two per put in flight (each waits on another
+  // node).
+  std::unique_ptr<ThreadPool> push_pool_;
   Catalogue catalogue_;
   std::unique_ptr<Repairer> repairer_;
   TransferOptions transfer_;
