@@ -84,7 +84,19 @@ TEST(Cluster, RecordsFeedOnAFollowersMonitorStreamsEachRecord) {
   auto c = RaftCluster::start(3);
   const std::size_t leader = *c->wait_leader();
   const std::size_t follower = (leader + 1) % 3;
-  ASSERT_TRUE(c->add(leader, "primero").ok());
+  // Under load an election may move the leadership between two writes: a
+  // write refused with not_leader was not stored, so it is sent again.
+  const auto add = [&](std::size_t i, const std::string& text) {
+    Result<std::uint64_t> r = Error{Errc::not_leader, "not sent yet"};
+    eventually(
+        [&] {
+          r = c->add(i, text);
+          return r.ok() || r.error().code != Errc::not_leader;
+        },
+        10s);
+    return r;
+  };
+  ASSERT_TRUE(add(leader, "primero").ok());
   RawConnection feed(c->member(follower).monitor);
   ASSERT_TRUE(feed.ok());
   feed.send("GET /records HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
@@ -96,7 +108,8 @@ TEST(Cluster, RecordsFeedOnAFollowersMonitorStreamsEachRecord) {
   };
   EXPECT_TRUE(read_until(R"(data: {"index":1,"text":"primero"})")) << got;
   EXPECT_NE(got.find("Content-Type: text/event-stream"), std::string::npos);
-  ASSERT_TRUE(c->add((leader + 2) % 3, "segundo").ok());
+  const auto second = add((leader + 2) % 3, "segundo");
+  ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_TRUE(read_until(R"(data: {"index":2,"text":"segundo"})")) << got;
 }
 
