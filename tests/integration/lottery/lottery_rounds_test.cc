@@ -66,8 +66,16 @@ TEST(LotteryRounds, ARerunIsRefusedWithAdviceThenANewRoundTakesTheNewBets) {
   node.process().signal(SIGTERM);
   ASSERT_EQ(node.process().wait(15s), 0);
   auto again = NodeProcess::start({"--data-dir", node.data_dir()}, {{"MINGA_LOTTERY_AGENCIES", "2"}});
-  auto after = run_minga({"--server", again.address(), "lottery", "status"});
-  EXPECT_EQ(after.out.rfind("round:             2\ndraw:              done\n", 0), 0u) << after.out;
+  ASSERT_TRUE(again.wait_leading());
+  // It leads once it replayed its log; its lottery is then the one it had.
+  RunResult after;
+  EXPECT_TRUE(eventually(
+      [&] {
+        after = run_minga({"--server", again.address(), "lottery", "status"});
+        return after.out.rfind("round:             2\ndraw:              done\n", 0) == 0;
+      },
+      5s))
+      << after.out;
   EXPECT_EQ(run_minga({"--server", again.address(), "lottery", "winners", "--agency", "1"}).out,
             winners_text(generated.at(1)));
 }
