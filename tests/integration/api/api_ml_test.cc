@@ -51,10 +51,9 @@ class ApiMlTest : public ::testing::Test {
 
   // POST /api/v1/ml/models on the stored blobs; the new job's id.
   static std::string train(const std::string& name, int epochs) {
-    // bytes fields are base64: "bWwvYXBpL2Jsb2JzLmNzdg==" is "ml/api/blobs.csv".
     const auto a =
         http_call(port(), "POST", "/api/v1/ml/models",
-                  R"({"name":")" + name + R"(","data":{"train":"bWwvYXBpL2Jsb2JzLmNzdg=="},)" +
+                  R"({"name":")" + name + R"(","data":{"train":"ml/api/blobs.csv"},)" +
                       R"("hyper":{"hidden":[8],"epochs":)" + std::to_string(epochs) + R"(,"learning_rate":0.02}})");
     EXPECT_EQ(a.status, 200) << a.body;
     std::smatch m;
@@ -78,7 +77,8 @@ TEST_F(ApiMlTest, TrainShowListPredictAndRemoveAModel) {
   ASSERT_EQ(a.status, 200) << a.body;
   EXPECT_NE(a.body.find("\"architecture\":[8,8,3]"), std::string::npos) << a.body;
   EXPECT_NE(a.body.find("\"workers\":[\"apiml\"]"), std::string::npos) << a.body;
-  EXPECT_NE(a.body.find("\"model_file\":\"bWwv"), std::string::npos) << a.body;  // "ml/..."
+  EXPECT_NE(a.body.find("\"model_file\":\"ml/" + id + "/model\""), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find("\"data\":{\"format\":\"csv\",\"train\":\"ml/api/blobs.csv\","), std::string::npos) << a.body;
   EXPECT_NE(a.body.find("{\"epoch\":3,\"loss\":"), std::string::npos) << a.body;
 
   for (const char* path : {"/api/v1/ml/models", "/api/v1/ml/jobs"}) {
@@ -151,13 +151,11 @@ TEST_F(ApiMlTest, EachRouteAnswersItsErrors) {
        R"({"error":{"code":"NOT_FOUND","message":"no model 999"}})"},
       {"GET", "/api/v1/ml/models/abc", "", 400,
        R"({"error":{"code":"INVALID_ARGUMENT","message":"parameter 'id': expected an unsigned 64-bit integer, got 'abc'"}})"},
-      // "bm9zdWNo" is "nosuch".
-      {"POST", "/api/v1/ml/models", R"({"name":"x","data":{"train":"bm9zdWNo"}})", 404,
+      {"POST", "/api/v1/ml/models", R"({"name":"x","data":{"train":"nosuch"}})", 404,
        R"({"error":{"code":"NOT_FOUND","message":"no file nosuch in the cluster"}})"},
-      {"POST", "/api/v1/ml/models", R"({"name":"x","data":{"format":"tiff","train":"bm9zdWNo"}})", 400,
+      {"POST", "/api/v1/ml/models", R"({"name":"x","data":{"format":"tiff","train":"nosuch"}})", 400,
        R"({"error":{"code":"INVALID_ARGUMENT","message":"the data format must be csv or idx"}})"},
-      {"POST", "/api/v1/ml/models",
-       R"({"name":"x","data":{"train":"bWwvYXBpL2Jsb2JzLmNzdg=="},"hyper":{"epochs":1001}})", 400,
+      {"POST", "/api/v1/ml/models", R"({"name":"x","data":{"train":"ml/api/blobs.csv"},"hyper":{"epochs":1001}})", 400,
        R"({"error":{"code":"INVALID_ARGUMENT","message":"epochs must be 1 to 1000"}})"},
       {"PUT", "/api/v1/ml/models", "", 405,
        R"({"error":{"code":"METHOD_NOT_ALLOWED","message":"PUT is not allowed on /api/v1/ml/models"}})"},

@@ -138,14 +138,6 @@ export function base64(text) {
   return btoa(s);
 }
 
-// A protobuf `bytes` field of the JSON mapping (base64) as UTF-8 text.
-export function unbase64(b64) {
-  const s = atob(b64 || '');
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return new TextDecoder().decode(bytes);
-}
-
 export function clock(ms) {
   const d = new Date(ms);
   return d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');

@@ -481,7 +481,7 @@ test('the ml view trains a model from the page, charts its epochs live, predicts
   await view(other, 'ML');
   await until('the model ready on n3\'s page', async () => (await other.locator(`tr[data-job="${id}"]`).getAttribute('data-state')) === 'ready', 5000);
   const long = await json(`${nodes[0].url}/api/v1/ml/models`, { method: 'POST', body: JSON.stringify({
-    name: 'long', data: { format: 'idx', train: b64(images), train_labels: b64(labels) }, hyper: { hidden: [8], epochs: 1000 } }) });
+    name: 'long', data: { format: 'idx', train: images, train_labels: labels }, hyper: { hidden: [8], epochs: 1000 } }) });
   const lrow = other.locator(`tr[data-job="${long.job.id}"]`);
   await lrow.getByRole('button', { name: `Cancel model ${long.job.id} (long)` }).click();
   await until('the job cancelled', async () => (await lrow.getAttribute('data-state')) === 'cancelled', 10000);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { Chart } from '../chart.js';
-import { api, base64, clock, unbase64 } from '../store.js';
+import { api, clock } from '../store.js';
 import { bytes } from './files.js';
 
 // Fashion-MNIST's classes, for a model of 784 inputs and 10 classes.
@@ -21,8 +21,8 @@ function classNames(job) {
 
 function dataset(job) {
   const d = job.data || {};
-  const train = unbase64(d.train);
-  return d.format === 'idx' ? `${train} + ${unbase64(d.train_labels)}` : train;
+  const train = d.train;
+  return d.format === 'idx' ? `${train} + ${d.train_labels}` : train;
 }
 
 function lastEpoch(job) {
@@ -66,11 +66,11 @@ function TrainForm({ names, onStarted }) {
       setNote(`not started: the hidden layers are widths separated by commas, not '${f.layers}'`);
       return;
     }
-    const data = { format: f.format, train: base64(f.train.trim()) };
-    if (idx) data.train_labels = base64(f.train_labels.trim());
+    const data = { format: f.format, train: f.train.trim() };
+    if (idx) data.train_labels = f.train_labels.trim();
     if (f.test.trim()) {
-      data.test = base64(f.test.trim());
-      if (idx) data.test_labels = base64(f.test_labels.trim());
+      data.test = f.test.trim();
+      if (idx) data.test_labels = f.test_labels.trim();
     }
     if (!idx && f.label_column.trim()) data.label_column = f.label_column.trim();
     const body = {
@@ -268,7 +268,7 @@ function PredictPanel({ jobs }) {
     if (!job || source.for === job.id) return;
     const d = job.data || {};
     const test = d.test && d.test.length > 0;
-    setSource({ for: job.id, file: unbase64(test ? d.test : d.train), labels: d.format === 'idx' ? unbase64(test ? d.test_labels : d.train_labels) : '' });
+    setSource({ for: job.id, file: test ? d.test : d.train, labels: d.format === 'idx' ? (test ? d.test_labels : d.train_labels) : '' });
     setSample(null);
     setResult(null);
   }, [job && job.id]);
