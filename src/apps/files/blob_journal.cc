@@ -65,17 +65,6 @@ std::vector<std::uint64_t> segments(const std::string& dir) {
   return out;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& path) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("write " + path);
-    done += static_cast<std::size_t>(n);
-  }
-  return ok_status();
-}
-
 bool read_exact(int fd, std::uint64_t offset, std::size_t length, std::string& out) {
   out.resize(length);
   std::size_t got = 0;

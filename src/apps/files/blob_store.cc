@@ -34,6 +34,8 @@ Status fsync_dir(const std::string& path) {
 
 std::atomic<unsigned> tmp_counter{0};
 
+}  // namespace
+
 Status write_all(int fd, std::string_view data, const std::string& path) {
   std::size_t done = 0;
   while (done < data.size()) {
@@ -44,8 +46,6 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
   }
   return ok_status();
 }
-
-}  // namespace
 
 bool valid_hash(std::string_view h) {
   if (h.size() != 64) return false;

@@ -23,6 +23,8 @@ std::string sha256_hex(std::string_view data);
 
 // True for 64 lower-case hex digits.
 bool valid_hash(std::string_view hash);
+// Writes all of `data` to `fd` (EINTR retried); errors name `path`.
+Status write_all(int fd, std::string_view data, const std::string& path);
 
 // Incremental SHA-256.
 class Sha256 {
