@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "apps/files/blob_store.h"
@@ -57,10 +58,24 @@ Result<pb::FileEntry> put(const ClientOptions& options, const ChunkSource& next,
   Sha256 sha;
   auto first = next(kChunkBytes);
   if (!first.ok()) return first.error();
-  pb::FilesUploadRequest up;
-  up.set_size(declared);
   sha.update(first.value());
   std::uint64_t sent = first->size();
+  auto second = next(kChunkBytes);
+  if (!second.ok()) return second.error();
+  pb::FilesPutRequest put;
+  put.set_name(name);
+  if (second->empty()) {
+    // A file of one chunk: its bytes go inside the put, one round trip
+    // (docs/protocol.md, FilesPutRequest.data).
+    put.set_sha256(sha.hex());
+    put.set_size(sent);
+    put.set_data(std::move(first.value()));
+    auto done = call_any<pb::FilesPutResponse>(options, pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, conn);
+    if (!done.ok()) return done.error();
+    return done->file();
+  }
+  pb::FilesUploadRequest up;
+  up.set_size(declared);
   up.set_data(std::move(first.value()));
   // The first chunk opens the upload on whichever node answers; the rest
   // must go to that node.
@@ -68,8 +83,10 @@ Result<pb::FileEntry> put(const ClientOptions& options, const ChunkSource& next,
   if (!r.ok()) return r.error();
   up.clear_size();
   up.set_upload_id(r->upload_id());
+  std::optional<Result<std::string>> held = std::move(second);
   for (;;) {
-    auto chunk = next(kChunkBytes);
+    auto chunk = held ? std::move(*held) : next(kChunkBytes);
+    held.reset();
     if (!chunk.ok()) return chunk.error();
     if (chunk->empty()) break;
     sha.update(chunk.value());
@@ -80,9 +97,7 @@ Result<pb::FileEntry> put(const ClientOptions& options, const ChunkSource& next,
         conn.call<pb::FilesUploadResponse>(pb::FILES_UPLOAD_REQUEST, up, pb::FILES_UPLOAD_RESPONSE, options.timeout());
     if (!more.ok()) return more.error();
   }
-  pb::FilesPutRequest put;
   put.set_upload_id(up.upload_id());
-  put.set_name(name);
   put.set_sha256(sha.hex());
   put.set_size(sent);
   // An election may refuse the commit; the blob stays on the node, so the
