@@ -8,7 +8,7 @@
 # The model: Fashion-MNIST's 784-256-128-10 MLP, 1 epoch, when
 # /usr/share/datasets/fashion-mnist (DATA_DIR) holds it; otherwise 8-16-3 on
 # 3000 generated rows (three Gaussian blobs). Nodes on 127.0.0.1, ports
-# BASE_PORT (17400) + 1..3 (client), +101..103 (Raft), +201..203 (monitor);
+# BASE_PORT (17400) + 1..3 (client), +81..83 (monitor), +101..103 (Raft);
 # all stopped at the end. Needs a release build (make build).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,13 +25,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-peers_all="n1=127.0.0.1:$((base + 101)),n2=127.0.0.1:$((base + 102)),n3=127.0.0.1:$((base + 103))"
-for i in 1 2 3; do
-  peers=$(echo "$peers_all" | tr ',' '\n' | grep -v "^n$i=" | paste -sd,)
-  "$minga" node --id "n$i" --host 127.0.0.1 --port $((base + i)) --raft-port $((base + 100 + i)) \
-    --monitor-port $((base + 200 + i)) --data-dir "$work/d$i" --peers "$peers" >"$work/n$i.log" 2>&1 &
-  pids+=($!)
-done
+# `minga cluster up` runs n1..n3 on BASE+1..3 (client), +81..83 (monitor),
+# +101..103 (Raft), and stops them when it gets SIGTERM.
+"$minga" cluster up --nodes 3 --data-dir "$work" --base-port "$base" >"$work/cluster.log" 2>&1 &
+pids+=($!)
 one="127.0.0.1:$((base + 1))"
 all="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 for _ in $(seq 50); do "$minga" --server "$all" --timeout 1 ml jobs >/dev/null 2>&1 && break; sleep 0.2; done
@@ -57,7 +54,7 @@ import json, sys, urllib.request
 try:
     print((json.load(urllib.request.urlopen("http://127.0.0.1:%s/status" % sys.argv[1], timeout=5)).get("raft") or {}).get("role", "?"))
 except Exception:
-    print("?")' $((base + 201)))
+    print("?")' $((base + 81)))
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); 3 nodes on 127.0.0.1 (n1 is $role); model $id: $what"
 echo "== one node (n1): minga bench predict --server $one --model $id --connections $connections --duration $duration"
 "$minga" --server "$one" bench predict --model "$id" --connections "$connections" --duration "$duration"

@@ -7,7 +7,7 @@
 # Data: Fashion-MNIST from /usr/share/datasets/fashion-mnist (DATA_DIR to
 # change), 784-256-128-10, Adam lr 0.001, batch 64, seed 1, MINGA_ML_THREADS=1
 # per node. Nodes on 127.0.0.1, ports BASE_PORT (17000) + 1..3 (client),
-# +101..103 (Raft), +201..203 (monitor); all stopped at the end.
+# +81..83 (monitor), +101..103 (Raft); all stopped at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 minga=${MINGA:-$here/build/release/minga}
@@ -25,13 +25,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-peers_all="n1=127.0.0.1:$((base + 101)),n2=127.0.0.1:$((base + 102)),n3=127.0.0.1:$((base + 103))"
-for i in 1 2 3; do
-  peers=$(echo "$peers_all" | tr ',' '\n' | grep -v "^n$i=" | paste -sd,)
-  MINGA_ML_THREADS=1 "$minga" node --id "n$i" --host 127.0.0.1 --port $((base + i)) --raft-port $((base + 100 + i)) \
-    --monitor-port $((base + 200 + i)) --data-dir "$work/d$i" --peers "$peers" >"$work/n$i.log" 2>&1 &
-  pids+=($!)
-done
+# `minga cluster up` runs n1..n3 on BASE+1..3 (client), +81..83 (monitor),
+# +101..103 (Raft), and stops them when it gets SIGTERM.
+MINGA_ML_THREADS=1 "$minga" cluster up --nodes 3 --data-dir "$work" --base-port "$base" >"$work/cluster.log" 2>&1 &
+pids+=($!)
 server="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 for _ in $(seq 50); do "$minga" --server "$server" --timeout 1 ml jobs >/dev/null 2>&1 && break; sleep 0.2; done
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); 3 nodes, 1 ML thread each; Fashion-MNIST 784-256-128-10, $epochs epoch(s), batch 64"
