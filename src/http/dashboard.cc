@@ -108,8 +108,15 @@ struct Dashboard::Impl {
   std::string last_leader;
   std::uint64_t last_term = 0;
   std::uint64_t records_after = 0;
-  std::string last_workers_body, last_lottery_body, last_lottery_status, last_files, last_ml;
+  std::string last_lottery_status;
 
+  // Keeps `body` as the last `type` event's content and publishes it, when
+  // it is new and differs from what was kept.
+  void publish_if_changed(std::string& kept, std::string body, const std::string& type) {
+    if (body.empty() || body == kept) return;
+    kept = std::move(body);
+    publish("{\"type\":\"" + type + "\",\"" + type + "\":" + kept + "}");
+  }
   void publish(std::string event) {
     events.emplace_back(next_seq++, std::move(event));
     while (events.size() > kMaxEvents) events.pop_front();
@@ -422,7 +429,7 @@ void Dashboard::Impl::gather() {
         winners += "}";
         lottery_body = json::Object().add_raw("status", lottery_body).add_raw("winners", winners).str();
       } else {
-        lottery_body = last_lottery_body;
+        lottery_body = lottery;
       }
     } else if (!lottery_body.empty()) {
       last_lottery_status = lottery_body;
@@ -441,26 +448,10 @@ void Dashboard::Impl::gather() {
   while (points.size() > kMaxPoints) points.pop_front();
   publish(R"({"type":"metrics","points":[)" + point + "]}");
   if (!records_event.empty()) publish(std::move(records_event));
-  if (!workers_body.empty() && workers_body != last_workers_body) {
-    workers = workers_body;
-    last_workers_body = workers_body;
-    publish(R"({"type":"workers","workers":)" + workers + "}");
-  }
-  if (!files_body.empty() && files_body != last_files) {
-    files = files_body;
-    last_files = files_body;
-    publish(R"({"type":"files","files":)" + files + "}");
-  }
-  if (!ml_body.empty() && ml_body != last_ml) {
-    ml = ml_body;
-    last_ml = ml_body;
-    publish(R"({"type":"ml","ml":)" + ml + "}");
-  }
-  if (!lottery_body.empty() && lottery_body != last_lottery_body) {
-    lottery = lottery_body;
-    last_lottery_body = lottery_body;
-    publish(R"({"type":"lottery","lottery":)" + lottery + "}");
-  }
+  publish_if_changed(workers, std::move(workers_body), "workers");
+  publish_if_changed(files, std::move(files_body), "files");
+  publish_if_changed(ml, std::move(ml_body), "ml");
+  publish_if_changed(lottery, std::move(lottery_body), "lottery");
   if (!new_lines.empty()) {
     std::string items = "[";
     for (const auto& l : new_lines) {
