@@ -656,7 +656,10 @@ Result<std::shared_ptr<const std::string>> MlApp::file_bytes(const std::string& 
   auto shared = std::make_shared<const std::string>(std::move(bytes.value()));
   std::lock_guard lock(bytes_mu_);
   bytes_.emplace_back(path.value(), shared);
-  while (bytes_.size() > 4) bytes_.pop_front();
+  // An images file and its labels: what a page stepping through samples
+  // asks for. Decoded IDX training images are 47 MB each, so no more.
+  constexpr std::size_t kKeptFiles = 2;
+  while (bytes_.size() > kKeptFiles) bytes_.pop_front();
   return shared;
 }
 
