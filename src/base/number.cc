@@ -1,5 +1,6 @@
 #include "base/number.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -66,6 +67,12 @@ std::string format_u128(u128 value) {
     value /= 10;
   }
   return std::string(p, buf + sizeof buf);
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(idx, sorted.size() - 1)];
 }
 
 }  // namespace minga

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -25,5 +26,9 @@ std::string format_double(double value);
 
 // Decimal text of an unsigned 128-bit integer.
 std::string format_u128(u128 value);
+
+// The p-th percentile (0..100) of ascending `sorted`, the nearest of the
+// ranks 0..n-1 (0 when empty): the benchmarks' p50/p99.
+double percentile(const std::vector<double>& sorted, double p);
 
 }  // namespace minga

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/json.h"
+#include "base/number.h"
 #include "cli/bench_commands.h"
 #include "net/client.h"
 #include "proto/minga.pb.h"
@@ -170,12 +171,6 @@ asio::awaitable<void> drive(tcp::endpoint ep, std::string request_body, const Re
     }
   }
   sock.close(ec);
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
 }
 
 int run_records_bench(const ClientOptions& options, const RecordsBenchOptions& opt) {

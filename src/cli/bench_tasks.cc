@@ -102,12 +102,6 @@ asio::awaitable<void> drive(tcp::endpoint ep, std::string request_body, const Be
   sock.close(ec);
 }
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
-}
-
 int run_bench(const ClientOptions& options, const BenchOptions& opt) {
   auto ep = net::parse_endpoint(options.server);
   if (!ep.ok()) return report(options, ep.error());

@@ -22,6 +22,7 @@
 
 #include "apps/files/blob_store.h"
 #include "base/json.h"
+#include "base/number.h"
 #include "client/options.h"
 #include "net/client.h"
 #include "proto/files.pb.h"
@@ -126,12 +127,6 @@ Result<std::string> get_hash(net::Client& conn, const std::string& name, net::Cl
     got += r->data().size();
   }
   return sha.hex();
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
 }
 
 // Runs `body(worker, conn, file index)` for every file over `concurrency`

@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/json.h"
+#include "base/number.h"
 #include "client/options.h"
 #include "net/client.h"
 #include "proto/ml.pb.h"
@@ -46,12 +47,6 @@ struct Phase {
   std::string first_error;
   double seconds = 0;
 };
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
-}
 
 // `count` requests of `rows` random rows of `features` values each.
 std::vector<pb::MlPredictRequest> make_requests(std::uint64_t model, std::uint32_t features, unsigned rows,
