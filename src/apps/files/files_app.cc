@@ -63,6 +63,7 @@ Status FilesApp::start(apps::NodeServices& node) {
   if (!replayed.ok()) return replayed.error();
   if (replayed.value() > 0) log::info("files_journal", "success", {{"replayed", std::to_string(replayed.value())}});
   transfer_.pool = std::make_shared<ConnectionPool>();
+  pushers_ = std::make_unique<Pushers>(transfer_);
   RepairOptions repair;
   repair.replicas = replicas_;
   auto seconds = [&s](const char* key, const char* env, double fallback, std::chrono::milliseconds& out) -> Status {
@@ -156,6 +157,8 @@ Status FilesApp::start(apps::NodeServices& node) {
 
 void FilesApp::stop() {
   if (repairer_) repairer_->stop();
+  // First, so that the puts waiting on their pushes are answered now.
+  if (pushers_) pushers_->stop();
   if (pool_) pool_->shutdown();
   if (disk_pool_) disk_pool_->shutdown();
   if (push_pool_) push_pool_->shutdown();
@@ -432,30 +435,28 @@ void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPt
     (targets[i].id != node_->node_id() ? others.push_back(i) : void(self = i));
   }
   const std::string* bytes = local ? local->small_bytes() : nullptr;
-  auto push = [&](std::size_t i) {
-    results[i] = bytes ? push_bytes(targets[i].client_address, entry.sha256(), *bytes, transfer_)
-                       : push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_);
-  };
-  // The pushes on the push pool (inline if it is full), the local landing
-  // here; all are waited for.
+  // A blob whose bytes are at hand goes through each replica's pusher,
+  // with the pushes of the other puts in flight; a bigger one on the push
+  // pool (inline if it is full). The local landing runs here meanwhile;
+  // all are waited for.
   std::mutex done_mu;
   std::condition_variable done_cv;
-  std::size_t running = 0;
+  std::size_t running = others.size();
+  auto finished = [&](std::size_t i, Status st) {
+    std::lock_guard lock(done_mu);
+    results[i] = std::move(st);
+    if (--running == 0) done_cv.notify_all();
+  };
   for (const std::size_t i : others) {
-    {
-      std::lock_guard lock(done_mu);
-      ++running;
+    if (bytes) {
+      pushers_->push(targets[i].client_address, entry.sha256(), *bytes,
+                     [&finished, i](Status st) { finished(i, std::move(st)); });
+      continue;
     }
-    const bool queued = push_pool_->try_submit([&, i] {
-      push(i);
-      std::lock_guard lock(done_mu);
-      if (--running == 0) done_cv.notify_all();
-    });
-    if (!queued) {
-      push(i);
-      std::lock_guard lock(done_mu);
-      --running;
-    }
+    auto push = [&, i] {
+      finished(i, push_blob(*store_, targets[i].client_address, entry.sha256(), entry.size(), transfer_));
+    };
+    if (!push_pool_->try_submit(push)) push();
   }
   if (local) {
     auto landed = local->finish(entry.sha256());

@@ -8,8 +8,10 @@
 // append upload chunks; whatever waits on disk sync or on another node (a
 // put's commit, a blob push, a fetch, a full hash check) runs on the app's
 // own pools (one for puts, gets and checks, which wait on other nodes; one
-// for the pushes a put sends to its replicas; one for landing blobs that
-// other nodes push, which waits on this disk's group commit).
+// for the pushes of big blobs to their replicas; one for landing blobs that
+// other nodes push, which waits on this disk's group commit). The small
+// pushes of all puts to one replica share that replica's pusher thread and
+// connection (transfer.h).
 #pragma once
 
 #include <chrono>
@@ -85,9 +87,10 @@ class FilesApp final : public apps::App {
   // pushing to each other with every put thread busy still land the blobs.
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> disk_pool_;
-  // Pushes to the replicas, two per put in flight (each waits on another
-  // node).
+  // Pushes of blobs above one chunk to the replicas (each waits on another
+  // node); the smaller go through the replicas' pushers, batched.
   std::unique_ptr<ThreadPool> push_pool_;
+  std::unique_ptr<Pushers> pushers_;
   Catalogue catalogue_;
   std::unique_ptr<Repairer> repairer_;
   TransferOptions transfer_;
