@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "apps/files/blob_store.h"
@@ -79,8 +82,12 @@ bool read_exact(int fd, std::uint64_t offset, std::size_t length, std::string& o
 
 }  // namespace
 
-BlobJournal::BlobJournal(std::string dir, std::string blob_dir) : dir_(std::move(dir)), blob_dir_(std::move(blob_dir)) {
+BlobJournal::BlobJournal(std::string dir, std::string blob_dir, SyncFn sync)
+    : dir_(std::move(dir)),
+      blob_dir_(std::move(blob_dir)),
+      sync_(sync ? std::move(sync) : SyncFn([](int fd) { return ::fdatasync(fd); })) {
   syncer_ = std::thread([this] { sync_loop(); });
+  completer_ = std::thread([this] { complete_loop(); });
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
 }
 
@@ -90,16 +97,20 @@ BlobJournal::~BlobJournal() {
     stopping_ = true;
   }
   work_cv_.notify_all();
-  durable_cv_.notify_all();
   seal_cv_.notify_all();
+  // The syncer fails what it has not written; the completion thread runs
+  // every callback and job due, then returns.
   syncer_.join();
+  completer_.join();
   checkpointer_.join();
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status BlobJournal::open_segment_locked() {
+Status BlobJournal::open_segment() {
   if (seq_ == 0) {
-    if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + dir_);
+    for (const std::string* d : {&blob_dir_, &dir_}) {
+      if (::mkdir(d->c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + *d);
+    }
     const auto old = segments(dir_);
     seq_ = old.empty() ? 0 : old.back();
   }
@@ -123,41 +134,60 @@ void BlobJournal::expect(int delta) {
   if (delta < 0) work_cv_.notify_one();
 }
 
-Result<std::uint64_t> BlobJournal::append(std::string_view hash, std::string_view data, bool expected) {
+void BlobJournal::append_async(std::string_view hash, std::string_view data, Done done, bool expected) {
   MINGA_ASSERT(hash.size() == 64, "a blob hash has 64 hex digits");
-  std::string record(kMagic, 4);
-  put_u64(record, data.size());
-  record.append(hash);
-  record.append(data);
+  // recover() reads no longer record: a bigger blob takes the direct path.
+  MINGA_ASSERT(data.size() <= kMaxBlob, "a journaled blob holds at most kMaxBlob bytes");
   std::unique_lock lock(mu_);
   if (expected) --expected_;
-  if (stopping_) return Error{Errc::shutting_down, "the blob store is closing"};
-  if (!sync_error_.ok()) return sync_error_.error();
-  if (fd_ < 0) {
-    if (auto st = open_segment_locked(); !st.ok()) return st.error();
+  std::optional<Error> refused;
+  if (stopping_) {
+    refused = Error{Errc::shutting_down, "the blob store is closing"};
+  } else if (!sync_error_.ok()) {
+    refused = sync_error_.error();
+  } else if (buffer_.bytes.size() > kMaxBufferedBytes) {
+    refused = Error{Errc::busy, "the blob journal has too many blobs waiting for the disk"};
   }
-  // O_APPEND, under the lock: records never interleave. A short write (a
-  // full disk) is cut off again, so that the records after it stay
-  // readable; if even that fails, the journal takes no more appends.
-  if (auto st = write_all(fd_, record, segment_path(dir_, seq_)); !st.ok()) {
-    if (::ftruncate(fd_, static_cast<off_t>(segment_bytes_)) != 0) {
-      sync_error_ = sys_error("ftruncate " + segment_path(dir_, seq_));
-      durable_cv_.notify_all();
-    }
-    return st.error();
+  if (refused) {
+    if (expected) work_cv_.notify_one();  // the linger need not wait for this writer
+    lock.unlock();
+    done(*refused, data);
+    return;
   }
-  const std::uint64_t ticket = seq_;
-  ++pending_[ticket];
-  ++counters_.appends;
-  segment_bytes_ += record.size();
-  appended_ += record.size();
-  const std::uint64_t mine = appended_;
+  if (buffer_.bytes.empty()) buffer_.bytes.reserve(std::max<std::size_t>(256u << 10, kHeader + data.size()));
+  buffer_.bytes.append(kMagic, 4);
+  put_u64(buffer_.bytes, data.size());
+  buffer_.bytes.append(hash);
+  const std::size_t offset = buffer_.bytes.size();
+  buffer_.bytes.append(data);
+  buffer_.waiting.push_back(Waiting{offset, data.size(), std::move(done)});
+  lock.unlock();
   work_cv_.notify_one();
-  durable_cv_.wait(lock, [&] { return durable_ >= mine || !sync_error_.ok() || stopping_; });
-  if (durable_ >= mine) return ticket;
-  if (--pending_[ticket] == 0) seal_cv_.notify_all();
-  if (!sync_error_.ok()) return sync_error_.error();
-  return Error{Errc::shutting_down, "the blob store is closing"};
+}
+
+Result<std::uint64_t> BlobJournal::append(std::string_view hash, std::string_view data, bool expected) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Result<std::uint64_t>> out;
+  append_async(
+      hash, data,
+      [&](Result<std::uint64_t> ticket, std::string_view) {
+        // Notified under the lock: the waiter cannot return (and destroy
+        // `cv`) before this call is done with it.
+        std::lock_guard lock(m);
+        out = std::move(ticket);
+        cv.notify_one();
+      },
+      expected);
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+void BlobJournal::post(std::function<void()> job) {
+  std::lock_guard lock(mu_);
+  jobs_.push_back(std::move(job));
+  complete_cv_.notify_one();
 }
 
 void BlobJournal::release(std::uint64_t ticket) {
@@ -166,43 +196,96 @@ void BlobJournal::release(std::uint64_t ticket) {
   if (it != pending_.end() && it->second > 0 && --it->second == 0) seal_cv_.notify_all();
 }
 
+void BlobJournal::complete_locked(Batch batch, Result<std::uint64_t> outcome) {
+  auto shared = std::make_shared<Batch>(std::move(batch));
+  jobs_.push_back([shared, outcome] {
+    const std::string_view bytes(shared->bytes);
+    for (auto& w : shared->waiting) w.done(outcome, bytes.substr(w.offset, w.length));
+  });
+  complete_cv_.notify_one();
+}
+
 void BlobJournal::sync_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stopping_ || (appended_ > durable_ && sync_error_.ok()); });
-    if (stopping_) return;
+    work_cv_.wait(lock, [&] { return stopping_ || !buffer_.waiting.empty(); });
     // Writers on their way (uploads whose put or commit is coming) join
     // this sync if they arrive within the linger.
     const auto linger_end = std::chrono::steady_clock::now() + kLinger;
     while (expected_ > 0 && !stopping_ && work_cv_.wait_until(lock, linger_end) != std::cv_status::timeout) {
     }
-    if (stopping_) return;
-    // Everything appended so far is in the open segment's file: one
-    // fdatasync covers it. A full segment is sealed here, so that later
-    // appends go to the next one.
-    const std::uint64_t target = appended_;
-    const int fd = fd_;
-    const std::uint64_t seq = seq_;
-    const bool seal = segment_bytes_ >= kSegmentBytes;
-    if (seal) fd_ = -1;  // the next append opens the next segment
+    if (stopping_) {
+      // Never written: not durable, not acknowledged.
+      if (!buffer_.waiting.empty())
+        complete_locked(std::exchange(buffer_, Batch{}), Error{Errc::shutting_down, "the blob store is closing"});
+      syncer_done_ = true;
+      complete_cv_.notify_all();
+      return;
+    }
+    // Everything appended so far, in one write to the open segment, and one
+    // fdatasync covers it. The segment state is this thread's alone.
+    Batch batch = std::exchange(buffer_, Batch{});
     lock.unlock();
-    const int rc = ::fdatasync(fd);
-    const int err = errno;
-    if (seal) ::close(fd);
-    lock.lock();
-    ++counters_.syncs;
-    if (rc != 0) {
-      errno = err;
-      sync_error_ = sys_error("fdatasync " + segment_path(dir_, seq));
-      log::error("files_journal", "fail", {{"reason", sync_error_.error().message}});
-    } else {
-      durable_ = std::max(durable_, target);
+    const std::size_t records = batch.waiting.size();
+    Status written = fd_ < 0 ? open_segment() : ok_status();
+    const std::uint64_t start = segment_bytes_;
+    if (written.ok()) written = write_all(fd_, batch.bytes, segment_path(dir_, seq_));
+    // A short write (a full disk) is cut off again, so that the records
+    // after it stay readable; if even that fails, the journal takes no more
+    // appends.
+    bool fatal = !written.ok() && fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(start)) != 0;
+    if (fatal) written = sys_error("ftruncate " + segment_path(dir_, seq_));
+    bool synced = false;
+    const bool tried = written.ok();
+    if (tried) {
+      segment_bytes_ += batch.bytes.size();
+      if (sync_(fd_) == 0) {
+        synced = true;
+      } else {
+        fatal = true;
+        written = sys_error("fdatasync " + segment_path(dir_, seq_));
+      }
     }
+    // A full segment is sealed: the next batch opens the next one.
+    const std::uint64_t seq = seq_;
+    const bool seal = synced && segment_bytes_ >= kSegmentBytes;
     if (seal) {
-      sealed_.insert(seq);
-      seal_cv_.notify_all();
+      ::close(fd_);
+      fd_ = -1;
     }
-    durable_cv_.notify_all();
+    lock.lock();
+    if (tried) ++counters_.syncs;
+    if (synced) {
+      counters_.appends += records;
+      pending_[seq] += records;
+      if (seal) {
+        sealed_.insert(seq);
+        seal_cv_.notify_all();
+      }
+      complete_locked(std::move(batch), seq);
+      continue;
+    }
+    complete_locked(std::move(batch), written.error());
+    if (fatal) {
+      // The page cache may have dropped the dirty pages: a later sync could
+      // falsely succeed. What was appended meanwhile fails too, and so does
+      // every later append.
+      sync_error_ = written;
+      log::error("files_journal", "fail", {{"reason", written.error().message}});
+      if (!buffer_.waiting.empty()) complete_locked(std::exchange(buffer_, Batch{}), written.error());
+    }
+  }
+}
+
+void BlobJournal::complete_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    complete_cv_.wait(lock, [&] { return !jobs_.empty() || syncer_done_; });
+    if (jobs_.empty()) return;
+    auto due = std::exchange(jobs_, {});
+    lock.unlock();
+    for (auto& job : due) job();
+    lock.lock();
   }
 }
 

@@ -2,20 +2,25 @@
 // of at most BlobJournal::kMaxBlob bytes is made durable by appending it to
 // a journal segment, DIR/journal/<seq>.log, and one fdatasync of the
 // segment covers every blob appended while the previous one ran. Only then
-// is the blob's own file renamed into place (without an fsync of its own);
-// a segment is deleted once every blob it holds is in place and a syncfs
+// is the blob's own file put in place (without an fsync of its own); a
+// segment is deleted once every blob it holds is in place and a syncfs
 // made those files durable. At start, recover() writes back durably every
 // blob of the segments left behind (the node stopped or crashed before
 // their checkpoint), so a blob acknowledged once is never lost.
 //
-// Threads: append() blocks its caller until its record is durable; one
-// syncer thread runs the fdatasyncs, one checkpointer thread the syncfs of
-// full segments.
+// Threads: append_async() only copies its record into memory and never
+// blocks on the disk; one syncer thread writes each batch of records with
+// one write and covers it with one fdatasync; one completion thread runs
+// the callbacks of each synced batch (placing the files, answering the
+// requests), so that the syncer starts the next fdatasync at once; one
+// checkpointer thread runs the syncfs of full segments. append() is the
+// blocking form, for callers that may wait.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -23,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "base/result.h"
 
@@ -33,18 +39,39 @@ class BlobJournal {
   static constexpr std::uint64_t kMaxBlob = 1u << 20;
   // A segment is sealed (a new one started) past this many bytes.
   static constexpr std::uint64_t kSegmentBytes = 64u << 20;
+  // Records waiting for their sync, at most (a stalled disk refuses more
+  // with busy rather than holding every incoming blob in memory).
+  static constexpr std::uint64_t kMaxBufferedBytes = 256u << 20;
+  // Makes a segment's written bytes durable; fdatasync(2) unless a test
+  // injects a failing one. Returns 0 or -1 with errno set.
+  using SyncFn = std::function<int(int fd)>;
 
   // `dir` is DIR/journal; `blob_dir` the store (its file system is synced
   // at a checkpoint).
-  BlobJournal(std::string dir, std::string blob_dir);
-  ~BlobJournal();  // joins; leaves unfinished segments to recover()
+  BlobJournal(std::string dir, std::string blob_dir, SyncFn sync = nullptr);
+  // Stops taking appends, runs the callbacks still due (those not synced
+  // fail with shutting_down), joins; leaves unfinished segments to recover().
+  ~BlobJournal();
   BlobJournal(const BlobJournal&) = delete;
   BlobJournal& operator=(const BlobJournal&) = delete;
 
-  // Appends blob `hash` with its bytes and returns once they are durable,
-  // with a ticket for release(). Many callers share one fdatasync.
-  // `expected`: the caller was counted by expect(1), and no longer is.
+  // The outcome of an append: a ticket for release() once the record is
+  // durable, or why it is not; `data` is the blob's bytes as journaled
+  // (valid during the call only).
+  using Done = std::function<void(Result<std::uint64_t> ticket, std::string_view data)>;
+  // Appends blob `hash` with its bytes (copied: the caller may drop them on
+  // return) without blocking. `done` runs exactly once: on the completion
+  // thread after the fdatasync covering the record (or its failure), or at
+  // once on the caller's thread if the journal refuses the record (closing,
+  // failed, or busy with kMaxBufferedBytes waiting). `expected`: the caller
+  // was counted by expect(1), and no longer is.
+  void append_async(std::string_view hash, std::string_view data, Done done, bool expected = false);
+  // The same, returning once the record is durable (or refused).
   Result<std::uint64_t> append(std::string_view hash, std::string_view data, bool expected = false);
+  // Runs `job` on the completion thread, after the callbacks already due
+  // (for work that must not run on an I/O thread: checking a blob already
+  // on disk). Jobs posted while the journal closes still run.
+  void post(std::function<void()> job);
   // A writer that will append soon (+1) or never (-1). While some are
   // expected, a sync waits up to kLinger for them, so that one fdatasync
   // covers the puts in flight rather than the first of them.
@@ -70,30 +97,49 @@ class BlobJournal {
   Counters counters() const;
 
  private:
-  Status open_segment_locked();
+  // A record waiting for its sync: where its blob's bytes are in the batch.
+  struct Waiting {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+    Done done;
+  };
+  // Records written and synced together.
+  struct Batch {
+    std::string bytes;
+    std::vector<Waiting> waiting;
+  };
+
+  Status open_segment();
+  // Hands `batch` to the completion thread with its outcome (holding mu_).
+  void complete_locked(Batch batch, Result<std::uint64_t> outcome);
   void sync_loop();
+  void complete_loop();
   void checkpoint_loop();
 
   const std::string dir_;
   const std::string blob_dir_;
+  const SyncFn sync_;
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;     // the syncer: something to sync
-  std::condition_variable durable_cv_;  // appenders: durable_ moved
-  std::condition_variable seal_cv_;     // the checkpointer
+  std::condition_variable work_cv_;      // the syncer: something to sync
+  std::condition_variable complete_cv_;  // the completion thread: jobs
+  std::condition_variable seal_cv_;      // the checkpointer
   bool stopping_ = false;
-  int fd_ = -1;
-  std::uint64_t seq_ = 0;            // the open segment
-  std::uint64_t segment_bytes_ = 0;  // bytes in the open segment
-  std::uint64_t appended_ = 0;       // bytes ever appended (all segments)
-  std::uint64_t durable_ = 0;        // of which durable
-  std::int64_t expected_ = 0;        // writers that will append soon
-  Status sync_error_ = ok_status();  // a failed fdatasync fails every later append
+  bool syncer_done_ = false;
+  Batch buffer_;                            // appended, not yet written
+  std::int64_t expected_ = 0;               // writers that will append soon
+  Status sync_error_ = ok_status();         // a failed fdatasync fails every later append
+  std::deque<std::function<void()>> jobs_;  // for the completion thread
   // Per segment: blobs appended and not yet released; sealed segments wait
   // here for the checkpointer.
   std::map<std::uint64_t, std::uint64_t> pending_;
   std::set<std::uint64_t> sealed_;
   Counters counters_;
+  // The syncer's own (no lock): the open segment.
+  int fd_ = -1;
+  std::uint64_t seq_ = 0;
+  std::uint64_t segment_bytes_ = 0;
   std::thread syncer_;
+  std::thread completer_;
   std::thread checkpointer_;
 };
 

@@ -8,8 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include "base/assert.h"
 
@@ -83,43 +87,43 @@ BlobWriter::~BlobWriter() {
 }
 
 Status BlobWriter::append(std::string_view data) {
-  MINGA_ASSERT(fd_ >= 0, "the blob writer is finished");
-  if (auto st = write_all(fd_, data, tmp_); !st.ok()) return st;
+  MINGA_ASSERT(!finished_, "the blob writer is finished");
+  if (journaled_ && size_ + data.size() <= BlobJournal::kMaxBlob) {
+    small_.append(data);
+  } else {
+    if (fd_ < 0) {
+      // Too big for the journal: the bytes so far go to a temp file.
+      auto fd = store_.open_temp(tmp_);
+      if (!fd.ok()) return fd.error();
+      fd_ = fd.value();
+      if (auto st = write_all(fd_, small_, tmp_); !st.ok()) return st;
+    }
+    if (journaled_) {
+      journaled_ = false;
+      small_ = std::string();
+      store_.journal_->expect(-1);
+    }
+    if (auto st = write_all(fd_, data, tmp_); !st.ok()) return st;
+  }
   sha_.update(data);
   size_ += data.size();
-  if (journaled_ && size_ <= BlobJournal::kMaxBlob) {
-    small_.append(data);
-  } else if (journaled_) {
-    journaled_ = false;
-    small_ = std::string();
-    store_.journal_->expect(-1);
-  }
   return ok_status();
 }
 
 Result<std::string> BlobWriter::finish(std::string_view expected) {
-  MINGA_ASSERT(fd_ >= 0, "the blob writer is finished");
+  MINGA_ASSERT(!finished_, "the blob writer is finished");
+  finished_ = true;
   std::string hash = sha_.hex();
   if (!expected.empty() && hash != expected) {
     return make_error(Errc::invalid_argument,
                       "hash mismatch: the bytes hash to " + hash + ", not " + std::string(expected));
   }
-  const std::string sub = store_.dir_ + "/" + hash.substr(0, 2);
   if (journaled_) {
-    // Durable in the journal; the file itself is synced at the segment's
-    // checkpoint, and until then the journal holds the bytes.
-    journaled_ = false;  // the append below ends this writer's expectation
-    auto ticket = store_.journal_->append(hash, small_, true);
-    if (!ticket.ok()) return ticket.error();
-    ::close(fd_);
-    fd_ = -1;
-    Status st = make_dir(sub);
-    if (st.ok() && ::rename(tmp_.c_str(), store_.path_of(hash).c_str()) != 0) st = sys_error("rename " + tmp_);
-    store_.journal_->release(ticket.value());
-    if (!st.ok()) return st.error();
-    tmp_.clear();
+    journaled_ = false;  // the landing ends this writer's expectation
+    if (auto st = store_.land_wait(hash, small_, true); !st.ok()) return st.error();
     return hash;
   }
+  const std::string sub = store_.dir_ + "/" + hash.substr(0, 2);
   if (::fsync(fd_) != 0) return sys_error("fsync " + tmp_);
   ::close(fd_);
   fd_ = -1;
@@ -130,8 +134,8 @@ Result<std::string> BlobWriter::finish(std::string_view expected) {
   return hash;
 }
 
-BlobStore::BlobStore(std::string dir)
-    : dir_(std::move(dir)), journal_(std::make_unique<BlobJournal>(dir_ + "/journal", dir_)) {}
+BlobStore::BlobStore(std::string dir, BlobJournal::SyncFn sync)
+    : dir_(std::move(dir)), journal_(std::make_unique<BlobJournal>(dir_ + "/journal", dir_, std::move(sync))) {}
 
 Result<std::uint64_t> BlobStore::recover() {
   return BlobJournal::recover(dir_ + "/journal", dir_, [this](const std::string& hash, std::string_view data) {
@@ -141,14 +145,174 @@ Result<std::uint64_t> BlobStore::recover() {
 }
 
 Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
+  journal_->expect(1);
+  return std::unique_ptr<BlobWriter>(new BlobWriter(*this));
+}
+
+Result<int> BlobStore::open_temp(std::string& path) const {
   if (auto s = make_dir(dir_); !s) return s.error();
   const std::string tmpdir = dir_ + "/tmp";
   if (auto s = make_dir(tmpdir); !s) return s.error();
-  const std::string tmp = tmpdir + "/" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return sys_error("open " + tmp);
-  journal_->expect(1);
-  return std::unique_ptr<BlobWriter>(new BlobWriter(*this, tmp, fd));
+  path = tmpdir + "/" + std::to_string(::getpid()) + "-" + std::to_string(tmp_counter.fetch_add(1));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    Error e = sys_error("open " + path);
+    path.clear();
+    return e;
+  }
+  return fd;
+}
+
+void BlobStore::land(std::string_view hash, std::string_view data, Landed done) const {
+  if (data.size() > BlobJournal::kMaxBlob) {
+    done(make_error(Errc::invalid_argument,
+                    "a blob landed at once holds at most " + std::to_string(BlobJournal::kMaxBlob) + " bytes"));
+    return;
+  }
+  std::string actual = sha256_hex(data);
+  if (actual != hash) {
+    done(make_error(Errc::invalid_argument,
+                    "hash mismatch: the bytes hash to " + actual + ", not " + std::string(hash)));
+    return;
+  }
+  land_checked(std::move(actual), data, false, std::move(done));
+}
+
+void BlobStore::land_checked(std::string hash, std::string_view data, bool expected, Landed done) const {
+  if (has(hash)) {
+    // Most likely the same bytes, durable already: checked (a read) off the
+    // caller's thread, and written again only if corrupt.
+    if (expected) journal_->expect(-1);
+    journal_->post([this, hash = std::move(hash), copy = std::string(data), done = std::move(done)]() mutable {
+      if (verify(hash).ok()) {
+        touch(hash);  // about to be referenced again: the collector's grace starts over
+        done(ok_status());
+        return;
+      }
+      append_and_place(std::move(hash), copy, false, std::move(done));
+    });
+    return;
+  }
+  append_and_place(std::move(hash), data, expected, std::move(done));
+}
+
+void BlobStore::append_and_place(std::string hash, std::string_view data, bool expected, Landed done) const {
+  // The copy in the journal's batch is what is placed: the caller's bytes
+  // may be gone by then.
+  journal_->append_async(
+      hash, data,
+      [this, hash, done = std::move(done)](Result<std::uint64_t> ticket, std::string_view bytes) {
+        if (!ticket.ok()) {
+          done(ticket.error());
+          return;
+        }
+        Status st = place(hash, bytes);
+        journal_->release(ticket.value());
+        done(st);
+      },
+      expected);
+}
+
+Status BlobStore::land_wait(const std::string& hash, std::string_view data, bool expected) const {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Status> out;
+  land_checked(hash, data, expected, [&](Status st) {
+    std::lock_guard lock(m);  // notified under the lock: `cv` outlives the call
+    out = std::move(st);
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+Status BlobStore::place(const std::string& hash, std::string_view data) const {
+  const unsigned byte = static_cast<unsigned>(std::stoul(hash.substr(0, 2), nullptr, 16));
+  const std::string sub = dir_ + "/" + hash.substr(0, 2);
+  const std::string path = sub + "/" + hash;
+  for (int attempt = 0;; ++attempt) {
+    if (!subs_[byte].load(std::memory_order_acquire)) {
+      if (auto s = make_dir(dir_); !s) return s;
+      if (auto s = make_dir(sub); !s) return s;
+      subs_[byte].store(true, std::memory_order_release);
+    }
+    std::string what;
+    const int err = placement_.load(std::memory_order_relaxed) == kRename ? place_by_rename(sub, path, data, what)
+                                                                          : place_by_link(sub, path, data, what);
+    if (err == 0) return ok_status();
+    // The directory went away behind our back: made again, once.
+    if (err == ENOENT && attempt == 0) {
+      subs_[byte].store(false, std::memory_order_release);
+      continue;
+    }
+    return make_error(Errc::internal, what + ": " + std::strerror(err));
+  }
+}
+
+int BlobStore::place_by_link(const std::string& sub, const std::string& path, std::string_view data,
+                             std::string& what) const {
+  const int fd = ::open(sub.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL) {
+      placement_.store(kRename, std::memory_order_relaxed);  // no O_TMPFILE on this file system
+      return place_by_rename(sub, path, data, what);
+    }
+    what = "open " + sub;
+    return err;
+  }
+  if (!write_all(fd, data, sub).ok()) {
+    const int err = errno != 0 ? errno : EIO;
+    ::close(fd);
+    what = "write " + sub;
+    return err;
+  }
+  int rc = -1;
+  if (placement_.load(std::memory_order_relaxed) == kLinkEmptyPath) {
+    rc = ::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH);
+    // Without CAP_DAC_READ_SEARCH, AT_EMPTY_PATH is refused with ENOENT.
+    if (rc != 0 && (errno == ENOENT || errno == EPERM)) placement_.store(kLinkProc, std::memory_order_relaxed);
+  }
+  if (rc != 0 && placement_.load(std::memory_order_relaxed) == kLinkProc) {
+    char proc[40];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc != 0 && errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0)
+      placement_.store(kRename, std::memory_order_relaxed);  // no /proc
+  }
+  const int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  if (err == 0) return 0;
+  // A file under that name already (the same bytes landed twice at once, or
+  // bytes found corrupt): a rename replaces it in one step.
+  if (err == EEXIST || placement_.load(std::memory_order_relaxed) == kRename)
+    return place_by_rename(sub, path, data, what);
+  what = "link " + path;
+  return err;
+}
+
+int BlobStore::place_by_rename(const std::string& sub, const std::string& path, std::string_view data,
+                               std::string& what) const {
+  const std::string tmp = sub + "/.tmp-" + path.substr(path.size() - 64) + "-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(tmp_counter.fetch_add(1));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    what = "open " + tmp;
+    return errno;
+  }
+  int err = 0;
+  if (!write_all(fd, data, tmp).ok()) {
+    err = errno != 0 ? errno : EIO;
+    what = "write " + tmp;
+  }
+  ::close(fd);
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    what = "rename " + tmp;
+  }
+  if (err != 0) ::unlink(tmp.c_str());
+  return err;
 }
 
 Result<int> BlobStore::open_for_read(std::string_view hash) const {

@@ -1,13 +1,17 @@
 // Content-addressed blob store of the files app (docs/adr/006-files.md):
 // a blob lives at DIR/ab/<64 hex of its SHA-256>, checked against its hash
 // on every read, so a corrupt blob is reported, never served. It is in
-// place only once durable: a blob of at most 1 MiB through the journal's
-// group commit (blob_journal.h, docs/adr/010-blob-group-commit.md), then
-// renamed into place; a bigger one by temp file, fsync, rename, directory
-// fsync.
+// place only once durable and complete: a blob of at most 1 MiB is held in
+// memory, made durable by the journal's group commit (blob_journal.h,
+// docs/adr/010-blob-group-commit.md), then written into an unnamed file of
+// its directory and linked under its hash in one step; a bigger one goes by
+// temp file, fsync, rename, directory fsync.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,9 +45,10 @@ class Sha256 {
   std::unique_ptr<Ctx> ctx_;
 };
 
-// A blob being written in pieces to a temporary file of its store; nothing
-// is visible under a hash until finish() checked and made it durable. A
-// writer destroyed unfinished removes its temporary file.
+// A blob being written in pieces: in memory while it is small enough for the
+// journal, in a temporary file of its store past that. Nothing is visible
+// under a hash until finish() checked and made it durable. A writer
+// destroyed unfinished removes its temporary file, if it has one.
 class BlobWriter {
  public:
   ~BlobWriter();
@@ -56,18 +61,20 @@ class BlobWriter {
   // makes them durable.
   const std::string* small_bytes() const { return journaled_ ? &small_ : nullptr; }
   // Compares the hash with `expected` (invalid_argument "hash mismatch" if
-  // they differ; "" accepts any), makes the bytes durable (the journal for
-  // a small blob, shared with the writers finishing at the same time; an
-  // fsync of the file otherwise), renames the file into place (and fsyncs
-  // the directory for a big blob). Returns the hash.
+  // they differ; "" accepts any) and makes the blob durable and in place,
+  // blocking: a small blob by the journal (BlobStore::land), shared with the
+  // writers finishing at the same time; a big one by an fsync of its temp
+  // file, a rename into place and an fsync of the directory. Returns the
+  // hash. The bytes of small_bytes() stay as they are meanwhile.
   Result<std::string> finish(std::string_view expected);
 
  private:
   friend class BlobStore;
-  BlobWriter(const class BlobStore& store, std::string tmp, int fd) : store_(store), tmp_(std::move(tmp)), fd_(fd) {}
+  explicit BlobWriter(const class BlobStore& store) : store_(store) {}
   const class BlobStore& store_;
-  std::string tmp_;
-  int fd_;
+  std::string tmp_;  // the temporary file, once the blob outgrew the journal
+  int fd_ = -1;
+  bool finished_ = false;
   std::uint64_t size_ = 0;
   Sha256 sha_;
   // The bytes, while the blob is small enough for the journal.
@@ -77,7 +84,9 @@ class BlobWriter {
 
 class BlobStore {
  public:
-  explicit BlobStore(std::string dir);
+  // `sync` makes the journal's writes durable (fdatasync unless a test
+  // injects failures).
+  explicit BlobStore(std::string dir, BlobJournal::SyncFn sync = nullptr);
   BlobStore(const BlobStore&) = delete;
   BlobStore& operator=(const BlobStore&) = delete;
   // Before anything else: puts in place, durably, every blob still in the
@@ -88,6 +97,18 @@ class BlobStore {
   // Stores `data` durably; returns its hash. Storing a blob already present
   // rewrites nothing.
   Result<std::string> put(std::string_view data);
+  // Lands a blob whose bytes are all at hand (at most BlobJournal::kMaxBlob)
+  // and must hash to `hash`, without blocking: the bytes are copied into the
+  // journal's next batch, and after the fdatasync that covers them the
+  // journal's completion thread puts the file in place and calls `done`
+  // (ok: durable and in place here). A good blob already under that hash is
+  // only touched (checked on the completion thread, rewritten if corrupt).
+  // `done` runs exactly once; at once, on the caller's thread, when the
+  // bytes are refused (above the limit: invalid_argument; not hashing to
+  // `hash`: invalid_argument "hash mismatch: ..."; a closing or failed
+  // journal). Costs the caller one SHA-256 of `data` and a stat.
+  using Landed = std::function<void(Status)>;
+  void land(std::string_view hash, std::string_view data, Landed done) const;
   // The blob's bytes; not_found if absent, internal ("corrupt") when the
   // bytes on disk no longer hash to `hash`.
   Result<std::string> get(std::string_view hash) const;
@@ -97,7 +118,8 @@ class BlobStore {
   // this store lacks it, invalid_argument for a malformed hash.
   Result<int> open_for_read(std::string_view hash) const;
 
-  // Streaming: a writer for a new blob; up to `length` bytes from `offset`
+  // Streaming: a writer for a new blob (no file until it outgrows the
+  // journal); up to `length` bytes from `offset`
   // of a stored blob, as they are on disk (not checked; not_found if absent);
   // its size; a full read that checks the hash (internal "corrupt blob ..."
   // on a mismatch); removing a blob (a corrupt one, before repair).
@@ -125,7 +147,29 @@ class BlobStore {
   friend class BlobWriter;
   // Writes `data` as blob `hash` by temp file, fsync, rename, dir fsync.
   Status write_durable(const std::string& hash, std::string_view data) const;
+  // land() once the bytes are known to hash to `hash`; `expected`: the
+  // caller was counted by the journal's expect(1).
+  void land_checked(std::string hash, std::string_view data, bool expected, Landed done) const;
+  // The same, blocking until done.
+  Status land_wait(const std::string& hash, std::string_view data, bool expected) const;
+  void append_and_place(std::string hash, std::string_view data, bool expected, Landed done) const;
+  // Puts durable bytes in place under `hash` (no fsync: the journal holds
+  // them until the checkpoint). Never visible partially written.
+  Status place(const std::string& hash, std::string_view data) const;
+  // 0 or the errno of the failed step, named in `what`.
+  int place_by_link(const std::string& sub, const std::string& path, std::string_view data, std::string& what) const;
+  int place_by_rename(const std::string& sub, const std::string& path, std::string_view data, std::string& what) const;
+  // A new temp file in DIR/tmp for a writer that outgrew the journal.
+  Result<int> open_temp(std::string& path) const;
   std::string dir_;
+  // The sub directories (by the first byte of the hash) known to exist.
+  mutable std::array<std::atomic<bool>, 256> subs_{};
+  // How placement links a file: an unnamed file (O_TMPFILE) linked by its
+  // descriptor (needs CAP_DAC_READ_SEARCH) or through /proc/self/fd, or a
+  // named temp file renamed (a file system without O_TMPFILE). The first
+  // placements find out which works here.
+  enum Placement : int { kLinkEmptyPath, kLinkProc, kRename };
+  mutable std::atomic<int> placement_{kLinkEmptyPath};
   std::unique_ptr<BlobJournal> journal_;
 };
 

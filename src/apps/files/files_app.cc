@@ -285,7 +285,7 @@ void FilesApp::on_upload(std::string_view body, const apps::ResponderPtr& r) {
   r->reply(pb::FILES_UPLOAD_RESPONSE, resp);
 }
 
-Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload_id, std::string_view data) {
+Status FilesApp::check_inline(std::uint64_t upload_id, std::string_view data) {
   if (upload_id != 0) return Error{Errc::invalid_argument, "a request carries an upload_id or data, not both"};
   if (data.size() > transfer_.chunk_bytes)
     return Error{Errc::invalid_argument,
@@ -293,10 +293,13 @@ Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload
   if (data.size() > max_size_)
     return Error{Errc::invalid_argument, "a file of " + std::to_string(data.size()) +
                                              " bytes is above files.max_size (" + std::to_string(max_size_) + ")"};
-  {
-    std::lock_guard lock(mu_);
-    drop_idle_uploads_locked();
-  }
+  std::lock_guard lock(mu_);
+  drop_idle_uploads_locked();
+  return ok_status();
+}
+
+Result<std::unique_ptr<BlobWriter>> FilesApp::inline_writer(std::uint64_t upload_id, std::string_view data) {
+  if (auto st = check_inline(upload_id, data); !st.ok()) return st.error();
   auto w = store_->begin();
   if (!w.ok()) return w.error();
   if (auto st = w.value()->append(data); !st.ok()) return st.error();
@@ -322,9 +325,40 @@ Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& h
 void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesBlobCommitRequest req;
   if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
+  if (req.has_data() && req.data().size() <= BlobJournal::kMaxBlob) {
+    // The whole blob came with the request: checked here and handed to the
+    // journal, no thread waits for the disk. The answer comes from the
+    // landing's completion, after the fdatasync covering the blob and with
+    // its file in place.
+    if (req.data().size() != req.size()) {
+      r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
+                                          " bytes, not " + std::to_string(req.size()));
+      return;
+    }
+    if (auto st = check_inline(req.upload_id(), req.data()); !st.ok()) {
+      r->fail(st.error());
+      return;
+    }
+    auto answer = [r](Status st) {
+      if (!st.ok()) {
+        r->fail(st.error());
+        return;
+      }
+      r->reply(pb::FILES_BLOB_COMMIT_RESPONSE, pb::FilesBlobCommitResponse());
+    };
+    if (req.data().size() <= kHashHereBytes) {
+      store_->land(req.sha256(), req.data(), std::move(answer));
+      return;
+    }
+    // A bigger one is hashed on a pool thread, which does not wait either.
+    offload(*disk_pool_, r, [this, req = std::move(req), answer = std::move(answer)] {
+      store_->land(req.sha256(), req.data(), answer);
+    });
+    return;
+  }
   offload(*disk_pool_, r, [this, r, req] {
     if (req.has_data()) {
-      // The whole blob came with the request.
+      // Above the journal's limit (a chunk size above it): the direct path.
       if (req.data().size() != req.size()) {
         r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
                                             " bytes, not " + std::to_string(req.size()));

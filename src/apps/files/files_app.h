@@ -4,14 +4,15 @@
 // replica's DATA_DIR/blobs, moved between nodes over their client ports,
 // never through the log.
 //
-// Threads: frame handlers run on I/O threads and only decode, look up and
-// append upload chunks; whatever waits on disk sync or on another node (a
-// put's commit, a blob push, a fetch, a full hash check) runs on the app's
-// own pools (one for puts, gets and checks, which wait on other nodes; one
-// for the pushes of big blobs to their replicas; one for landing blobs that
-// other nodes push, which waits on this disk's group commit). The small
-// pushes of all puts to one replica share that replica's pusher thread and
-// connection (transfer.h).
+// Threads: frame handlers run on I/O threads and only decode, look up,
+// append upload chunks and hand small pushed blobs to the blob journal
+// (which answers them once durable, from its own completion thread);
+// whatever waits on disk sync or on another node (a put's commit, a blob
+// push, a fetch, a full hash check) runs on the app's own pools (one for
+// puts, gets and checks, which wait on other nodes; one for the pushes of
+// big blobs to their replicas; one for landing blobs that other nodes push
+// in chunks, which waits on this disk). The small pushes of all puts to one
+// replica share that replica's pusher thread and connection (transfer.h).
 #pragma once
 
 #include <chrono>
@@ -56,9 +57,14 @@ class FilesApp final : public apps::App {
   void drop_idle_uploads_locked();
   // Takes upload `id` out of the table (nullptr if unknown).
   std::unique_ptr<BlobWriter> take_upload(std::uint64_t id);
-  // A writer holding `data`, the whole blob sent inside a put or commit
+  // Whether `data` may be the whole blob sent inside a put or commit
   // (refused with an upload_id, above one chunk or files.max_size).
+  Status check_inline(std::uint64_t upload_id, std::string_view data);
+  // A writer holding `data` (checked as above), in memory if small.
   Result<std::unique_ptr<BlobWriter>> inline_writer(std::uint64_t upload_id, std::string_view data);
+  // A pushed blob up to this size is hashed on the I/O thread (about 60 us);
+  // a bigger one on disk_pool_.
+  static constexpr std::size_t kHashHereBytes = 16u << 10;
   // Makes blob `hash` durable here from upload `id` (0: it must be here).
   Result<std::uint64_t> land_blob(std::uint64_t id, const std::string& hash);
   // Pool: push a blob to its replicas and commit its entry. The blob is
@@ -83,8 +89,9 @@ class FilesApp final : public apps::App {
   apps::Replication* log_ = nullptr;
   std::unique_ptr<BlobStore> store_;
   // Puts and gets, which wait on other nodes; and landing blobs pushed by
-  // other nodes, which waits only on this disk. Two pools, so that nodes
-  // pushing to each other with every put thread busy still land the blobs.
+  // other nodes in chunks, which waits only on this disk. Two pools, so that
+  // nodes pushing to each other with every put thread busy still land the
+  // blobs (a small pushed blob holds no thread while it waits).
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> disk_pool_;
   // Pushes of blobs above one chunk to the replicas (each waits on another

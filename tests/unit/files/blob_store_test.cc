@@ -1,13 +1,21 @@
 #include "apps/files/blob_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +32,19 @@ class BlobStoreTest : public ::testing::Test {
     root_ = tmpl;
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
+  // Temporary files of the store: in blobs/tmp (an upload too big for the
+  // journal) or beside the blobs (".tmp-...").
+  std::size_t temp_files() const {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(root_ + "/blobs", ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const std::string parent = it->path().parent_path().filename().string();
+      const std::string name = it->path().filename().string();
+      if (it->is_regular_file() && (parent == "tmp" || name.rfind(".tmp-", 0) == 0)) ++n;
+    }
+    return n;
+  }
   std::string root_;
 };
 
@@ -102,8 +123,9 @@ TEST_F(BlobStoreTest, AStreamedBlobAppearsOnlyWhenFinishedWithItsHash) {
   EXPECT_EQ(store.size(hash).value(), all.size());
   EXPECT_EQ(store.read(hash, 2990, 100).value(), all.substr(2990));
   EXPECT_EQ(store.read(hash, 5000, 100).value(), "");
-  // No temporary file is left once the writer is gone.
-  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/blobs/tmp"));
+  // A small blob is held in memory: it never had a temporary file.
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/blobs/tmp"));
 }
 
 TEST_F(BlobStoreTest, AStreamWhoseBytesDoNotMatchTheHashLeavesNothing) {
@@ -120,7 +142,8 @@ TEST_F(BlobStoreTest, AStreamWhoseBytesDoNotMatchTheHashLeavesNothing) {
   }
   EXPECT_FALSE(store.has(claimed));
   EXPECT_FALSE(store.has(sha256_hex("other bytes")));
-  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/blobs/tmp"));
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(store.journal_counters().appends, 0u);
 }
 
 TEST_F(BlobStoreTest, VerifyFindsAFlippedByteAndRemoveDropsTheBlob) {
@@ -146,9 +169,11 @@ TEST_F(BlobStoreTest, ListNamesStoredBlobsDropsOldTempFilesAndRemoveIfUnchangedS
   auto a = store.put("blob a");
   auto b = store.put("blob b");
   ASSERT_TRUE(a.ok() && b.ok());
-  auto open = store.begin();  // an upload in progress: a temp file
+  auto open = store.begin();  // an upload in progress, too big for the journal: a temp file
   ASSERT_TRUE(open.ok());
   ASSERT_TRUE(open.value()->append("partial").ok());
+  EXPECT_EQ(temp_files(), 0u) << "a small upload is held in memory";
+  ASSERT_TRUE(open.value()->append(std::string(BlobJournal::kMaxBlob, 'p')).ok());
   std::set<std::string> hashes;
   for (const auto& s : store.list(0)) hashes.insert(s.hash);
   EXPECT_EQ(hashes, (std::set<std::string>{a.value(), b.value()}));
@@ -231,6 +256,194 @@ TEST_F(BlobStoreTest, RecoverPutsBackJournaledBlobsAndIgnoresATornTail) {
   EXPECT_EQ(again.get(kept).value(), "a blob that stays");
   EXPECT_TRUE(std::filesystem::is_empty(dir + "/journal"));
   EXPECT_EQ(again.recover().value(), 0u);
+}
+
+// A journal sync that the test holds until it lets it go, succeeding or
+// failing with an errno.
+class HeldSync {
+ public:
+  BlobJournal::SyncFn fn() {
+    return [this](int fd) {
+      std::unique_lock lock(mu_);
+      ++calls_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+      if (errno_ != 0) {
+        errno = errno_;
+        return -1;
+      }
+      return ::fdatasync(fd);
+    };
+  }
+  void wait_for_calls(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return calls_ >= n; });
+  }
+  void release(int err = 0) {
+    std::lock_guard lock(mu_);
+    if (open_) return;
+    open_ = true;
+    errno_ = err;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  bool open_ = false;
+  int errno_ = 0;
+};
+
+// A store whose journal syncs wait for the test (let go before the store
+// closes, whatever the test did).
+struct HeldStore {
+  explicit HeldStore(const std::string& dir) : store(dir, sync.fn()) {}
+  ~HeldStore() { sync.release(); }
+  HeldSync sync;
+  BlobStore store;
+};
+
+// The outcome of a landing, once its callback ran.
+class Outcome {
+ public:
+  BlobStore::Landed callback(std::function<void()> then = nullptr) {
+    return [this, then](Status st) {
+      if (then) then();
+      std::lock_guard lock(mu_);
+      status_ = std::move(st);
+      cv_.notify_all();
+    };
+  }
+  bool done() {
+    std::lock_guard lock(mu_);
+    return status_.has_value();
+  }
+  Status wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return status_.has_value(); });
+    return *status_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Status> status_;
+};
+
+TEST_F(BlobStoreTest, ALandingAnswersAfterItsSyncWithTheFileInPlaceAndNoFileBefore) {
+  HeldStore h(root_ + "/blobs");
+  const std::string data(4096, 'q');
+  const std::string hash = sha256_hex(data);
+  const std::string path = h.store.path_of(hash);
+  std::atomic<bool> in_place_at_answer{false};
+  Outcome out;
+  h.store.land(hash, data, out.callback([&] { in_place_at_answer = std::filesystem::exists(path); }));
+  h.sync.wait_for_calls(1);  // the syncer holds the record's fdatasync
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(out.done());
+  EXPECT_FALSE(h.store.has(hash));
+  EXPECT_EQ(temp_files(), 0u);
+  h.sync.release();
+  ASSERT_TRUE(out.wait().ok());
+  EXPECT_TRUE(in_place_at_answer.load());
+  EXPECT_EQ(h.store.get(hash).value(), data);
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(h.store.journal_counters().appends, 1u);
+  EXPECT_EQ(h.store.journal_counters().syncs, 1u);
+}
+
+// Every landing that arrives while a sync runs is covered by the next one:
+// two fdatasyncs for 100 blobs.
+TEST_F(BlobStoreTest, LandingsDuringASyncShareTheNextOne) {
+  HeldStore h(root_ + "/blobs");
+  constexpr int kBlobs = 100;
+  std::vector<std::string> blobs;
+  for (int i = 0; i < kBlobs; ++i) blobs.push_back("blob number " + std::to_string(i));
+  std::vector<Outcome> outs(kBlobs);
+  h.store.land(sha256_hex(blobs[0]), blobs[0], outs[0].callback());
+  h.sync.wait_for_calls(1);
+  for (int i = 1; i < kBlobs; ++i) h.store.land(sha256_hex(blobs[i]), blobs[i], outs[i].callback());
+  h.sync.release();
+  for (int i = 0; i < kBlobs; ++i) {
+    ASSERT_TRUE(outs[i].wait().ok()) << i;
+    EXPECT_EQ(h.store.get(sha256_hex(blobs[i])).value(), blobs[i]);
+  }
+  EXPECT_EQ(h.store.journal_counters().appends, static_cast<std::uint64_t>(kBlobs));
+  EXPECT_EQ(h.store.journal_counters().syncs, 2u);
+}
+
+TEST_F(BlobStoreTest, ALandingWhoseBytesDoNotHashToItsNameIsRefusedAtOnceLeavingNothing) {
+  BlobStore store(root_ + "/blobs");
+  const std::string claimed = sha256_hex("the real bytes");
+  for (const std::string& name : {claimed, std::string("../../etc/x")}) {
+    Outcome out;
+    store.land(name, "other bytes", out.callback());
+    ASSERT_TRUE(out.done()) << "refused on the caller's thread";
+    const Status st = out.wait();
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, Errc::invalid_argument);
+    EXPECT_EQ(st.error().message, "hash mismatch: the bytes hash to " + sha256_hex("other bytes") + ", not " + name);
+  }
+  EXPECT_FALSE(store.has(claimed));
+  EXPECT_FALSE(store.has(sha256_hex("other bytes")));
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(store.journal_counters().appends, 0u);
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/blobs/journal")) << "no segment was even opened";
+}
+
+// A good blob under the hash is only touched; a corrupt one is written again.
+TEST_F(BlobStoreTest, LandingABlobAlreadyHereTouchesItOrRewritesItIfCorrupt) {
+  BlobStore store(root_ + "/blobs");
+  const std::string data = "bytes landed twice";
+  const std::string hash = store.put(data).value();
+  const std::string path = store.path_of(hash);
+  const struct timespec old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0);
+  Outcome again;
+  store.land(hash, data, again.callback());
+  ASSERT_TRUE(again.wait().ok());
+  EXPECT_EQ(store.journal_counters().appends, 1u) << "nothing written the second time";
+  EXPECT_GT(std::filesystem::last_write_time(path).time_since_epoch(),
+            std::filesystem::file_time_type::clock::now().time_since_epoch() - std::chrono::hours(1));
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.put('X');
+  }
+  Outcome repaired;
+  store.land(hash, data, repaired.callback());
+  ASSERT_TRUE(repaired.wait().ok());
+  EXPECT_EQ(store.journal_counters().appends, 2u);
+  EXPECT_EQ(store.get(hash).value(), data);
+  EXPECT_EQ(temp_files(), 0u);
+}
+
+// A failed fdatasync fails the landings it was to cover, places nothing,
+// and every later landing or put fails at once with the same error.
+TEST_F(BlobStoreTest, AFailedSyncFailsItsLandingsAndEveryLaterOne) {
+  HeldStore h(root_ + "/blobs");
+  const std::string data = "never durable";
+  const std::string hash = sha256_hex(data);
+  Outcome first;
+  h.store.land(hash, data, first.callback());
+  h.sync.wait_for_calls(1);
+  h.sync.release(EIO);
+  const Status st = first.wait();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::internal);
+  EXPECT_EQ(st.error().message.rfind("fdatasync " + root_ + "/blobs/journal/", 0), 0u) << st.error().message;
+  EXPECT_NE(st.error().message.find("Input/output error"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(h.store.has(hash));
+  EXPECT_EQ(temp_files(), 0u);
+  Outcome later;
+  h.store.land(sha256_hex("later"), "later", later.callback());
+  ASSERT_TRUE(later.done()) << "refused on the caller's thread";
+  EXPECT_EQ(later.wait().error().message, st.error().message);
+  auto put = h.store.put("a put after the failure");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().message, st.error().message);
+  EXPECT_EQ(h.store.journal_counters().syncs, 1u);
 }
 
 // A blob above the journal's limit goes the direct way (fsync of its own
