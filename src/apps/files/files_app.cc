@@ -540,11 +540,11 @@ void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPt
     // At debug, like a record's add: at thousands of puts a second, an info
     // line each would be a write per put on every node's log.
     log::debug("files_put", "success",
-              {{"name", entry.name()},
-               {"sha256", entry.sha256()},
-               {"size", std::to_string(entry.size())},
-               {"index", std::to_string(applied.index())},
-               {"replicas", std::to_string(entry.replicas_size())}});
+               {{"name", entry.name()},
+                {"sha256", entry.sha256()},
+                {"size", std::to_string(entry.size())},
+                {"index", std::to_string(applied.index())},
+                {"replicas", std::to_string(entry.replicas_size())}});
     r->reply(pb::FILES_PUT_RESPONSE, resp);
   });
 }
