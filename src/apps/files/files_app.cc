@@ -325,16 +325,16 @@ Result<std::uint64_t> FilesApp::land_blob(std::uint64_t id, const std::string& h
 void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r) {
   pb::FilesBlobCommitRequest req;
   if (!decode(body, req, r, "FilesBlobCommitRequest")) return;
+  if (req.has_data() && req.data().size() != req.size()) {
+    r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
+                                        " bytes, not " + std::to_string(req.size()));
+    return;
+  }
   if (req.has_data() && req.data().size() <= BlobJournal::kMaxBlob) {
     // The whole blob came with the request: checked here and handed to the
     // journal, no thread waits for the disk. The answer comes from the
     // landing's completion, after the fdatasync covering the blob and with
     // its file in place.
-    if (req.data().size() != req.size()) {
-      r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
-                                          " bytes, not " + std::to_string(req.size()));
-      return;
-    }
     if (auto st = check_inline(req.upload_id(), req.data()); !st.ok()) {
       r->fail(st.error());
       return;
@@ -359,11 +359,6 @@ void FilesApp::on_blob_commit(std::string_view body, const apps::ResponderPtr& r
   offload(*disk_pool_, r, [this, r, req] {
     if (req.has_data()) {
       // Above the journal's limit (a chunk size above it): the direct path.
-      if (req.data().size() != req.size()) {
-        r->fail(Errc::invalid_argument, "blob " + req.sha256() + " has " + std::to_string(req.data().size()) +
-                                            " bytes, not " + std::to_string(req.size()));
-        return;
-      }
       auto w = inline_writer(req.upload_id(), req.data());
       auto landed = w.ok() ? w.value()->finish(req.sha256()) : Result<std::string>(w.error());
       if (!landed.ok()) {

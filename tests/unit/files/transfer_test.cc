@@ -253,6 +253,15 @@ std::string blob(std::size_t i) {
   return "blob " + std::to_string(i) + std::string(4096, static_cast<char>('a' + i % 26));
 }
 
+// Pushes blob 0 and waits until the replica has its request (one batch out),
+// then queues blobs 1 to n-1 behind it; false if the request never came.
+bool push_one_out_then_queue(Pusher& pusher, FakeReplica& replica, Answers& answers, std::size_t n) {
+  pusher.push(sha256_hex(blob(0)), blob(0), answers.done(0));
+  if (!replica.wait_requests(1)) return false;
+  for (std::size_t i = 1; i < n; ++i) pusher.push(sha256_hex(blob(i)), blob(i), answers.done(i));
+  return true;
+}
+
 TEST(Pusher, PushesQueuedWhileABatchIsOutLeaveInOneWriteAndAllComplete) {
   Gate gate;
   FakeReplica replica([&](const FakeReplica::Request& r) {
@@ -262,9 +271,7 @@ TEST(Pusher, PushesQueuedWhileABatchIsOutLeaveInOneWriteAndAllComplete) {
   Pusher pusher(replica.address(), TransferOptions{});
   constexpr std::size_t n = 40;
   Answers answers(n);
-  pusher.push(sha256_hex(blob(0)), blob(0), answers.done(0));
-  ASSERT_TRUE(replica.wait_requests(1));
-  for (std::size_t i = 1; i < n; ++i) pusher.push(sha256_hex(blob(i)), blob(i), answers.done(i));
+  ASSERT_TRUE(push_one_out_then_queue(pusher, replica, answers, n));
   gate.open();
   ASSERT_TRUE(answers.wait_all());
   for (std::size_t i = 0; i < n; ++i) {
@@ -298,9 +305,7 @@ TEST(Pusher, ABatchStopsAtItsBoundOfPushes) {
   Pusher pusher(replica.address(), options);
   constexpr std::size_t n = 21;
   Answers answers(n);
-  pusher.push(sha256_hex(blob(0)), blob(0), answers.done(0));
-  ASSERT_TRUE(replica.wait_requests(1));
-  for (std::size_t i = 1; i < n; ++i) pusher.push(sha256_hex(blob(i)), blob(i), answers.done(i));
+  ASSERT_TRUE(push_one_out_then_queue(pusher, replica, answers, n));
   gate.open();
   ASSERT_TRUE(answers.wait_all());
   for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(answers.result(i).ok()) << i;
@@ -445,9 +450,7 @@ TEST(Pusher, StopAnswersThePushesOutAndQueuedWithShuttingDown) {
   Pusher pusher(replica.address(), TransferOptions{});
   constexpr std::size_t n = 5;
   Answers answers(n);
-  pusher.push(sha256_hex(blob(0)), blob(0), answers.done(0));
-  ASSERT_TRUE(replica.wait_requests(1));
-  for (std::size_t i = 1; i < n; ++i) pusher.push(sha256_hex(blob(i)), blob(i), answers.done(i));
+  ASSERT_TRUE(push_one_out_then_queue(pusher, replica, answers, n));
   const auto start = std::chrono::steady_clock::now();
   pusher.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
