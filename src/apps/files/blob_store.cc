@@ -178,6 +178,15 @@ void BlobStore::land(std::string_view hash, std::string_view data, Landed done) 
   land_checked(std::move(actual), data, false, std::move(done));
 }
 
+void BlobStore::land_hashed(std::string hash, std::string_view data, Landed done) const {
+  if (data.size() > BlobJournal::kMaxBlob) {
+    done(make_error(Errc::invalid_argument,
+                    "a blob landed at once holds at most " + std::to_string(BlobJournal::kMaxBlob) + " bytes"));
+    return;
+  }
+  land_checked(std::move(hash), data, false, std::move(done));
+}
+
 void BlobStore::land_checked(std::string hash, std::string_view data, bool expected, Landed done) const {
   if (has(hash)) {
     // Most likely the same bytes, durable already: checked (a read) off the

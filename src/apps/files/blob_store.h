@@ -109,6 +109,9 @@ class BlobStore {
   // journal). Costs the caller one SHA-256 of `data` and a stat.
   using Landed = std::function<void(Status)>;
   void land(std::string_view hash, std::string_view data, Landed done) const;
+  // The same for bytes the caller has hashed already (sha256_hex(data) ==
+  // hash), without hashing them again.
+  void land_hashed(std::string hash, std::string_view data, Landed done) const;
   // The blob's bytes; not_found if absent, internal ("corrupt") when the
   // bytes on disk no longer hash to `hash`.
   Result<std::string> get(std::string_view hash) const;

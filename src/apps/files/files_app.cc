@@ -156,6 +156,7 @@ Status FilesApp::start(apps::NodeServices& node) {
 }
 
 void FilesApp::stop() {
+  stopping_ = true;
   if (repairer_) repairer_->stop();
   // First, so that the puts waiting on their pushes are answered now.
   if (pushers_) pushers_->stop();
@@ -389,6 +390,30 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
     r->fail(st.error());
     return;
   }
+  if (req.has_data() && req.upload_id() == 0 && req.data().size() <= kHashHereBytes) {
+    // A small file, whole in the request: hashed here, and from there on
+    // no thread waits for it (replicate_and_commit_small).
+    if (auto st = check_inline(0, req.data()); !st.ok()) {
+      r->fail(st.error());
+      return;
+    }
+    if (req.data().size() != req.size()) {
+      r->fail(Errc::invalid_argument, "the upload has " + std::to_string(req.data().size()) + " bytes, the put says " +
+                                          std::to_string(req.size()));
+      return;
+    }
+    const std::string hash = sha256_hex(req.data());
+    if (hash != req.sha256()) {
+      r->fail(Errc::invalid_argument, "hash mismatch: the bytes hash to " + hash + ", not " + req.sha256());
+      return;
+    }
+    pb::FileEntry e;
+    e.set_name(req.name());
+    e.set_sha256(hash);
+    e.set_size(req.data().size());
+    replicate_and_commit_small(std::move(e), r, std::move(*req.mutable_data()));
+    return;
+  }
   offload(*pool_, r, [this, r, req] {
     pb::FileEntry e;
     e.set_name(req.name());
@@ -452,11 +477,72 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
   });
 }
 
+std::vector<apps::Member> FilesApp::put_targets(const std::string& hash, std::size_t& wanted) const {
+  const auto members = log_->members();
+  wanted = std::max<std::size_t>(1, std::min(replicas_, members.size()));
+  return choose_replicas(node_->node_id(), members, hash, wanted);
+}
+
+void FilesApp::replicate_and_commit_small(pb::FileEntry entry, const apps::ResponderPtr& r, std::string bytes) {
+  if (small_puts_.fetch_add(1) >= kMaxSmallPuts) {
+    small_puts_.fetch_sub(1);
+    r->fail(Errc::busy, "too many file transfers in progress");
+    return;
+  }
+  // What the pushes and the landing share; the last of them to answer
+  // (on a pusher's or the journal's thread) commits.
+  struct Put {
+    pb::FileEntry entry;
+    apps::ResponderPtr r;
+    std::vector<apps::Member> targets;
+    std::size_t wanted = 1;
+    std::vector<Status> results;
+    std::mutex mu;
+    std::size_t running = 0;
+  };
+  auto put = std::make_shared<Put>();
+  put->entry = std::move(entry);
+  put->r = r;
+  put->targets = put_targets(put->entry.sha256(), put->wanted);
+  put->results.assign(put->targets.size(), ok_status());
+  put->running = put->targets.size();
+  auto finished = [this, put](std::size_t i, Status st) {
+    {
+      std::lock_guard lock(put->mu);
+      put->results[i] = std::move(st);
+      if (--put->running != 0) return;
+    }
+    small_puts_.fetch_sub(1);
+    if (stopping_) {
+      put->r->fail(Errc::shutting_down, "the node is stopping");
+      return;
+    }
+    commit_put(std::move(put->entry), put->targets, put->wanted, put->results, put->r);
+  };
+  if (put->targets.empty()) {
+    small_puts_.fetch_sub(1);
+    commit_put(std::move(put->entry), put->targets, put->wanted, put->results, put->r);
+    return;
+  }
+  const std::string hash = put->entry.sha256();
+  std::size_t self = put->targets.size();
+  for (std::size_t i = 0; i < put->targets.size(); ++i) {
+    if (put->targets[i].id == node_->node_id()) {
+      self = i;
+      continue;
+    }
+    pushers_->push(put->targets[i].client_address, hash, bytes,
+                   [finished, i](Status st) { finished(i, std::move(st)); });
+  }
+  if (self < put->targets.size()) {
+    store_->land_hashed(hash, bytes, [finished, self](Status st) { finished(self, std::move(st)); });
+  }
+}
+
 void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r,
                                     std::unique_ptr<BlobWriter> local) {
-  const auto members = log_->members();
-  const std::size_t wanted = std::max<std::size_t>(1, std::min(replicas_, members.size()));
-  const auto targets = choose_replicas(node_->node_id(), members, entry.sha256(), wanted);
+  std::size_t wanted = 1;
+  const auto targets = put_targets(entry.sha256(), wanted);
   std::vector<Status> results(targets.size(), ok_status());
   std::vector<std::size_t> others;
   std::size_t self = targets.size();
@@ -495,6 +581,11 @@ void FilesApp::replicate_and_commit(pb::FileEntry entry, const apps::ResponderPt
     std::unique_lock lock(done_mu);
     done_cv.wait(lock, [&] { return running == 0; });
   }
+  commit_put(std::move(entry), targets, wanted, results, r);
+}
+
+void FilesApp::commit_put(pb::FileEntry entry, const std::vector<apps::Member>& targets, std::size_t wanted,
+                          const std::vector<Status>& results, const apps::ResponderPtr& r) {
   std::string failures;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (results[i].ok()) {

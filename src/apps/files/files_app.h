@@ -15,6 +15,7 @@
 // replica share that replica's pusher thread and connection (transfer.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -71,6 +72,24 @@ class FilesApp final : public apps::App {
   // landed here already, or `local` (a small upload whose bytes are
   // checked) lands it here while the pushes send its bytes.
   void replicate_and_commit(pb::FileEntry entry, const apps::ResponderPtr& r, std::unique_ptr<BlobWriter> local);
+  // The same for a put whose whole blob (at most kHashHereBytes, hashed
+  // and checked) came with it, without a thread waiting: the pushes go
+  // through the replicas' pushers and this node's copy through the
+  // journal, and the last of them to answer proposes the entry.
+  void replicate_and_commit_small(pb::FileEntry entry, const apps::ResponderPtr& r, std::string bytes);
+  // The replica set of a new blob (this node first when it is one) and,
+  // in `wanted`, how many replicas it should have.
+  std::vector<apps::Member> put_targets(const std::string& hash, std::size_t& wanted) const;
+  // After the pushes: the replicas holding the blob go into `entry`, which
+  // is proposed if they are a write quorum of `wanted`; answers `r` either
+  // way.
+  void commit_put(pb::FileEntry entry, const std::vector<apps::Member>& targets, std::size_t wanted,
+                  const std::vector<Status>& results, const apps::ResponderPtr& r);
+  // Small puts between their arrival and their proposal, at most
+  // kMaxSmallPuts (busy past that): they hold no thread, so this bounds
+  // the memory they hold instead.
+  std::atomic<std::size_t> small_puts_{0};
+  static constexpr std::size_t kMaxSmallPuts = 4096;
   // Pool: a good local copy of the entry's blob, fetched or repaired from a
   // replica if this node lacks it or holds wrong bytes.
   Status ensure_local(const pb::FileEntry& entry);
@@ -85,6 +104,8 @@ class FilesApp final : public apps::App {
   // A read's length: `asked`, at most one chunk; 0 asks for one chunk.
   std::size_t read_length(std::uint64_t asked) const;
 
+  // Set by stop(): a landing answered after it proposes nothing.
+  std::atomic<bool> stopping_{false};
   apps::NodeServices* node_ = nullptr;
   apps::Replication* log_ = nullptr;
   std::unique_ptr<BlobStore> store_;

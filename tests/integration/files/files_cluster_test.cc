@@ -299,7 +299,31 @@ TEST(Files, AFileInsideItsPutIsStoredAndWrongBytesAreRefused) {
   EXPECT_EQ(twice.error().code, Errc::invalid_argument);
   EXPECT_EQ(twice.error().message, "a request carries an upload_id or data, not both");
 
-  EXPECT_EQ(c->minga({"ls", "inline/"}).out, "inline/a\n");
+  pb::FilesPutRequest short_size = put;
+  short_size.set_name("inline/short");
+  short_size.set_size(content.size() - 1);
+  auto mismatch = conn->call(pb::FILES_PUT_REQUEST, short_size, pb::FILES_PUT_RESPONSE, 10s);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.error().code, Errc::invalid_argument);
+  EXPECT_EQ(mismatch.error().message, "the upload has " + std::to_string(content.size()) + " bytes, the put says " +
+                                          std::to_string(content.size() - 1));
+
+  // Small files (up to 16 KiB) are hashed on the I/O thread and bigger
+  // ones on a pool thread: both paths store the file on its replicas.
+  const std::string big = every_byte(256);  // 64 KiB
+  pb::FilesPutRequest large = put;
+  large.set_name("inline/b");
+  large.set_sha256(sha256_hex(big));
+  large.set_size(big.size());
+  large.set_data(big);
+  auto stored = conn->call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, large, pb::FILES_PUT_RESPONSE, 10s);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_GE(stored->file().replicas_size(), 2);
+  for (std::size_t node = 0; node < 3; ++node) {
+    EXPECT_TRUE(run_minga({"--server", c->address(node), "get", "inline/b"}).out == big) << node;
+  }
+
+  EXPECT_EQ(c->minga({"ls", "inline/"}).out, "inline/a\ninline/b\n");
 }
 
 // Sets an environment variable for the nodes a test starts (they inherit
