@@ -265,12 +265,16 @@ TEST(Files, AFileInsideItsPutIsStoredAndWrongBytesAreRefused) {
   auto ep = net::parse_endpoint(c->address(1));
   auto conn = net::Client::connect(ep.value(), 5s);
   ASSERT_TRUE(conn.ok());
+  auto inline_put = [](const std::string& name, const std::string& bytes) {
+    pb::FilesPutRequest req;
+    req.set_name(name);
+    req.set_sha256(sha256_hex(bytes));
+    req.set_size(bytes.size());
+    req.set_data(bytes);
+    return req;
+  };
   const std::string content = "bytes that travel inside the put";
-  pb::FilesPutRequest put;
-  put.set_name("inline/a");
-  put.set_sha256(sha256_hex(content));
-  put.set_size(content.size());
-  put.set_data(content);
+  const pb::FilesPutRequest put = inline_put("inline/a", content);
   auto ok = conn->call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, put, pb::FILES_PUT_RESPONSE, 10s);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->file().sha256(), sha256_hex(content));
@@ -311,12 +315,8 @@ TEST(Files, AFileInsideItsPutIsStoredAndWrongBytesAreRefused) {
   // Small files (up to 16 KiB) are hashed on the I/O thread and bigger
   // ones on a pool thread: both paths store the file on its replicas.
   const std::string big = every_byte(256);  // 64 KiB
-  pb::FilesPutRequest large = put;
-  large.set_name("inline/b");
-  large.set_sha256(sha256_hex(big));
-  large.set_size(big.size());
-  large.set_data(big);
-  auto stored = conn->call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, large, pb::FILES_PUT_RESPONSE, 10s);
+  auto stored =
+      conn->call<pb::FilesPutResponse>(pb::FILES_PUT_REQUEST, inline_put("inline/b", big), pb::FILES_PUT_RESPONSE, 10s);
   ASSERT_TRUE(stored.ok()) << stored.error().message;
   EXPECT_GE(stored->file().replicas_size(), 2);
   for (std::size_t node = 0; node < 3; ++node) {
