@@ -123,7 +123,7 @@ ClusterOps local_cluster_ops(apps::NodeServices& node, const LocalRunner& counte
         done(r.error());
         return;
       }
-      calc::SumSquaresGather gather({Range{1, n}});
+      calc::SumSquaresGather gather({calc::Range{1, n}});
       if (auto st = gather.set(0, r->big_integer(), r->worker(), {}); !st.ok()) {
         done(st.error());
         return;

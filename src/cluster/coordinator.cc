@@ -620,7 +620,7 @@ void Coordinator::sum_squares(std::uint64_t n, std::function<void(Result<pb::Sum
     } else if (live == 0) {
       after.push_back([&done] { done(Error{Errc::no_worker, "no worker available"}); });
     } else {
-      auto job = std::make_shared<calc::SumSquaresJob>(split_range(n, live), std::move(done));
+      auto job = std::make_shared<calc::SumSquaresJob>(calc::split_range(n, live), std::move(done));
       // Written here under `mu`; read by part callbacks, which run later.
       auto tasks = std::make_shared<std::vector<TaskId>>();
       for (std::size_t i = 0; i < job->size(); ++i) {

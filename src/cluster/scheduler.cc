@@ -37,20 +37,6 @@ const char* to_string(WorkerState state) {
   return "?";
 }
 
-std::vector<Range> split_range(std::uint64_t n, std::size_t parts) {
-  std::vector<Range> out;
-  if (n == 0 || parts == 0) return out;
-  const std::uint64_t k = std::min<std::uint64_t>(parts, n);
-  const std::uint64_t base = n / k, larger = n % k;
-  std::uint64_t lo = 1;
-  for (std::uint64_t i = 0; i < k; ++i) {
-    const std::uint64_t size = base + (i < larger ? 1 : 0);
-    out.push_back(Range{lo, lo + (size - 1)});
-    lo += size;  // wraps to 0 only after the last range when n is UINT64_MAX
-  }
-  return out;
-}
-
 Scheduler::Scheduler(SchedulerOptions options) : options_(options) {
   MINGA_ASSERT(options_.max_attempts >= 1, "max_attempts must be at least 1");
 }

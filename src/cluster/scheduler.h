@@ -59,17 +59,6 @@ struct SchedulerOptions {
   std::size_t max_queued = 65536;  // tasks waiting for a free slot; beyond it submissions get `busy`
 };
 
-// An inclusive range lo..hi.
-struct Range {
-  std::uint64_t lo = 0;
-  std::uint64_t hi = 0;
-  bool operator==(const Range&) const = default;
-};
-
-// Splits 1..n into min(parts, n) contiguous ranges in order, whose sizes
-// differ by at most one (the larger ones first). Empty when n or parts is 0.
-std::vector<Range> split_range(std::uint64_t n, std::size_t parts);
-
 struct WorkerView {
   WorkerId id;
   std::string address;

@@ -1,10 +1,26 @@
 #include "apps/calc/sum_squares.h"
 
+#include <algorithm>
+
 #include "apps/calc/calc_ops.h"
 #include "base/assert.h"
 #include "base/json.h"
 
 namespace minga::calc {
+
+std::vector<Range> split_range(std::uint64_t n, std::size_t parts) {
+  std::vector<Range> out;
+  if (n == 0 || parts == 0) return out;
+  const std::uint64_t k = std::min<std::uint64_t>(parts, n);
+  const std::uint64_t base = n / k, larger = n % k;
+  std::uint64_t lo = 1;
+  for (std::uint64_t i = 0; i < k; ++i) {
+    const std::uint64_t size = base + (i < larger ? 1 : 0);
+    out.push_back(Range{lo, lo + (size - 1)});
+    lo += size;  // wraps to 0 only after the last range when n is UINT64_MAX
+  }
+  return out;
+}
 namespace {
 
 const std::string kMaxText = std::to_string(kMaxSumSquaresN);
@@ -44,7 +60,7 @@ Status check_sum_squares_n(std::uint64_t n) {
   return ok_status();
 }
 
-SumSquaresGather::SumSquaresGather(std::vector<cluster::Range> ranges)
+SumSquaresGather::SumSquaresGather(std::vector<Range> ranges)
     : ranges_(std::move(ranges)), parts_(ranges_.size()), have_(ranges_.size()), missing_(ranges_.size()) {}
 
 Status SumSquaresGather::set(std::size_t i, std::string_view decimal, std::string worker,
@@ -74,7 +90,7 @@ pb::SumSquaresResponse SumSquaresGather::response() const {
   return r;
 }
 
-SumSquaresJob::SumSquaresJob(std::vector<cluster::Range> ranges, Done done)
+SumSquaresJob::SumSquaresJob(std::vector<Range> ranges, Done done)
     : ranges_(ranges), gather_(std::move(ranges)), done_(std::move(done)) {}
 
 bool SumSquaresJob::finish_part(std::size_t i, Result<Part> part) {

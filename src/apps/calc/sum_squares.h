@@ -12,10 +12,20 @@
 
 #include "base/number.h"
 #include "base/result.h"
-#include "cluster/scheduler.h"
 #include "proto/cluster.pb.h"
 
 namespace minga::calc {
+
+// An inclusive range lo..hi.
+struct Range {
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+  bool operator==(const Range&) const = default;
+};
+
+// Splits 1..n into min(parts, n) contiguous ranges in order, whose sizes
+// differ by at most one (the larger ones first). Empty when n or parts is 0.
+std::vector<Range> split_range(std::uint64_t n, std::size_t parts);
 
 // "9" -> 9. A whole number from 0 to 10^12; anything else (negative,
 // fraction, exponent, text, too large) is invalid_argument.
@@ -26,9 +36,9 @@ Status check_sum_squares_n(std::uint64_t n);
 // The parts of one job as they arrive, in any order.
 class SumSquaresGather {
  public:
-  explicit SumSquaresGather(std::vector<cluster::Range> ranges);
+  explicit SumSquaresGather(std::vector<Range> ranges);
   std::size_t size() const { return parts_.size(); }
-  const cluster::Range& range(std::size_t i) const { return ranges_[i]; }
+  const Range& range(std::size_t i) const { return ranges_[i]; }
   // Records part `i` (once). `decimal` is the worker's exact answer; an
   // answer that is not a decimal, or that takes the sum past 2^128, is a
   // bad_frame error (a worker's answer never crashes the coordinator).
@@ -38,7 +48,7 @@ class SumSquaresGather {
   pb::SumSquaresResponse response() const;
 
  private:
-  std::vector<cluster::Range> ranges_;
+  std::vector<Range> ranges_;
   std::vector<pb::SumSquaresPart> parts_;
   std::vector<bool> have_;
   std::size_t missing_;
@@ -57,16 +67,16 @@ class SumSquaresJob {
   };
   using Done = std::function<void(Result<pb::SumSquaresResponse>)>;
 
-  SumSquaresJob(std::vector<cluster::Range> ranges, Done done);
+  SumSquaresJob(std::vector<Range> ranges, Done done);
   std::size_t size() const { return ranges_.size(); }
-  const cluster::Range& range(std::size_t i) const { return ranges_[i]; }
+  const Range& range(std::size_t i) const { return ranges_[i]; }
   // Records part `i`, or fails the job with the part's error. Returns true
   // when this call failed the job, so the caller can abandon the other
   // parts. Calls after the job ended are ignored.
   bool finish_part(std::size_t i, Result<Part> part);
 
  private:
-  const std::vector<cluster::Range> ranges_;
+  const std::vector<Range> ranges_;
   std::mutex mu_;
   SumSquaresGather gather_;
   Done done_;

@@ -10,8 +10,6 @@
 namespace minga::calc {
 namespace {
 
-using cluster::split_range;
-
 TEST(SumSquaresN, AcceptsWholeNumbersUpToTenToTheTwelve) {
   EXPECT_EQ(parse_sum_squares_n("9").value(), 9u);
   EXPECT_EQ(parse_sum_squares_n("0").value(), 0u);
@@ -103,6 +101,49 @@ TEST(SumSquaresJob, FirstFailureAnswersAndLaterPartsAreIgnored) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(seen.code, Errc::no_worker);
   EXPECT_EQ(seen.message, "no worker available");
+}
+
+// --- splitting
+
+TEST(SplitRange, NineOverThreeIsTheExampleOfTheBrief) {
+  EXPECT_EQ(split_range(9, 3), (std::vector<Range>{{1, 3}, {4, 6}, {7, 9}}));
+}
+
+TEST(SplitRange, RemainderGoesToTheFirstRanges) {
+  EXPECT_EQ(split_range(10, 3), (std::vector<Range>{{1, 4}, {5, 7}, {8, 10}}));
+  EXPECT_EQ(split_range(11, 3), (std::vector<Range>{{1, 4}, {5, 8}, {9, 11}}));
+}
+
+TEST(SplitRange, FewerNumbersThanWorkersGivesOneRangePerNumber) {
+  EXPECT_EQ(split_range(2, 5), (std::vector<Range>{{1, 1}, {2, 2}}));
+  EXPECT_EQ(split_range(1, 3), (std::vector<Range>{{1, 1}}));
+  EXPECT_EQ(split_range(1, 1), (std::vector<Range>{{1, 1}}));
+}
+
+TEST(SplitRange, NothingToSplit) {
+  EXPECT_TRUE(split_range(0, 3).empty());
+  EXPECT_TRUE(split_range(5, 0).empty());
+}
+
+TEST(SplitRange, HugeNCoversEveryNumberOnceWithNearEqualSizes) {
+  for (std::uint64_t n : {std::uint64_t{1'000'000'000'000}, std::uint64_t{999'999'999'989}, UINT64_MAX}) {
+    for (std::size_t parts : {1u, 2u, 3u, 7u, 64u}) {
+      auto r = split_range(n, parts);
+      ASSERT_EQ(r.size(), parts);
+      EXPECT_EQ(r.front().lo, 1u);
+      EXPECT_EQ(r.back().hi, n);
+      std::uint64_t min_size = UINT64_MAX, max_size = 0;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        ASSERT_LE(r[i].lo, r[i].hi);
+        if (i > 0) {
+          ASSERT_EQ(r[i].lo, r[i - 1].hi + 1) << "gap or overlap at range " << i;
+        }
+        min_size = std::min(min_size, r[i].hi - r[i].lo + 1);
+        max_size = std::max(max_size, r[i].hi - r[i].lo + 1);
+      }
+      EXPECT_LE(max_size - min_size, 1u) << "n " << n << " parts " << parts;
+    }
+  }
 }
 
 }  // namespace
