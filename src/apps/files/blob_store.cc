@@ -59,6 +59,11 @@ bool valid_hash(std::string_view h) {
   return true;
 }
 
+Error hash_mismatch(std::string_view actual, std::string_view expected) {
+  return make_error(Errc::invalid_argument,
+                    "hash mismatch: the bytes hash to " + std::string(actual) + ", not " + std::string(expected));
+}
+
 struct Sha256::Ctx {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   ~Ctx() { EVP_MD_CTX_free(md); }
@@ -115,8 +120,7 @@ Result<std::string> BlobWriter::finish(std::string_view expected) {
   finished_ = true;
   std::string hash = sha_.hex();
   if (!expected.empty() && hash != expected) {
-    return make_error(Errc::invalid_argument,
-                      "hash mismatch: the bytes hash to " + hash + ", not " + std::string(expected));
+    return hash_mismatch(hash, expected);
   }
   if (journaled_) {
     journaled_ = false;  // the landing ends this writer's expectation
@@ -164,18 +168,14 @@ Result<int> BlobStore::open_temp(std::string& path) const {
 }
 
 void BlobStore::land(std::string_view hash, std::string_view data, Landed done) const {
-  if (data.size() > BlobJournal::kMaxBlob) {
-    done(make_error(Errc::invalid_argument,
-                    "a blob landed at once holds at most " + std::to_string(BlobJournal::kMaxBlob) + " bytes"));
-    return;
+  // Bytes above the limit are refused by land_hashed, unhashed.
+  if (data.size() <= BlobJournal::kMaxBlob) {
+    if (std::string actual = sha256_hex(data); actual != hash) {
+      done(hash_mismatch(actual, hash));
+      return;
+    }
   }
-  std::string actual = sha256_hex(data);
-  if (actual != hash) {
-    done(make_error(Errc::invalid_argument,
-                    "hash mismatch: the bytes hash to " + actual + ", not " + std::string(hash)));
-    return;
-  }
-  land_checked(std::move(actual), data, false, std::move(done));
+  land_hashed(std::string(hash), data, std::move(done));
 }
 
 void BlobStore::land_hashed(std::string hash, std::string_view data, Landed done) const {

@@ -27,6 +27,8 @@ std::string sha256_hex(std::string_view data);
 
 // True for 64 lower-case hex digits.
 bool valid_hash(std::string_view hash);
+// invalid_argument "hash mismatch: the bytes hash to ACTUAL, not EXPECTED".
+Error hash_mismatch(std::string_view actual, std::string_view expected);
 // Writes all of `data` to `fd` (EINTR retried); errors name `path`.
 Status write_all(int fd, std::string_view data, const std::string& path);
 

@@ -13,6 +13,12 @@
 namespace minga::files {
 namespace {
 
+// A put whose bytes (`has`) are not the size it names (`says`).
+Error size_mismatch(std::uint64_t has, std::uint64_t says) {
+  return make_error(Errc::invalid_argument,
+                    "the upload has " + std::to_string(has) + " bytes, the put says " + std::to_string(says));
+}
+
 template <class Message>
 bool decode(std::string_view body, Message& m, const apps::ResponderPtr& r, const char* what) {
   if (m.ParseFromArray(body.data(), static_cast<int>(body.size()))) return true;
@@ -398,13 +404,12 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
       return;
     }
     if (req.data().size() != req.size()) {
-      r->fail(Errc::invalid_argument, "the upload has " + std::to_string(req.data().size()) + " bytes, the put says " +
-                                          std::to_string(req.size()));
+      r->fail(size_mismatch(req.data().size(), req.size()));
       return;
     }
     const std::string hash = sha256_hex(req.data());
     if (hash != req.sha256()) {
-      r->fail(Errc::invalid_argument, "hash mismatch: the bytes hash to " + hash + ", not " + req.sha256());
+      r->fail(hash_mismatch(hash, req.sha256()));
       return;
     }
     pb::FileEntry e;
@@ -439,14 +444,13 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
         return;
       }
       if (w->size() != req.size()) {
-        r->fail(Errc::invalid_argument,
-                "the upload has " + std::to_string(w->size()) + " bytes, the put says " + std::to_string(req.size()));
+        r->fail(size_mismatch(w->size(), req.size()));
         return;
       }
       if (const std::string* bytes = w->small_bytes()) {
         const std::string hash = sha256_hex(*bytes);
         if (hash != req.sha256()) {
-          r->fail(Errc::invalid_argument, "hash mismatch: the bytes hash to " + hash + ", not " + req.sha256());
+          r->fail(hash_mismatch(hash, req.sha256()));
           return;
         }
         e.set_size(w->size());
@@ -468,8 +472,7 @@ void FilesApp::on_put(std::string_view body, const apps::ResponderPtr& r) {
       return;
     }
     if (size.value() != req.size()) {
-      r->fail(Errc::invalid_argument,
-              "the upload has " + std::to_string(size.value()) + " bytes, the put says " + std::to_string(req.size()));
+      r->fail(size_mismatch(size.value(), req.size()));
       return;
     }
     e.set_size(size.value());
