@@ -1,15 +1,20 @@
 #include "base/thread_pool.h"
 
 #include "base/assert.h"
+#include "base/thread_name.h"
 
 namespace minga {
 
-ThreadPool::ThreadPool(unsigned threads, std::size_t queue_capacity)
+ThreadPool::ThreadPool(unsigned threads, std::size_t queue_capacity, std::string name)
     : capacity_(queue_capacity), thread_count_(threads) {
   MINGA_ASSERT(threads > 0, "thread pool needs at least one thread");
   MINGA_ASSERT(queue_capacity > 0, "thread pool needs a queue");
   threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this, name] {
+      if (!name.empty()) name_this_thread(name);
+      run();
+    });
 }
 
 ThreadPool::~ThreadPool() { shutdown(); }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,7 +27,8 @@ class ThreadPool {
     std::uint64_t rejected = 0;
   };
 
-  ThreadPool(unsigned threads, std::size_t queue_capacity);
+  // `name` names its threads (name_this_thread), empty for unnamed.
+  ThreadPool(unsigned threads, std::size_t queue_capacity, std::string name = {});
   ~ThreadPool();  // joins: runs every job already accepted
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/number.h"
+#include "base/thread_name.h"
 #include "base/thread_pool.h"
 #include "cluster/apps_list.h"
 #include "cluster/cluster_ops.h"
@@ -650,7 +651,12 @@ int Node::Impl::run() {
              {"data_dir", config.data_dir}});
 
   std::vector<std::thread> extra;
-  for (unsigned i = 1; i < config.io_threads; ++i) extra.emplace_back([this] { io.run(); });
+  for (unsigned i = 1; i < config.io_threads; ++i) {
+    extra.emplace_back([this] {
+      name_this_thread("minga-io");
+      io.run();
+    });
+  }
   io.run();
   for (auto& t : extra) t.join();
 

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace minga::replication {
 namespace {
@@ -48,10 +49,22 @@ Status Driver::start() {
   core_ = std::make_unique<raft::Core>(cfg, std::move(init));
   next_read_ = (opt_.seed | 1) << 16;
   refresh_status();
-  storage_thread_ = std::thread([this] { storage_loop(); });
-  snapshot_thread_ = std::thread([this] { snapshot_loop(); });
-  apply_thread_ = std::thread([this] { apply_loop(); });
-  loop_thread_ = std::thread([this] { loop(); });
+  storage_thread_ = std::thread([this] {
+    name_this_thread("raft-storage");
+    storage_loop();
+  });
+  snapshot_thread_ = std::thread([this] {
+    name_this_thread("raft-snapshot");
+    snapshot_loop();
+  });
+  apply_thread_ = std::thread([this] {
+    name_this_thread("raft-apply");
+    apply_loop();
+  });
+  loop_thread_ = std::thread([this] {
+    name_this_thread("raft-loop");
+    loop();
+  });
   return ok_status();
 }
 
