@@ -17,6 +17,7 @@
 #include "base/assert.h"
 #include "base/endian.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace minga::files {
 namespace {
@@ -48,7 +49,7 @@ Status sync_file_system(const std::string& path) {
   return ok_status();
 }
 
-std::string segment_path(const std::string& dir, std::uint64_t seq) {
+std::string segment_file(const std::string& dir, std::uint64_t seq) {
   char name[32];
   std::snprintf(name, sizeof name, "%020llu.log", static_cast<unsigned long long>(seq));
   return dir + "/" + name;
@@ -82,13 +83,23 @@ bool read_exact(int fd, std::uint64_t offset, std::size_t length, std::string& o
 
 }  // namespace
 
-BlobJournal::BlobJournal(std::string dir, std::string blob_dir, SyncFn sync)
+BlobJournal::BlobJournal(std::string dir, std::string blob_dir, SyncFn sync, Retained retained)
     : dir_(std::move(dir)),
       blob_dir_(std::move(blob_dir)),
-      sync_(sync ? std::move(sync) : SyncFn([](int fd) { return ::fdatasync(fd); })) {
-  syncer_ = std::thread([this] { sync_loop(); });
-  completer_ = std::thread([this] { complete_loop(); });
-  checkpointer_ = std::thread([this] { checkpoint_loop(); });
+      sync_(sync ? std::move(sync) : SyncFn([](int fd) { return ::fdatasync(fd); })),
+      retained_(retained ? std::move(retained) : Retained([](std::uint64_t) { return false; })) {
+  syncer_ = std::thread([this] {
+    name_this_thread("journal-sync");
+    sync_loop();
+  });
+  completer_ = std::thread([this] {
+    name_this_thread("journal-done");
+    complete_loop();
+  });
+  checkpointer_ = std::thread([this] {
+    name_this_thread("journal-ckpt");
+    checkpoint_loop();
+  });
 }
 
 BlobJournal::~BlobJournal() {
@@ -115,7 +126,7 @@ Status BlobJournal::open_segment() {
     seq_ = old.empty() ? 0 : old.back();
   }
   const std::uint64_t next = seq_ + 1;
-  const std::string path = segment_path(dir_, next);
+  const std::string path = segment_file(dir_, next);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("open " + path);
   if (auto st = sync_dir(dir_); !st.ok()) {
@@ -165,13 +176,13 @@ void BlobJournal::append_async(std::string_view hash, std::string_view data, Don
   work_cv_.notify_one();
 }
 
-Result<std::uint64_t> BlobJournal::append(std::string_view hash, std::string_view data, bool expected) {
+Result<BlobJournal::Where> BlobJournal::append(std::string_view hash, std::string_view data, bool expected) {
   std::mutex m;
   std::condition_variable cv;
-  std::optional<Result<std::uint64_t>> out;
+  std::optional<Result<Where>> out;
   append_async(
       hash, data,
-      [&](Result<std::uint64_t> ticket, std::string_view) {
+      [&](Result<Where> ticket, std::string_view) {
         // Notified under the lock: the waiter cannot return (and destroy
         // `cv`) before this call is done with it.
         std::lock_guard lock(m);
@@ -190,17 +201,40 @@ void BlobJournal::post(std::function<void()> job) {
   complete_cv_.notify_one();
 }
 
-void BlobJournal::release(std::uint64_t ticket) {
+void BlobJournal::release(std::uint64_t seq) {
   std::lock_guard lock(mu_);
-  auto it = pending_.find(ticket);
+  auto it = pending_.find(seq);
   if (it != pending_.end() && it->second > 0 && --it->second == 0) seal_cv_.notify_all();
 }
 
-void BlobJournal::complete_locked(Batch batch, Result<std::uint64_t> outcome) {
+void BlobJournal::discard(std::uint64_t seq) {
+  {
+    std::lock_guard lock(mu_);
+    if (kept_.erase(seq) == 0) return;
+  }
+  ::unlink(segment_path(seq).c_str());
+  if (auto st = sync_dir(dir_); !st.ok())
+    log::warn("files_journal", "fail", {{"segment", std::to_string(seq)}, {"reason", st.error().message}});
+}
+
+bool BlobJournal::kept(std::uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  return kept_.count(seq) != 0;
+}
+
+std::string BlobJournal::segment_path(std::uint64_t seq) const { return segment_file(dir_, seq); }
+
+void BlobJournal::complete_locked(Batch batch, Result<Where> outcome) {
   auto shared = std::make_shared<Batch>(std::move(batch));
   jobs_.push_back([shared, outcome] {
     const std::string_view bytes(shared->bytes);
-    for (auto& w : shared->waiting) w.done(outcome, bytes.substr(w.offset, w.length));
+    for (auto& w : shared->waiting) {
+      if (!outcome.ok()) {
+        w.done(outcome.error(), bytes.substr(w.offset, w.length));
+        continue;
+      }
+      w.done(Where{outcome->seq, outcome->offset + w.offset}, bytes.substr(w.offset, w.length));
+    }
   });
   complete_cv_.notify_one();
 }
@@ -229,12 +263,12 @@ void BlobJournal::sync_loop() {
     const std::size_t records = batch.waiting.size();
     Status written = fd_ < 0 ? open_segment() : ok_status();
     const std::uint64_t start = segment_bytes_;
-    if (written.ok()) written = write_all(fd_, batch.bytes, segment_path(dir_, seq_));
+    if (written.ok()) written = write_all(fd_, batch.bytes, segment_file(dir_, seq_));
     // A short write (a full disk) is cut off again, so that the records
     // after it stay readable; if even that fails, the journal takes no more
     // appends.
     bool fatal = !written.ok() && fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(start)) != 0;
-    if (fatal) written = sys_error("ftruncate " + segment_path(dir_, seq_));
+    if (fatal) written = sys_error("ftruncate " + segment_file(dir_, seq_));
     bool synced = false;
     const bool tried = written.ok();
     if (tried) {
@@ -243,7 +277,7 @@ void BlobJournal::sync_loop() {
         synced = true;
       } else {
         fatal = true;
-        written = sys_error("fdatasync " + segment_path(dir_, seq_));
+        written = sys_error("fdatasync " + segment_file(dir_, seq_));
       }
     }
     // A full segment is sealed: the next batch opens the next one.
@@ -262,7 +296,7 @@ void BlobJournal::sync_loop() {
         sealed_.insert(seq);
         seal_cv_.notify_all();
       }
-      complete_locked(std::move(batch), seq);
+      complete_locked(std::move(batch), Where{seq, start});
       continue;
     }
     complete_locked(std::move(batch), written.error());
@@ -305,20 +339,25 @@ void BlobJournal::checkpoint_loop() {
     });
     if (stopping_) return;
     lock.unlock();
-    // Every blob of the segment is in its file: make those files durable,
-    // then the segment is no longer needed. A failed sync keeps it for
-    // recovery at the next start.
+    // Every blob of the segment is in its file or indexed in it: make those
+    // files durable, then the segment is needed only if it keeps blobs. A
+    // failed sync keeps it for recovery at the next start.
     Status st = sync_file_system(blob_dir_);
-    if (st.ok()) {
-      ::unlink(segment_path(dir_, seq).c_str());
+    lock.lock();
+    sealed_.erase(seq);
+    pending_.erase(seq);
+    ++counters_.checkpoints;
+    // Decided under the lock: a discard() of this segment comes after.
+    const bool keep = st.ok() && retained_(seq);
+    if (keep) kept_.insert(seq);
+    lock.unlock();
+    if (st.ok() && !keep) {
+      ::unlink(segment_path(seq).c_str());
       st = sync_dir(dir_);
     }
     if (!st.ok())
       log::warn("files_journal", "fail", {{"segment", std::to_string(seq)}, {"reason", st.error().message}});
     lock.lock();
-    sealed_.erase(seq);
-    pending_.erase(seq);
-    ++counters_.checkpoints;
   }
 }
 
@@ -327,12 +366,12 @@ BlobJournal::Counters BlobJournal::counters() const {
   return counters_;
 }
 
-Result<std::uint64_t> BlobJournal::recover(const std::string& dir, const std::string& blob_dir,
-                                           const std::function<Status(const std::string&, std::string_view)>& restore) {
+Result<std::uint64_t> BlobJournal::recover(const Restore& restore) {
+  const std::string& dir = dir_;
   const auto found = segments(dir);
   std::uint64_t replayed = 0;
   for (const auto seq : found) {
-    const std::string path = segment_path(dir, seq);
+    const std::string path = segment_file(dir, seq);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sys_error("open " + path);
     std::uint64_t offset = 0;
@@ -344,18 +383,31 @@ Result<std::uint64_t> BlobJournal::recover(const std::string& dir, const std::st
       get_u64(header, pos, length);
       const std::string hash = header.substr(12, 64);
       if (length > kMaxBlob || !valid_hash(hash) || !read_exact(fd, offset + kHeader, length, data)) break;
-      if (sha256_hex(data) != hash) break;
-      st = restore(hash, data);
-      if (!st.ok()) break;
-      ++replayed;
+      // A whole record with wrong bytes (a flipped byte in a kept segment)
+      // is skipped: the records after it are still found by its length.
+      if (sha256_hex(data) == hash) {
+        st = restore(hash, data, Where{seq, offset + kHeader});
+        if (!st.ok()) break;
+        ++replayed;
+      } else {
+        log::warn("files_journal", "fail",
+                  {{"segment", std::to_string(seq)}, {"offset", std::to_string(offset)}, {"reason", "corrupt record"}});
+      }
       offset += kHeader + length;
     }
     ::close(fd);
     if (!st.ok()) return st.error();
   }
   if (found.empty()) return replayed;
-  if (auto st = sync_file_system(blob_dir); !st.ok()) return st.error();
-  for (const auto seq : found) ::unlink(segment_path(dir, seq).c_str());
+  if (auto st = sync_file_system(blob_dir_); !st.ok()) return st.error();
+  std::lock_guard lock(mu_);
+  for (const auto seq : found) {
+    if (retained_(seq)) {
+      kept_.insert(seq);
+    } else {
+      ::unlink(segment_path(seq).c_str());
+    }
+  }
   if (auto st = sync_dir(dir); !st.ok()) return st.error();
   return replayed;
 }

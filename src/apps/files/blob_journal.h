@@ -8,6 +8,11 @@
 // blob of the segments left behind (the node stopped or crashed before
 // their checkpoint), so a blob acknowledged once is never lost.
 //
+// A segment may also stay as the permanent home of the small blobs in it
+// (packs, docs/adr/011-blob-packs.md): while `retained(seq)` says so, its
+// checkpoint keeps it, and discard(seq) deletes it once nothing in it is
+// wanted any more.
+//
 // Threads: append_async() only copies its record into memory and never
 // blocks on the disk; one syncer thread writes each batch of records with
 // one write and covers it with one fdatasync; one completion thread runs
@@ -46,19 +51,29 @@ class BlobJournal {
   // injects a failing one. Returns 0 or -1 with errno set.
   using SyncFn = std::function<int(int fd)>;
 
+  // Whether segment `seq` still holds blobs in use (kept past its
+  // checkpoint); called holding the journal's lock.
+  using Retained = std::function<bool(std::uint64_t seq)>;
+
   // `dir` is DIR/journal; `blob_dir` the store (its file system is synced
-  // at a checkpoint).
-  BlobJournal(std::string dir, std::string blob_dir, SyncFn sync = nullptr);
+  // at a checkpoint). Without `retained`, no segment is kept.
+  BlobJournal(std::string dir, std::string blob_dir, SyncFn sync = nullptr, Retained retained = nullptr);
   // Stops taking appends, runs the callbacks still due (those not synced
   // fail with shutting_down), joins; leaves unfinished segments to recover().
   ~BlobJournal();
   BlobJournal(const BlobJournal&) = delete;
   BlobJournal& operator=(const BlobJournal&) = delete;
 
-  // The outcome of an append: a ticket for release() once the record is
-  // durable, or why it is not; `data` is the blob's bytes as journaled
-  // (valid during the call only).
-  using Done = std::function<void(Result<std::uint64_t> ticket, std::string_view data)>;
+  // Where a durable record's bytes are: segment `seq` (the ticket for
+  // release()) from byte `offset`.
+  struct Where {
+    std::uint64_t seq = 0;
+    std::uint64_t offset = 0;
+  };
+  // The outcome of an append: where the record is once durable, or why it
+  // is not; `data` is the blob's bytes as journaled (valid during the call
+  // only).
+  using Done = std::function<void(Result<Where> where, std::string_view data)>;
   // Appends blob `hash` with its bytes (copied: the caller may drop them on
   // return) without blocking. `done` runs exactly once: on the completion
   // thread after the fdatasync covering the record (or its failure), or at
@@ -67,7 +82,7 @@ class BlobJournal {
   // was counted by expect(1), and no longer is.
   void append_async(std::string_view hash, std::string_view data, Done done, bool expected = false);
   // The same, returning once the record is durable (or refused).
-  Result<std::uint64_t> append(std::string_view hash, std::string_view data, bool expected = false);
+  Result<Where> append(std::string_view hash, std::string_view data, bool expected = false);
   // Runs `job` on the completion thread, after the callbacks already due
   // (for work that must not run on an I/O thread: checking a blob already
   // on disk). Jobs posted while the journal closes still run.
@@ -77,17 +92,27 @@ class BlobJournal {
   // covers the puts in flight rather than the first of them.
   void expect(int delta);
   static constexpr std::chrono::microseconds kLinger{1000};
-  // The blob of `ticket` is in its file (or was given up): once every blob
-  // of a sealed segment is, the segment is checkpointed and deleted.
-  void release(std::uint64_t ticket);
+  // The blob of segment `seq` is in its file, in the pack index, or was
+  // given up: once every blob of a sealed segment is, the segment is
+  // checkpointed, and deleted unless retained.
+  void release(std::uint64_t seq);
+  // Segment `seq`, kept at its checkpoint, is no longer retained: deleted
+  // now (nothing if it was not kept: its checkpoint will decide).
+  void discard(std::uint64_t seq);
+  // Whether segment `seq` was kept at a checkpoint or by recover() (sealed,
+  // its placed files durable, only retained blobs wanted from it).
+  bool kept(std::uint64_t seq) const;
+  // The path of segment `seq`, for reading the blobs it keeps.
+  std::string segment_path(std::uint64_t seq) const;
 
   // Replays the segments found in `dir` (before any append): calls
-  // `restore(hash, data)` for each whole record whose bytes hash right (a
-  // torn tail, never acknowledged, ends a segment), then syncs the file
-  // system of `blob_dir` and deletes the segments. Returns the records
-  // replayed.
-  static Result<std::uint64_t> recover(const std::string& dir, const std::string& blob_dir,
-                                       const std::function<Status(const std::string&, std::string_view)>& restore);
+  // `restore(hash, data, where)` for each whole record whose bytes hash
+  // right (a torn tail, never acknowledged, ends a segment; a whole record
+  // whose bytes do not is skipped), then syncs the file system of
+  // `blob_dir` and deletes the segments not retained; the others are kept.
+  // Returns the records replayed.
+  using Restore = std::function<Status(const std::string& hash, std::string_view data, Where where)>;
+  Result<std::uint64_t> recover(const Restore& restore);
 
   struct Counters {
     std::uint64_t appends = 0;
@@ -110,8 +135,9 @@ class BlobJournal {
   };
 
   Status open_segment();
-  // Hands `batch` to the completion thread with its outcome (holding mu_).
-  void complete_locked(Batch batch, Result<std::uint64_t> outcome);
+  // Hands `batch` to the completion thread with its outcome: the segment
+  // and the offset its bytes start at, or an error (holding mu_).
+  void complete_locked(Batch batch, Result<Where> outcome);
   void sync_loop();
   void complete_loop();
   void checkpoint_loop();
@@ -119,6 +145,7 @@ class BlobJournal {
   const std::string dir_;
   const std::string blob_dir_;
   const SyncFn sync_;
+  const Retained retained_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;      // the syncer: something to sync
   std::condition_variable complete_cv_;  // the completion thread: jobs
@@ -133,6 +160,7 @@ class BlobJournal {
   // here for the checkpointer.
   std::map<std::uint64_t, std::uint64_t> pending_;
   std::set<std::uint64_t> sealed_;
+  std::set<std::uint64_t> kept_;  // checkpointed, and retained then
   Counters counters_;
   // The syncer's own (no lock): the open segment.
   int fd_ = -1;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -138,14 +139,108 @@ Result<std::string> BlobWriter::finish(std::string_view expected) {
   return hash;
 }
 
-BlobStore::BlobStore(std::string dir, BlobJournal::SyncFn sync)
-    : dir_(std::move(dir)), journal_(std::make_unique<BlobJournal>(dir_ + "/journal", dir_, std::move(sync))) {}
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+BlobStore::BlobStore(std::string dir, BlobJournal::SyncFn sync, std::uint64_t pack_max)
+    : dir_(std::move(dir)),
+      pack_max_(std::min<std::uint64_t>(pack_max, BlobJournal::kMaxBlob)),
+      packs_([this](std::uint64_t seq) { return journal_->segment_path(seq); }),
+      journal_(std::make_unique<BlobJournal>(dir_ + "/journal", dir_, std::move(sync),
+                                             [this](std::uint64_t seq) { return packs_.holds(seq); })) {}
 
 Result<std::uint64_t> BlobStore::recover() {
-  return BlobJournal::recover(dir_ + "/journal", dir_, [this](const std::string& hash, std::string_view data) {
+  return journal_->recover([this](const std::string& hash, std::string_view data, BlobJournal::Where where) {
+    if (packs_size(data.size())) {
+      // A later record of the same blob (rewritten after a repair) wins.
+      packs_.put(hash, PackIndex::Entry{where.seq, where.offset, data.size(), unix_now()});
+      return ok_status();
+    }
     if (verify(hash).ok()) return ok_status();
     return write_durable(hash, data);
   });
+}
+
+void BlobStore::index_packed(const std::string& hash, BlobJournal::Where where, std::uint64_t length) const {
+  const std::uint64_t emptied = packs_.put(hash, PackIndex::Entry{where.seq, where.offset, length, unix_now()});
+  if (emptied != 0) drop_segment(emptied);
+}
+
+std::optional<Result<std::string>> BlobStore::read_packed(std::string_view hash, std::uint64_t offset,
+                                                          std::size_t length) const {
+  auto e = packs_.find(hash);
+  if (!e) return std::nullopt;
+  auto bytes = packs_.read(*e, offset, length);
+  if (bytes.ok()) return bytes;
+  // A compaction may have moved it and deleted its old segment meanwhile.
+  auto now = packs_.find(hash);
+  if (!now) return make_error(Errc::not_found, "no blob " + std::string(hash));
+  if (now->seq == e->seq && now->offset == e->offset) return bytes;
+  return packs_.read(*now, offset, length);
+}
+
+void BlobStore::drop_segment(std::uint64_t seq) const {
+  packs_.forget(seq);
+  journal_->discard(seq);
+}
+
+std::uint64_t BlobStore::compact() const {
+  std::uint64_t moved = 0;
+  for (const auto& [seq, live] : packs_.live_bytes()) {
+    if (!journal_->kept(seq)) continue;  // the open segment, or not yet checkpointed
+    struct stat st {};
+    if (::stat(journal_->segment_path(seq).c_str(), &st) != 0) continue;
+    if (live * 2 >= static_cast<std::uint64_t>(st.st_size)) continue;
+    std::vector<std::pair<std::string, PackIndex::Entry>> in;
+    for (auto& [hash, e] : packs_.all()) {
+      if (e.seq == seq) in.emplace_back(std::move(hash), e);
+    }
+    // Appended without waiting for each sync: the moves of a segment share
+    // the journal's fdatasyncs, and all are waited for at the end.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t running = 0;
+    bool failed = false;
+    for (const auto& [hash, e] : in) {
+      auto bytes = packs_.read(e, 0, e.length);
+      if (!bytes.ok() || sha256_hex(bytes.value()) != hash) {
+        // Corrupt: dropped here (missing now), fetched again by repair.
+        std::uint64_t emptied = 0;
+        packs_.erase(hash, std::nullopt, emptied);
+        if (emptied != 0) drop_segment(emptied);
+        continue;
+      }
+      {
+        std::lock_guard lock(mu);
+        ++running;
+      }
+      journal_->append_async(hash, bytes.value(),
+                             [&, hash = hash, e = e](Result<BlobJournal::Where> where, std::string_view) {
+                               std::uint64_t emptied = 0;
+                               if (where.ok()) {
+                                 emptied = packs_.move(hash, e, {where->seq, where->offset, e.length, e.mtime});
+                                 journal_->release(where->seq);
+                               }
+                               if (emptied != 0) drop_segment(emptied);
+                               std::lock_guard lock(mu);  // notified under the lock: `cv` outlives the call
+                               if (where.ok()) {
+                                 ++moved;
+                               } else {
+                                 failed = true;
+                               }
+                               if (--running == 0) cv.notify_all();
+                             });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return running == 0; });
+    if (failed) return moved;  // a failing or closing journal: the next pass tries again
+  }
+  return moved;
 }
 
 Result<std::unique_ptr<BlobWriter>> BlobStore::begin() const {
@@ -198,6 +293,7 @@ void BlobStore::land_checked(std::string hash, std::string_view data, bool expec
         done(ok_status());
         return;
       }
+      (void)remove(hash);  // the corrupt copy, whether packed or a file
       append_and_place(std::move(hash), copy, false, std::move(done));
     });
     return;
@@ -210,13 +306,18 @@ void BlobStore::append_and_place(std::string hash, std::string_view data, bool e
   // may be gone by then.
   journal_->append_async(
       hash, data,
-      [this, hash, done = std::move(done)](Result<std::uint64_t> ticket, std::string_view bytes) {
-        if (!ticket.ok()) {
-          done(ticket.error());
+      [this, hash, done = std::move(done)](Result<BlobJournal::Where> where, std::string_view bytes) {
+        if (!where.ok()) {
+          done(where.error());
           return;
         }
-        Status st = place(hash, bytes);
-        journal_->release(ticket.value());
+        Status st = ok_status();
+        if (packs_size(bytes.size())) {
+          index_packed(hash, where.value(), bytes.size());
+        } else {
+          st = place(hash, bytes);
+        }
+        journal_->release(where->seq);
         done(st);
       },
       expected);
@@ -336,6 +437,7 @@ Result<int> BlobStore::open_for_read(std::string_view hash) const {
 }
 
 Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset, std::size_t length) const {
+  if (auto packed = read_packed(hash, offset, length)) return std::move(*packed);
   auto opened = open_for_read(hash);
   if (!opened.ok()) return opened.error();
   const int fd = opened.value();
@@ -367,6 +469,7 @@ Result<std::string> BlobStore::read(std::string_view hash, std::uint64_t offset,
 
 Result<std::uint64_t> BlobStore::size(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  if (auto e = packs_.find(hash)) return e->length;
   struct stat st {};
   if (::stat(path_of(hash).c_str(), &st) != 0) {
     if (errno == ENOENT) return make_error(Errc::not_found, "no blob " + std::string(hash));
@@ -376,6 +479,11 @@ Result<std::uint64_t> BlobStore::size(std::string_view hash) const {
 }
 
 Status BlobStore::verify(std::string_view hash) const {
+  if (auto packed = read_packed(hash, 0, BlobJournal::kMaxBlob)) {
+    if (!packed->ok()) return packed->error();
+    if (sha256_hex(packed->value()) != hash) return make_error(Errc::internal, "corrupt blob " + std::string(hash));
+    return ok_status();
+  }
   auto opened = open_for_read(hash);
   if (!opened.ok()) return opened.error();
   const int fd = opened.value();
@@ -402,6 +510,9 @@ Status BlobStore::verify(std::string_view hash) const {
 
 Status BlobStore::remove(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  std::uint64_t emptied = 0;
+  packs_.erase(hash, std::nullopt, emptied);
+  if (emptied != 0) drop_segment(emptied);
   if (::unlink(path_of(hash).c_str()) != 0 && errno != ENOENT) return sys_error("unlink " + path_of(hash));
   return ok_status();
 }
@@ -423,18 +534,33 @@ std::vector<BlobStore::Stored> BlobStore::list(std::int64_t drop_temp_before) co
         if (st.st_mtime < drop_temp_before) ::unlink(path.c_str());
         continue;
       }
-      if (valid_hash(name) && name.compare(0, 2, dirname) == 0) out.push_back({name, st.st_mtime});
+      if (valid_hash(name) && name.compare(0, 2, dirname) == 0 && !packs_.find(name))
+        out.push_back({name, st.st_mtime});
     }
   }
+  for (auto& [hash, e] : packs_.all()) out.push_back({std::move(hash), e.mtime});
   return out;
 }
 
 void BlobStore::touch(std::string_view hash) const {
-  if (valid_hash(hash)) ::utimensat(AT_FDCWD, path_of(hash).c_str(), nullptr, 0);
+  if (!valid_hash(hash)) return;
+  if (packs_.find(hash)) {
+    packs_.touch(hash, unix_now());
+    return;
+  }
+  ::utimensat(AT_FDCWD, path_of(hash).c_str(), nullptr, 0);
 }
 
 Status BlobStore::remove_if_unchanged(std::string_view hash, std::int64_t mtime) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  if (packs_.find(hash)) {
+    std::uint64_t emptied = 0;
+    const bool dropped = packs_.erase(hash, mtime, emptied);
+    if (emptied != 0) drop_segment(emptied);
+    if (!dropped) return make_error(Errc::busy, "blob " + std::string(hash) + " was written again");
+    ::unlink(path_of(hash).c_str());  // an older file of it, if any
+    return ok_status();
+  }
   struct stat st {};
   if (::stat(path_of(hash).c_str(), &st) != 0) return ok_status();
   if (st.st_mtime > mtime) return make_error(Errc::busy, "blob " + std::string(hash) + " was written again");
@@ -461,7 +587,7 @@ std::string BlobStore::path_of(std::string_view hash) const {
 
 bool BlobStore::has(std::string_view hash) const {
   struct stat st {};
-  return valid_hash(hash) && ::stat(path_of(hash).c_str(), &st) == 0;
+  return valid_hash(hash) && (packs_.find(hash) || ::stat(path_of(hash).c_str(), &st) == 0);
 }
 
 Result<std::string> BlobStore::put(std::string_view data) {
@@ -494,6 +620,11 @@ Status BlobStore::write_durable(const std::string& hash, std::string_view data) 
 
 Result<std::string> BlobStore::get(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
+  if (auto packed = read_packed(hash, 0, BlobJournal::kMaxBlob)) {
+    if (packed->ok() && sha256_hex(packed->value()) != hash)
+      return make_error(Errc::internal, "corrupt blob " + std::string(hash));
+    return std::move(*packed);
+  }
   const std::string path = path_of(hash);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -5,7 +5,9 @@
 // memory, made durable by the journal's group commit (blob_journal.h,
 // docs/adr/010-blob-group-commit.md), then written into an unnamed file of
 // its directory and linked under its hash in one step; a bigger one goes by
-// temp file, fsync, rename, directory fsync.
+// temp file, fsync, rename, directory fsync. A blob of at most `pack_max`
+// bytes has no file of its own: its journal record stays its home, found
+// through the pack index (pack_index.h, docs/adr/011-blob-packs.md).
 #pragma once
 
 #include <array>
@@ -13,11 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "apps/files/blob_journal.h"
+#include "apps/files/pack_index.h"
 #include "base/result.h"
 
 namespace minga::files {
@@ -87,15 +91,25 @@ class BlobWriter {
 class BlobStore {
  public:
   // `sync` makes the journal's writes durable (fdatasync unless a test
-  // injects failures).
-  explicit BlobStore(std::string dir, BlobJournal::SyncFn sync = nullptr);
+  // injects failures); blobs of at most `pack_max` bytes (at most
+  // BlobJournal::kMaxBlob) stay in the journal's segments, 0 packs none.
+  explicit BlobStore(std::string dir, BlobJournal::SyncFn sync = nullptr, std::uint64_t pack_max = 0);
   BlobStore(const BlobStore&) = delete;
   BlobStore& operator=(const BlobStore&) = delete;
-  // Before anything else: puts in place, durably, every blob still in the
-  // journal's segments (the store stopped before their checkpoint) and
-  // deletes the segments. Returns how many records it replayed.
+  // Before anything else: indexes the packed blobs of the journal's
+  // segments and puts in place, durably, every other blob still in them
+  // (the store stopped before their checkpoint), and deletes the segments
+  // that keep no packed blob. Returns how many records it replayed.
   Result<std::uint64_t> recover();
   BlobJournal::Counters journal_counters() const { return journal_->counters(); }
+  // Blobs in packs, and the segments holding them.
+  std::size_t packed() const { return packs_.count(); }
+  std::size_t pack_segments() const { return packs_.live_bytes().size(); }
+  // Rewrites the blobs still in use of each kept segment that is more than
+  // half garbage (collected or replaced blobs) into the open segment, then
+  // deletes it. Blocks while the moved bytes are synced; for the repair
+  // pass. Returns the blobs moved.
+  std::uint64_t compact() const;
   // Stores `data` durably; returns its hash. Storing a blob already present
   // rewrites nothing.
   Result<std::string> put(std::string_view data);
@@ -167,6 +181,17 @@ class BlobStore {
   // A new temp file in DIR/tmp for a writer that outgrew the journal.
   Result<int> open_temp(std::string& path) const;
   std::string dir_;
+  const std::uint64_t pack_max_;
+  bool packs_size(std::uint64_t size) const { return pack_max_ != 0 && size <= pack_max_; }
+  // Indexes the packed blob `hash` at `where`; deletes the kept segment it
+  // left, if that one holds no blob any more.
+  void index_packed(const std::string& hash, BlobJournal::Where where, std::uint64_t length) const;
+  // Up to `length` bytes from `offset` of packed blob `hash` (nullopt if it
+  // is not packed here), looked up again if a compaction moved it meanwhile.
+  std::optional<Result<std::string>> read_packed(std::string_view hash, std::uint64_t offset, std::size_t length) const;
+  // Drops a segment left with no blob from the pack index and the journal.
+  void drop_segment(std::uint64_t seq) const;
+  mutable PackIndex packs_;
   // The sub directories (by the first byte of the hash) known to exist.
   mutable std::array<std::atomic<bool>, 256> subs_{};
   // How placement links a file: an unnamed file (O_TMPFILE) linked by its

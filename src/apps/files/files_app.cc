@@ -60,9 +60,15 @@ Status FilesApp::start(apps::NodeServices& node) {
   auto max_size = s.get_int("files.max_size", "MINGA_FILES_MAX_SIZE", 1ll << 30);
   if (!max_size.ok()) return max_size.error();
   if (max_size.value() < 0) return Error{Errc::invalid_argument, "files.max_size must be 0 or more"};
+  auto pack_max = s.get_int("files.pack_max", "MINGA_FILES_PACK_MAX", 64 << 10);
+  if (!pack_max.ok()) return pack_max.error();
+  if (pack_max.value() < 0 || pack_max.value() > static_cast<std::int64_t>(BlobJournal::kMaxBlob))
+    return Error{Errc::invalid_argument,
+                 "files.pack_max must be 0 to " + std::to_string(BlobJournal::kMaxBlob) + " bytes"};
   replicas_ = static_cast<std::size_t>(replicas.value());
   max_size_ = static_cast<std::uint64_t>(max_size.value());
-  store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string());
+  store_ = std::make_unique<BlobStore>((node.data_dir() / "blobs").string(), nullptr,
+                                       static_cast<std::uint64_t>(pack_max.value()));
   // Blobs acknowledged before a crash but not yet checkpointed are put back
   // in place before this node serves anything.
   auto replayed = store_->recover();
@@ -89,9 +95,9 @@ Status FilesApp::start(apps::NodeServices& node) {
   // Blocking work: each put holds a thread while it waits for its replicas,
   // and each landing blob one while it waits for its group commit; the
   // more wait at once, the more share one fdatasync.
-  pool_ = std::make_unique<ThreadPool>(32, 256);
-  disk_pool_ = std::make_unique<ThreadPool>(32, 256);
-  push_pool_ = std::make_unique<ThreadPool>(64, 512);
+  pool_ = std::make_unique<ThreadPool>(32, 256, "files-put");
+  disk_pool_ = std::make_unique<ThreadPool>(32, 256, "files-land");
+  push_pool_ = std::make_unique<ThreadPool>(64, 512, "files-push");
   log_->register_state("files", catalogue_);
 
   auto route = [this, &node](std::uint32_t type, auto handler) { node.router().add(type, this, handler); };
@@ -118,7 +124,9 @@ Status FilesApp::start(apps::NodeServices& node) {
     const auto journal = store_->journal_counters();
     o.add("journal_appends", journal.appends)
         .add("journal_syncs", journal.syncs)
-        .add("journal_checkpoints", journal.checkpoints);
+        .add("journal_checkpoints", journal.checkpoints)
+        .add("packed_blobs", static_cast<std::uint64_t>(store_->packed()))
+        .add("pack_segments", static_cast<std::uint64_t>(store_->pack_segments()));
     repairer_->add_status(o);
     return o.str();
   });

@@ -209,6 +209,8 @@ pb::FilesNodeCheck Repairer::pass(bool repair) {
     ++kept;
   }
   out.set_blobs(kept);
+  // Space of collected packed blobs back: segments mostly garbage rewritten.
+  if (collect) store_.compact();
   if (!synced) out.set_error("cannot reach the leader: unreferenced blobs not collected");
   const auto millis = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "base/thread_name.h"
 #include "net/client.h"
 #include "proto/files.pb.h"
 #include "proto/minga.pb.h"
@@ -157,7 +158,10 @@ Status fetch_blob(const BlobStore& store, const std::string& address, const std:
 
 Pusher::Pusher(std::string address, TransferOptions options)
     : address_(std::move(address)), options_(std::move(options)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("files-pusher");
+    run();
+  });
 }
 
 Pusher::~Pusher() { stop(); }

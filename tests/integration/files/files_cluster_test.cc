@@ -45,6 +45,43 @@ fs::path blob_path(const RaftCluster::Member& m, const std::string& hash) {
   return fs::path(m.data_dir) / "blobs" / hash.substr(0, 2) / hash;
 }
 
+// The whole records of a member's journal segments, as docs/files.md
+// describes them ("MBJ1", the length as 8 bytes LE, the 64 hex digits of
+// the SHA-256, the bytes): (hash, bytes) in the order written. A small blob
+// lives there (files.pack_max), with no file of its own.
+std::vector<std::pair<std::string, std::string>> segment_records(const RaftCluster::Member& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const fs::path dir = fs::path(m.data_dir) / "blobs" / "journal";
+  std::vector<fs::path> segments;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) segments.push_back(it->path());
+  std::sort(segments.begin(), segments.end());
+  for (const auto& p : segments) {
+    const std::string s = read_file(p);
+    std::size_t at = 0;
+    while (at + 76 <= s.size() && s.compare(at, 4, "MBJ1") == 0) {
+      std::uint64_t length = 0;
+      for (int i = 7; i >= 0; --i) length = length << 8 | static_cast<unsigned char>(s[at + 4 + i]);
+      if (at + 76 + length > s.size()) break;
+      out.emplace_back(s.substr(at + 12, 64), s.substr(at + 76, length));
+      at += 76 + length;
+    }
+  }
+  return out;
+}
+
+// Whether member `m` holds `content` durably: as its blob file, or as the
+// latest journal record under its hash.
+bool holds(const RaftCluster::Member& m, const std::string& content) {
+  const std::string hash = sha256_hex(content);
+  if (fs::exists(blob_path(m, hash))) return read_file(blob_path(m, hash)) == content;
+  const auto records = segment_records(m);
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    if (it->first == hash) return it->second == content;
+  }
+  return false;
+}
+
 // A get on node `address` through the protocol (the file fits one answer).
 Result<pb::FilesGetResponse> get_raw(const std::string& address, const std::string& name) {
   auto ep = net::parse_endpoint(address);
@@ -106,9 +143,10 @@ TEST(Files, PutGetLsStatRmThroughEachNode) {
   auto json = c->minga({"-o", "json", "stat", "empty"});
   EXPECT_EQ(json.out.rfind(R"({"ok":true,"name":"empty","size":0,"sha256":")" + sha256_hex("") + "\"", 0), 0u)
       << json.out;
-  // Three replicas, the blob durable on each node.
+  // Three replicas, the blob durable on each node (a file: above files.pack_max).
   for (std::size_t node = 0; node < 3; ++node) {
     EXPECT_TRUE(fs::exists(blob_path(c->member(node), sha256_hex(cases[0].content)))) << node;
+    EXPECT_TRUE(holds(c->member(node), cases[2].content)) << node;
   }
   EXPECT_NE(json.out.find(R"("replicas":[")"), std::string::npos);
 
@@ -240,7 +278,7 @@ TEST(Files, BadNamesAreRefusedAndNothingIsWrittenOutsideTheDataDir) {
   EXPECT_FALSE(fs::exists("/etc/x"));
   EXPECT_FALSE(fs::exists("/tmp/x"));
   // Under each data dir, the blob store holds blobs by hash only, and its
-  // journal segments by sequence number.
+  // journal segments by sequence number; the one small blob is in them.
   for (std::size_t node = 0; node < 3; ++node) {
     std::set<std::string> blobs;
     const fs::path store = fs::path(c->member(node).data_dir) / "blobs";
@@ -252,6 +290,8 @@ TEST(Files, BadNamesAreRefusedAndNothingIsWrittenOutsideTheDataDir) {
         blobs.insert(f.path().filename().string());
       }
     }
+    EXPECT_EQ(blobs, std::set<std::string>{}) << node;
+    for (const auto& [h, bytes] : segment_records(c->member(node))) blobs.insert(h);
     EXPECT_EQ(blobs, std::set<std::string>{hash}) << node;
   }
 }
@@ -457,9 +497,7 @@ void uploads_survive_a_kill(bool kill_the_leader) {
       90s))
       << last.out << last.err;
   EXPECT_NE(last.out.find("NODE"), std::string::npos) << last.out;
-  for (const auto& [name, content] : acked) {
-    EXPECT_TRUE(read_file(blob_path(c->member(victim), sha256_hex(content))) == content) << name;
-  }
+  for (const auto& [name, content] : acked) EXPECT_TRUE(holds(c->member(victim), content)) << name;
   std::size_t checked = 0;
   for (const auto& [name, content] : acked) {
     if (checked++ % 10 != 0) continue;
@@ -478,7 +516,10 @@ TEST(Files, EveryAcknowledgedUploadSurvivesAKilledReplicaAndRepairRestoresIt) { 
 
 TEST(Files, EveryAcknowledgedUploadSurvivesAKilledLeaderAndRepairRestoresIt) { uploads_survive_a_kill(true); }
 
+// These three tests change blob files under a running node, so they keep
+// every blob in its own file (files.pack_max 0); packed blobs have their own.
 TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) {
+  ScopedEnv files_only("MINGA_FILES_PACK_MAX", "0");
   auto c = RaftCluster::start(3);
   ASSERT_TRUE(c->wait_leader());
   TempDir tmp;
@@ -531,6 +572,7 @@ TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) 
 // and replaced with good bytes by `minga files repair`.
 TEST(Files, CheckFindsAFlippedByteAndRepairFixesIt) {
   ScopedEnv interval("MINGA_FILES_REPAIR_INTERVAL", "600");
+  ScopedEnv files_only("MINGA_FILES_PACK_MAX", "0");
   auto c = RaftCluster::start(3);
   ASSERT_TRUE(c->wait_leader());
   // The pass soon after start is done; the next one is ten minutes away.
@@ -575,12 +617,75 @@ TEST(Files, CheckFindsAFlippedByteAndRepairFixesIt) {
   EXPECT_EQ(unknown.err, "error: no member n9\n");
 }
 
+// A small file's blob lives in the journal's segments (files.pack_max,
+// 64 KiB by default). A byte flipped there is found by `files check`,
+// never served, repaired by a read through that node, and the repaired copy
+// survives a restart, whose scan of the segment skips the bad record.
+TEST(Files, AFlippedByteInAPackIsFoundRepairedAndTheRepairSurvivesARestart) {
+  ScopedEnv interval("MINGA_FILES_REPAIR_INTERVAL", "600");
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(c->member(i).proc.wait_for_output("action: files_pass", 15s)) << i;
+  TempDir tmp;
+  const std::string content = every_byte(16), neighbour = "another small file";
+  const std::string hash = sha256_hex(content);
+  write_file(tmp.path() / "small.bin", content);
+  write_file(tmp.path() / "other", neighbour);
+  ASSERT_EQ(c->minga({"put", (tmp.path() / "small.bin").string(), "--name", "small.bin"}).exit_code, 0);
+  ASSERT_EQ(c->minga({"put", (tmp.path() / "other").string(), "--name", "other"}).exit_code, 0);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(fs::exists(blob_path(c->member(i), hash))) << i;
+    EXPECT_TRUE(holds(c->member(i), content)) << i;
+  }
+  // Flip byte 2000 of node 1's record of the blob.
+  const fs::path journal = fs::path(c->member(1).data_dir) / "blobs" / "journal";
+  bool flipped = false;
+  for (const auto& f : fs::directory_iterator(journal)) {
+    const std::string bytes = read_file(f.path());
+    const auto at = bytes.find(hash + content);
+    if (at == std::string::npos) continue;
+    std::fstream out(f.path(), std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(static_cast<std::streamoff>(at + 64 + 2000));
+    out.put(static_cast<char>('\x01' ^ content[2000]));
+    flipped = true;
+  }
+  ASSERT_TRUE(flipped);
+  EXPECT_FALSE(holds(c->member(1), content));
+  auto found = files_check(c->all_addresses());
+  EXPECT_EQ(found.exit_code, 1) << found.out << found.err;
+  EXPECT_NE(found.out.find("n2 corrupt small.bin\n"), std::string::npos) << found.out;
+  // A read through node 1 gets good bytes from a replica and keeps them.
+  auto got = run_minga({"--server", c->address(1), "get", "small.bin"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_TRUE(got.out == content);
+  EXPECT_TRUE(c->member(1).proc.wait_for_output("action: files_repair | result: success", 5s));
+  EXPECT_TRUE(holds(c->member(1), content));
+  EXPECT_EQ(files_check(c->all_addresses()).exit_code, 0);
+
+  c->kill(1);
+  c->restart(1);
+  ASSERT_TRUE(c->member(1).proc.wait_for_output("corrupt record", 15s));
+  ASSERT_TRUE(eventually([&] { return get_raw(c->address(1), "other").ok(); }, 20s)) << "node 1 back in the cluster";
+  for (const auto* name : {"small.bin", "other"}) {
+    auto again = get_raw(c->address(1), name);
+    ASSERT_TRUE(again.ok()) << name << ": " << again.error().message;
+    EXPECT_TRUE(again->data() == (std::string(name) == "other" ? neighbour : content)) << name;
+  }
+  // Served from the repaired record: nothing fetched or repaired again.
+  EXPECT_FALSE(c->member(1).proc.wait_for_output("action: files_fetch", 300ms));
+  EXPECT_FALSE(c->member(1).proc.wait_for_output("action: files_repair", 300ms));
+  auto clean = files_check(c->all_addresses());
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_FALSE(fs::exists(blob_path(c->member(1), hash)));
+}
+
 // The background pass on its own: a flipped byte and a deleted blob come
 // back with no read; a removed file's blob is collected after the grace
 // period, the others are kept; /status and /metrics say so.
 TEST(Files, TheBackgroundPassRepairsBlobsAndCollectsUnreferencedOnes) {
   ScopedEnv interval("MINGA_FILES_REPAIR_INTERVAL", "1");
   ScopedEnv grace("MINGA_FILES_GC_GRACE", "3");
+  ScopedEnv files_only("MINGA_FILES_PACK_MAX", "0");
   auto c = RaftCluster::start(3);
   ASSERT_TRUE(c->wait_leader());
   TempDir tmp;
@@ -680,7 +785,7 @@ TEST(Files, ARemovedMembersFilesAreReReplicated) {
     std::size_t replicas = 0;
     for (std::size_t i = 0; i < 4; ++i) {
       if (i == gone || st.out.find("\"" + c->member(i).id + "\"") == std::string::npos) continue;
-      if (read_file(blob_path(c->member(i), sha256_hex(content))) != content) return false;
+      if (!holds(c->member(i), content)) return false;
       ++replicas;
     }
     return replicas == 3;
