@@ -204,7 +204,9 @@ void BlobJournal::post(std::function<void()> job) {
 void BlobJournal::release(std::uint64_t seq) {
   std::lock_guard lock(mu_);
   auto it = pending_.find(seq);
-  if (it != pending_.end() && it->second > 0 && --it->second == 0) seal_cv_.notify_all();
+  // Only a sealed segment waits for its checkpoint (the open one is not
+  // woken for at every batch).
+  if (it != pending_.end() && it->second > 0 && --it->second == 0 && sealed_.count(seq) != 0) seal_cv_.notify_all();
 }
 
 void BlobJournal::discard(std::uint64_t seq) {
@@ -224,17 +226,11 @@ bool BlobJournal::kept(std::uint64_t seq) const {
 
 std::string BlobJournal::segment_path(std::uint64_t seq) const { return segment_file(dir_, seq); }
 
-void BlobJournal::complete_locked(Batch batch, Result<Where> outcome) {
+void BlobJournal::fail_locked(Batch batch, Error error) {
   auto shared = std::make_shared<Batch>(std::move(batch));
-  jobs_.push_back([shared, outcome] {
+  jobs_.push_back([shared, error = std::move(error)] {
     const std::string_view bytes(shared->bytes);
-    for (auto& w : shared->waiting) {
-      if (!outcome.ok()) {
-        w.done(outcome.error(), bytes.substr(w.offset, w.length));
-        continue;
-      }
-      w.done(Where{outcome->seq, outcome->offset + w.offset}, bytes.substr(w.offset, w.length));
-    }
+    for (auto& w : shared->waiting) w.done(error, bytes.substr(w.offset, w.length));
   });
   complete_cv_.notify_one();
 }
@@ -251,7 +247,7 @@ void BlobJournal::sync_loop() {
     if (stopping_) {
       // Never written: not durable, not acknowledged.
       if (!buffer_.waiting.empty())
-        complete_locked(std::exchange(buffer_, Batch{}), Error{Errc::shutting_down, "the blob store is closing"});
+        fail_locked(std::exchange(buffer_, Batch{}), Error{Errc::shutting_down, "the blob store is closing"});
       syncer_done_ = true;
       complete_cv_.notify_all();
       return;
@@ -296,17 +292,23 @@ void BlobJournal::sync_loop() {
         sealed_.insert(seq);
         seal_cv_.notify_all();
       }
-      complete_locked(std::move(batch), Where{seq, start});
+      // The callbacks of a synced batch run here: they only index or place
+      // a blob and answer (no waiting), and running them here saves a
+      // wake-up per batch; appends meanwhile make the next batch.
+      lock.unlock();
+      const std::string_view bytes(batch.bytes);
+      for (auto& w : batch.waiting) w.done(Where{seq, start + w.offset}, bytes.substr(w.offset, w.length));
+      lock.lock();
       continue;
     }
-    complete_locked(std::move(batch), written.error());
+    fail_locked(std::move(batch), written.error());
     if (fatal) {
       // The page cache may have dropped the dirty pages: a later sync could
       // falsely succeed. What was appended meanwhile fails too, and so does
       // every later append.
       sync_error_ = written;
       log::error("files_journal", "fail", {{"reason", written.error().message}});
-      if (!buffer_.waiting.empty()) complete_locked(std::exchange(buffer_, Batch{}), written.error());
+      if (!buffer_.waiting.empty()) fail_locked(std::exchange(buffer_, Batch{}), written.error());
     }
   }
 }

@@ -15,11 +15,13 @@
 //
 // Threads: append_async() only copies its record into memory and never
 // blocks on the disk; one syncer thread writes each batch of records with
-// one write and covers it with one fdatasync; one completion thread runs
-// the callbacks of each synced batch (placing the files, answering the
-// requests), so that the syncer starts the next fdatasync at once; one
-// checkpointer thread runs the syncfs of full segments. append() is the
-// blocking form, for callers that may wait.
+// one write and covers it with one fdatasync, then runs the callbacks of
+// the synced batch itself (indexing or placing the blobs, answering the
+// requests: nothing that waits), while the next batch gathers; one
+// completion thread runs the callbacks of failed batches and the jobs
+// posted to it; one checkpointer thread runs the syncfs of full segments.
+// append() is the blocking form, for callers that may wait (never from a
+// callback).
 #pragma once
 
 #include <chrono>
@@ -75,15 +77,16 @@ class BlobJournal {
   // only).
   using Done = std::function<void(Result<Where> where, std::string_view data)>;
   // Appends blob `hash` with its bytes (copied: the caller may drop them on
-  // return) without blocking. `done` runs exactly once: on the completion
-  // thread after the fdatasync covering the record (or its failure), or at
+  // return) without blocking. `done` runs exactly once: on the syncer
+  // thread after the fdatasync covering the record (on the completion
+  // thread if it failed), or at
   // once on the caller's thread if the journal refuses the record (closing,
   // failed, or busy with kMaxBufferedBytes waiting). `expected`: the caller
   // was counted by expect(1), and no longer is.
   void append_async(std::string_view hash, std::string_view data, Done done, bool expected = false);
   // The same, returning once the record is durable (or refused).
   Result<Where> append(std::string_view hash, std::string_view data, bool expected = false);
-  // Runs `job` on the completion thread, after the callbacks already due
+  // Runs `job` on the completion thread, after the failures already due
   // (for work that must not run on an I/O thread: checking a blob already
   // on disk). Jobs posted while the journal closes still run.
   void post(std::function<void()> job);
@@ -135,9 +138,9 @@ class BlobJournal {
   };
 
   Status open_segment();
-  // Hands `batch` to the completion thread with its outcome: the segment
-  // and the offset its bytes start at, or an error (holding mu_).
-  void complete_locked(Batch batch, Result<Where> outcome);
+  // Hands `batch` to the completion thread, to fail its records with
+  // `error` (holding mu_).
+  void fail_locked(Batch batch, Error error);
   void sync_loop();
   void complete_loop();
   void checkpoint_loop();

@@ -116,8 +116,8 @@ class BlobStore {
   // Lands a blob whose bytes are all at hand (at most BlobJournal::kMaxBlob)
   // and must hash to `hash`, without blocking: the bytes are copied into the
   // journal's next batch, and after the fdatasync that covers them the
-  // journal's completion thread puts the file in place and calls `done`
-  // (ok: durable and in place here). A good blob already under that hash is
+  // journal's syncer thread indexes the packed blob or puts its file in
+  // place and calls `done` (ok: durable and in place here). A good blob already under that hash is
   // only touched (checked on the completion thread, rewritten if corrupt).
   // `done` runs exactly once; at once, on the caller's thread, when the
   // bytes are refused (above the limit: invalid_argument; not hashing to

@@ -6,7 +6,7 @@
 //
 // Threads: frame handlers run on I/O threads and only decode, look up,
 // append upload chunks and hand small pushed blobs to the blob journal
-// (which answers them once durable, from its own completion thread);
+// (which answers them once durable, from its own syncer thread);
 // whatever waits on disk sync or on another node (a put's commit, a blob
 // push, a fetch, a full hash check) runs on the app's own pools (one for
 // puts, gets and checks, which wait on other nodes; one for the pushes of
