@@ -69,6 +69,18 @@ std::vector<std::uint64_t> segments(const std::string& dir) {
   return out;
 }
 
+// Writes all of `data` at `offset` of `fd`.
+bool pwrite_all(int fd, std::string_view data, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 bool read_exact(int fd, std::uint64_t offset, std::size_t length, std::string& out) {
   out.resize(length);
   std::size_t got = 0;
@@ -100,6 +112,10 @@ BlobJournal::BlobJournal(std::string dir, std::string blob_dir, SyncFn sync, Ret
     name_this_thread("journal-ckpt");
     checkpoint_loop();
   });
+  preparer_ = std::thread([this] {
+    name_this_thread("journal-prep");
+    prepare_loop();
+  });
 }
 
 BlobJournal::~BlobJournal() {
@@ -109,11 +125,13 @@ BlobJournal::~BlobJournal() {
   }
   work_cv_.notify_all();
   seal_cv_.notify_all();
+  prepare_cv_.notify_all();
   // The syncer fails what it has not written; the completion thread runs
   // every callback and job due, then returns.
   syncer_.join();
   completer_.join();
   checkpointer_.join();
+  preparer_.join();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -127,16 +145,54 @@ Status BlobJournal::open_segment() {
   }
   const std::uint64_t next = seq_ + 1;
   const std::string path = segment_file(dir_, next);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("open " + path);
   if (auto st = sync_dir(dir_); !st.ok()) {
     ::close(fd);
     return st;
   }
   fd_ = fd;
-  seq_ = next;
   segment_bytes_ = 0;
+  std::lock_guard lock(mu_);
+  seq_ = next;
+  prepared_ = 0;
   return ok_status();
+}
+
+void BlobJournal::before_write(std::uint64_t end) {
+  std::unique_lock lock(mu_);
+  // Never where the preparer is writing zeros.
+  prepare_cv_.wait(lock, [&] { return preparing_seq_ != seq_ || end <= prepared_; });
+  if (end > prepared_) prepared_ = end;  // past the zeros: the file grows, and this sync commits it
+  if (prepared_ - end < kPrepareBytes / 2 && preparing_seq_ == 0 && prepared_ < kSegmentBytes) {
+    prepare_wanted_ = true;
+    prepare_cv_.notify_all();
+  }
+}
+
+void BlobJournal::prepare_loop() {
+  static const std::string zeros(1u << 20, '\0');
+  std::unique_lock lock(mu_);
+  for (;;) {
+    prepare_cv_.wait(lock, [&] { return stopping_ || prepare_wanted_; });
+    if (stopping_) return;
+    prepare_wanted_ = false;
+    const std::uint64_t seq = seq_, from = prepared_;
+    if (seq == 0) continue;
+    preparing_seq_ = seq;
+    lock.unlock();
+    // Its own descriptor: the syncer may close its own meanwhile (a seal).
+    const std::string path = segment_file(dir_, seq);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0;
+    for (std::uint64_t at = from; ok && at < from + kPrepareBytes; at += zeros.size()) ok = pwrite_all(fd, zeros, at);
+    ok = ok && ::fdatasync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    lock.lock();
+    if (ok && seq_ == seq && prepared_ == from) prepared_ = from + kPrepareBytes;
+    preparing_seq_ = 0;
+    prepare_cv_.notify_all();
+  }
 }
 
 void BlobJournal::expect(int delta) {
@@ -259,12 +315,19 @@ void BlobJournal::sync_loop() {
     const std::size_t records = batch.waiting.size();
     Status written = fd_ < 0 ? open_segment() : ok_status();
     const std::uint64_t start = segment_bytes_;
-    if (written.ok()) written = write_all(fd_, batch.bytes, segment_file(dir_, seq_));
+    if (written.ok()) {
+      before_write(start + batch.bytes.size());
+      if (!pwrite_all(fd_, batch.bytes, start)) written = sys_error("write " + segment_file(dir_, seq_));
+    }
     // A short write (a full disk) is cut off again, so that the records
     // after it stay readable; if even that fails, the journal takes no more
     // appends.
     bool fatal = !written.ok() && fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(start)) != 0;
     if (fatal) written = sys_error("ftruncate " + segment_file(dir_, seq_));
+    if (!written.ok()) {
+      std::lock_guard cut(mu_);
+      prepared_ = std::min(prepared_, start);  // the zeros went with the cut
+    }
     bool synced = false;
     const bool tried = written.ok();
     if (tried) {

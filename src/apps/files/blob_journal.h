@@ -19,7 +19,10 @@
 // the synced batch itself (indexing or placing the blobs, answering the
 // requests: nothing that waits), while the next batch gathers; one
 // completion thread runs the callbacks of failed batches and the jobs
-// posted to it; one checkpointer thread runs the syncfs of full segments.
+// posted to it; one checkpointer thread runs the syncfs of full segments;
+// one preparer thread writes zeros ahead of the records of the open
+// segment (kPrepareBytes at a time) and syncs them, so that a batch's
+// fdatasync overwrites allocated blocks and commits no metadata.
 // append() is the blocking form, for callers that may wait (never from a
 // callback).
 #pragma once
@@ -49,6 +52,9 @@ class BlobJournal {
   // Records waiting for their sync, at most (a stalled disk refuses more
   // with busy rather than holding every incoming blob in memory).
   static constexpr std::uint64_t kMaxBufferedBytes = 256u << 20;
+  // Zeros written ahead of the open segment's records, at a time; a new
+  // step starts once less than half of one is left.
+  static constexpr std::uint64_t kPrepareBytes = 4u << 20;
   // Makes a segment's written bytes durable; fdatasync(2) unless a test
   // injects a failing one. Returns 0 or -1 with errno set.
   using SyncFn = std::function<int(int fd)>;
@@ -144,6 +150,10 @@ class BlobJournal {
   void sync_loop();
   void complete_loop();
   void checkpoint_loop();
+  void prepare_loop();
+  // Before the syncer writes up to byte `end` of the open segment: waits
+  // while the preparer writes zeros there, and asks for more ahead.
+  void before_write(std::uint64_t end);
 
   const std::string dir_;
   const std::string blob_dir_;
@@ -153,6 +163,7 @@ class BlobJournal {
   std::condition_variable work_cv_;      // the syncer: something to sync
   std::condition_variable complete_cv_;  // the completion thread: jobs
   std::condition_variable seal_cv_;      // the checkpointer
+  std::condition_variable prepare_cv_;   // the preparer: zeros wanted; the syncer: zeros written
   bool stopping_ = false;
   bool syncer_done_ = false;
   Batch buffer_;                            // appended, not yet written
@@ -164,14 +175,22 @@ class BlobJournal {
   std::map<std::uint64_t, std::uint64_t> pending_;
   std::set<std::uint64_t> sealed_;
   std::set<std::uint64_t> kept_;  // checkpointed, and retained then
+  // The open segment's bytes known to be allocated and synced (its records,
+  // then zeros), the segment the preparer is writing zeros to (0: none),
+  // and whether the syncer asked for more.
+  std::uint64_t prepared_ = 0;
+  std::uint64_t preparing_seq_ = 0;
+  bool prepare_wanted_ = false;
   Counters counters_;
-  // The syncer's own (no lock): the open segment.
+  // The syncer's own (no lock; seq_ is changed holding mu_, for the
+  // preparer): the open segment.
   int fd_ = -1;
   std::uint64_t seq_ = 0;
   std::uint64_t segment_bytes_ = 0;
   std::thread syncer_;
   std::thread completer_;
   std::thread checkpointer_;
+  std::thread preparer_;
 };
 
 }  // namespace minga::files

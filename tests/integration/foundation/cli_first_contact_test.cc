@@ -144,6 +144,8 @@ TEST_F(CliFirstContact, StatusTextHasSectionsUnitsAndRounding) {
       "  journal_appends:     0\n"
       "  journal_syncs:       0\n"
       "  journal_checkpoints: 0\n"
+      "  packed_blobs:        0\n"
+      "  pack_segments:       0\n"
       "  under_replicated:    0\n"
       "  missing:             0\n"
       "  corrupt:             0\n"
