@@ -588,7 +588,6 @@ TEST_F(BlobStoreTest, AKeptSegmentWithNothingInUseIsDeleted) {
   EXPECT_FALSE(store.has(sha256_hex("only blob")));
 }
 
-
 // The open segment is zero-filled ahead of its records (so that a batch's
 // fdatasync commits no metadata); the records written into the zeros are
 // found again at the next start, and the zeros end the scan.
