@@ -652,10 +652,7 @@ int Node::Impl::run() {
 
   std::vector<std::thread> extra;
   for (unsigned i = 1; i < config.io_threads; ++i) {
-    extra.emplace_back([this] {
-      name_this_thread("minga-io");
-      io.run();
-    });
+    extra.push_back(named_thread("minga-io", [this] { io.run(); }));
   }
   io.run();
   for (auto& t : extra) t.join();

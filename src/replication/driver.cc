@@ -49,22 +49,10 @@ Status Driver::start() {
   core_ = std::make_unique<raft::Core>(cfg, std::move(init));
   next_read_ = (opt_.seed | 1) << 16;
   refresh_status();
-  storage_thread_ = std::thread([this] {
-    name_this_thread("raft-storage");
-    storage_loop();
-  });
-  snapshot_thread_ = std::thread([this] {
-    name_this_thread("raft-snapshot");
-    snapshot_loop();
-  });
-  apply_thread_ = std::thread([this] {
-    name_this_thread("raft-apply");
-    apply_loop();
-  });
-  loop_thread_ = std::thread([this] {
-    name_this_thread("raft-loop");
-    loop();
-  });
+  storage_thread_ = named_thread("raft-storage", [this] { storage_loop(); });
+  snapshot_thread_ = named_thread("raft-snapshot", [this] { snapshot_loop(); });
+  apply_thread_ = named_thread("raft-apply", [this] { apply_loop(); });
+  loop_thread_ = named_thread("raft-loop", [this] { loop(); });
   return ok_status();
 }
 

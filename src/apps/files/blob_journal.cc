@@ -100,22 +100,10 @@ BlobJournal::BlobJournal(std::string dir, std::string blob_dir, SyncFn sync, Ret
       blob_dir_(std::move(blob_dir)),
       sync_(sync ? std::move(sync) : SyncFn([](int fd) { return ::fdatasync(fd); })),
       retained_(retained ? std::move(retained) : Retained([](std::uint64_t) { return false; })) {
-  syncer_ = std::thread([this] {
-    name_this_thread("journal-sync");
-    sync_loop();
-  });
-  completer_ = std::thread([this] {
-    name_this_thread("journal-done");
-    complete_loop();
-  });
-  checkpointer_ = std::thread([this] {
-    name_this_thread("journal-ckpt");
-    checkpoint_loop();
-  });
-  preparer_ = std::thread([this] {
-    name_this_thread("journal-prep");
-    prepare_loop();
-  });
+  syncer_ = named_thread("journal-sync", [this] { sync_loop(); });
+  completer_ = named_thread("journal-done", [this] { complete_loop(); });
+  checkpointer_ = named_thread("journal-ckpt", [this] { checkpoint_loop(); });
+  preparer_ = named_thread("journal-prep", [this] { prepare_loop(); });
 }
 
 BlobJournal::~BlobJournal() {

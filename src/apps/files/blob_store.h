@@ -149,8 +149,10 @@ class BlobStore {
   Status remove(std::string_view hash) const;
 
   // For the repair pass and the collector: every blob in the store with the
-  // time its file was last written (unix seconds); temporary files of
-  // uploads older than `before` (unix seconds) are deleted on the way.
+  // time it was last written (unix seconds: its file's mtime, or for a
+  // packed blob its landing, last touch or the store's start); temporary
+  // files of uploads older than `before` (unix seconds) are deleted on the
+  // way.
   struct Stored {
     std::string hash;
     std::int64_t mtime = 0;
@@ -159,7 +161,7 @@ class BlobStore {
   // Marks blob `hash` as just written (a put or push that found it here
   // already), so that the collector's grace period starts again.
   void touch(std::string_view hash) const;
-  // Deletes blob `hash` only if its file was not written after `mtime`.
+  // Deletes blob `hash` only if it was not written after `mtime`.
   Status remove_if_unchanged(std::string_view hash, std::int64_t mtime) const;
 
  private:

@@ -59,21 +59,14 @@ std::uint64_t PackIndex::put(std::string_view hash, const Entry& e) {
   const auto key = key_of(hash);
   if (!key) return 0;
   std::lock_guard lock(mu_);
-  std::uint64_t emptied = 0;
   auto [it, added] = blobs_.try_emplace(*key, e);
-  if (!added) {
-    const Entry old = it->second;
-    it->second = e;
-    auto& seg = segments_[e.seq];
-    seg.blobs += 1;
-    seg.bytes += e.length;
-    emptied = leave_locked(old);
-    return emptied == e.seq ? 0 : emptied;
-  }
   auto& seg = segments_[e.seq];
   seg.blobs += 1;
   seg.bytes += e.length;
-  return 0;
+  if (added) return 0;
+  const Entry old = it->second;
+  it->second = e;
+  return leave_locked(old);  // never e.seq: it holds `e` now
 }
 
 std::uint64_t PackIndex::move(std::string_view hash, const Entry& from, const Entry& to) {

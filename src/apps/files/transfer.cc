@@ -158,10 +158,7 @@ Status fetch_blob(const BlobStore& store, const std::string& address, const std:
 
 Pusher::Pusher(std::string address, TransferOptions options)
     : address_(std::move(address)), options_(std::move(options)) {
-  thread_ = std::thread([this] {
-    name_this_thread("files-pusher");
-    run();
-  });
+  thread_ = named_thread("files-pusher", [this] { run(); });
 }
 
 Pusher::~Pusher() { stop(); }

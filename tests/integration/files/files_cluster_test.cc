@@ -71,16 +71,18 @@ std::vector<std::pair<std::string, std::string>> segment_records(const RaftClust
 }
 
 // Whether member `m` holds `content` durably: as its blob file, or as the
-// latest journal record under its hash.
-bool holds(const RaftCluster::Member& m, const std::string& content) {
+// latest record under its hash in `records` (its segment_records()).
+bool holds(const RaftCluster::Member& m, const std::string& content,
+           const std::vector<std::pair<std::string, std::string>>& records) {
   const std::string hash = sha256_hex(content);
   if (fs::exists(blob_path(m, hash))) return read_file(blob_path(m, hash)) == content;
-  const auto records = segment_records(m);
   for (auto it = records.rbegin(); it != records.rend(); ++it) {
     if (it->first == hash) return it->second == content;
   }
   return false;
 }
+
+bool holds(const RaftCluster::Member& m, const std::string& content) { return holds(m, content, segment_records(m)); }
 
 // A get on node `address` through the protocol (the file fits one answer).
 Result<pb::FilesGetResponse> get_raw(const std::string& address, const std::string& name) {
@@ -497,7 +499,8 @@ void uploads_survive_a_kill(bool kill_the_leader) {
       90s))
       << last.out << last.err;
   EXPECT_NE(last.out.find("NODE"), std::string::npos) << last.out;
-  for (const auto& [name, content] : acked) EXPECT_TRUE(holds(c->member(victim), content)) << name;
+  const auto records = segment_records(c->member(victim));
+  for (const auto& [name, content] : acked) EXPECT_TRUE(holds(c->member(victim), content, records)) << name;
   std::size_t checked = 0;
   for (const auto& [name, content] : acked) {
     if (checked++ % 10 != 0) continue;
