@@ -184,6 +184,13 @@ std::optional<Result<std::string>> BlobStore::read_packed(std::string_view hash,
   return packs_.read(*now, offset, length);
 }
 
+std::optional<Result<std::string>> BlobStore::get_packed(std::string_view hash) const {
+  auto packed = read_packed(hash, 0, BlobJournal::kMaxBlob);
+  if (packed && packed->ok() && sha256_hex(packed->value()) != hash)
+    return make_error(Errc::internal, "corrupt blob " + std::string(hash));
+  return packed;
+}
+
 void BlobStore::drop_segment(std::uint64_t seq) const {
   packs_.forget(seq);
   journal_->discard(seq);
@@ -196,10 +203,7 @@ std::uint64_t BlobStore::compact() const {
     struct stat st {};
     if (::stat(journal_->segment_path(seq).c_str(), &st) != 0) continue;
     if (live * 2 >= static_cast<std::uint64_t>(st.st_size)) continue;
-    std::vector<std::pair<std::string, PackIndex::Entry>> in;
-    for (auto& [hash, e] : packs_.all()) {
-      if (e.seq == seq) in.emplace_back(std::move(hash), e);
-    }
+    const auto in = packs_.in(seq);
     // Appended without waiting for each sync: the moves of a segment share
     // the journal's fdatasyncs, and all are waited for at the end.
     std::mutex mu;
@@ -479,11 +483,7 @@ Result<std::uint64_t> BlobStore::size(std::string_view hash) const {
 }
 
 Status BlobStore::verify(std::string_view hash) const {
-  if (auto packed = read_packed(hash, 0, BlobJournal::kMaxBlob)) {
-    if (!packed->ok()) return packed->error();
-    if (sha256_hex(packed->value()) != hash) return make_error(Errc::internal, "corrupt blob " + std::string(hash));
-    return ok_status();
-  }
+  if (auto packed = get_packed(hash)) return packed->ok() ? ok_status() : Status(packed->error());
   auto opened = open_for_read(hash);
   if (!opened.ok()) return opened.error();
   const int fd = opened.value();
@@ -543,11 +543,7 @@ std::vector<BlobStore::Stored> BlobStore::list(std::int64_t drop_temp_before) co
 }
 
 void BlobStore::touch(std::string_view hash) const {
-  if (!valid_hash(hash)) return;
-  if (packs_.find(hash)) {
-    packs_.touch(hash, unix_now());
-    return;
-  }
+  if (!valid_hash(hash) || packs_.touch(hash, unix_now())) return;
   ::utimensat(AT_FDCWD, path_of(hash).c_str(), nullptr, 0);
 }
 
@@ -620,11 +616,7 @@ Status BlobStore::write_durable(const std::string& hash, std::string_view data) 
 
 Result<std::string> BlobStore::get(std::string_view hash) const {
   if (!valid_hash(hash)) return make_error(Errc::invalid_argument, "bad blob hash");
-  if (auto packed = read_packed(hash, 0, BlobJournal::kMaxBlob)) {
-    if (packed->ok() && sha256_hex(packed->value()) != hash)
-      return make_error(Errc::internal, "corrupt blob " + std::string(hash));
-    return std::move(*packed);
-  }
+  if (auto packed = get_packed(hash)) return std::move(*packed);
   const std::string path = path_of(hash);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

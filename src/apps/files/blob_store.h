@@ -104,7 +104,7 @@ class BlobStore {
   BlobJournal::Counters journal_counters() const { return journal_->counters(); }
   // Blobs in packs, and the segments holding them.
   std::size_t packed() const { return packs_.count(); }
-  std::size_t pack_segments() const { return packs_.live_bytes().size(); }
+  std::size_t pack_segments() const { return packs_.segment_count(); }
   // Rewrites the blobs still in use of each kept segment that is more than
   // half garbage (collected or replaced blobs) into the open segment, then
   // deletes it. Blocks while the moved bytes are synced; for the repair
@@ -191,6 +191,9 @@ class BlobStore {
   // Up to `length` bytes from `offset` of packed blob `hash` (nullopt if it
   // is not packed here), looked up again if a compaction moved it meanwhile.
   std::optional<Result<std::string>> read_packed(std::string_view hash, std::uint64_t offset, std::size_t length) const;
+  // The whole packed blob `hash`, its hash checked (internal "corrupt blob"
+  // if wrong); nullopt if it is not packed here.
+  std::optional<Result<std::string>> get_packed(std::string_view hash) const;
   // Drops a segment left with no blob from the pack index and the journal.
   void drop_segment(std::uint64_t seq) const;
   mutable PackIndex packs_;

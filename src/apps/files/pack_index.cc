@@ -107,12 +107,14 @@ bool PackIndex::erase(std::string_view hash, std::optional<std::int64_t> not_aft
   return true;
 }
 
-void PackIndex::touch(std::string_view hash, std::int64_t mtime) {
+bool PackIndex::touch(std::string_view hash, std::int64_t mtime) {
   const auto key = key_of(hash);
-  if (!key) return;
+  if (!key) return false;
   std::lock_guard lock(mu_);
   auto it = blobs_.find(*key);
-  if (it != blobs_.end()) it->second.mtime = mtime;
+  if (it == blobs_.end()) return false;
+  it->second.mtime = mtime;
+  return true;
 }
 
 bool PackIndex::holds(std::uint64_t seq) const {
@@ -125,20 +127,38 @@ std::size_t PackIndex::count() const {
   return blobs_.size();
 }
 
-std::vector<std::pair<std::string, PackIndex::Entry>> PackIndex::all() const {
-  static constexpr char kHex[] = "0123456789abcdef";
+std::size_t PackIndex::segment_count() const {
   std::lock_guard lock(mu_);
+  return segments_.size();
+}
+
+std::string PackIndex::hex_of(const Key& k) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(64, '0');
+  for (std::size_t i = 0; i < 32; ++i) {
+    hex[2 * i] = kHex[k[i] >> 4];
+    hex[2 * i + 1] = kHex[k[i] & 0xF];
+  }
+  return hex;
+}
+
+template <class Keep>
+std::vector<std::pair<std::string, PackIndex::Entry>> PackIndex::select_locked(Keep keep) const {
   std::vector<std::pair<std::string, Entry>> out;
-  out.reserve(blobs_.size());
   for (const auto& [k, e] : blobs_) {
-    std::string hex(64, '0');
-    for (std::size_t i = 0; i < 32; ++i) {
-      hex[2 * i] = kHex[k[i] >> 4];
-      hex[2 * i + 1] = kHex[k[i] & 0xF];
-    }
-    out.emplace_back(std::move(hex), e);
+    if (keep(e)) out.emplace_back(hex_of(k), e);
   }
   return out;
+}
+
+std::vector<std::pair<std::string, PackIndex::Entry>> PackIndex::all() const {
+  std::lock_guard lock(mu_);
+  return select_locked([](const Entry&) { return true; });
+}
+
+std::vector<std::pair<std::string, PackIndex::Entry>> PackIndex::in(std::uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  return select_locked([seq](const Entry& e) { return e.seq == seq; });
 }
 
 std::map<std::uint64_t, std::uint64_t> PackIndex::live_bytes() const {

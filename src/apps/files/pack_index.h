@@ -45,12 +45,16 @@ class PackIndex {
   // after that time). Returns whether it was dropped and, in `emptied`,
   // its segment if that one holds no blob any more (0 otherwise).
   bool erase(std::string_view hash, std::optional<std::int64_t> not_after, std::uint64_t& emptied);
-  void touch(std::string_view hash, std::int64_t mtime);
+  // Sets the time of `hash`; false if it is not here.
+  bool touch(std::string_view hash, std::int64_t mtime);
 
   bool holds(std::uint64_t seq) const;
   std::size_t count() const;
-  // Every blob with its entry; the bytes still in use per segment.
+  std::size_t segment_count() const;
+  // Every blob with its entry; those of segment `seq`; the bytes still in
+  // use per segment.
   std::vector<std::pair<std::string, Entry>> all() const;
+  std::vector<std::pair<std::string, Entry>> in(std::uint64_t seq) const;
   std::map<std::uint64_t, std::uint64_t> live_bytes() const;
 
   // Up to `length` bytes from `offset` of the blob at `e` (as on disk, not
@@ -70,6 +74,10 @@ class PackIndex {
   };
   struct Fd;
   static std::optional<Key> key_of(std::string_view hash);
+  static std::string hex_of(const Key& k);
+  // The blobs whose entry satisfies `keep` (holding mu_).
+  template <class Keep>
+  std::vector<std::pair<std::string, Entry>> select_locked(Keep keep) const;
   // Counts `e` out of its segment; its seq if that one is now empty.
   std::uint64_t leave_locked(const Entry& e);
 
