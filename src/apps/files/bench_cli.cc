@@ -1,8 +1,9 @@
 // `minga bench files`: --files files of --size random bytes put through the
 // cluster by --concurrency workers (one blocking connection each, spread
 // round robin over --server), then every file read back and its SHA-256
-// checked. A put counts once its FilesPutResponse arrives: the blob is
-// fsynced on a write quorum of its replicas and the entry committed.
+// checked. The clock starts once every worker is connected. A put counts
+// once its FilesPutResponse arrives: the blob is fsynced on a write quorum
+// of its replicas and the entry committed.
 #include "apps/files/bench_cli.h"
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,17 +132,20 @@ Result<std::string> get_hash(net::Client& conn, const std::string& name, net::Cl
 }
 
 // Runs `body(worker, conn, file index)` for every file over `concurrency`
-// threads; returns the seconds it took.
+// threads; returns the seconds it took. The clock starts once every thread
+// has its connection (or has failed to get one), as bench/etcd-put's does.
 template <class Body>
 double run_phase(const std::vector<net::Endpoint>& eps, const FilesBenchOptions& opt, std::vector<Worker>& workers,
                  net::Client::Millis timeout, Body body) {
   std::atomic<unsigned> next{0};
-  const auto start = Clock::now();
+  std::latch connected(opt.concurrency), go(1);
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < opt.concurrency; ++t) {
     threads.emplace_back([&, t] {
       Worker& w = workers[t];
       auto c = net::Client::connect(eps[t % eps.size()], timeout);
+      connected.count_down();
+      go.wait();
       if (!c.ok()) {
         w.fail("connect", c.error().message);
         return;
@@ -158,6 +163,9 @@ double run_phase(const std::vector<net::Endpoint>& eps, const FilesBenchOptions&
       }
     });
   }
+  connected.wait();
+  const auto start = Clock::now();
+  go.count_down();
   for (auto& th : threads) th.join();
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
