@@ -391,10 +391,11 @@ RunResult files_check(const std::string& servers, bool json = false) {
   return run_minga(args, {}, "", 60s);
 }
 
-// 200 concurrent uploads through the two nodes that stay up; node `victim`
-// is killed with SIGKILL once a quarter of them finished. The second half
-// of the uploads start only after the kill, so some puts are certain to be
-// committed while the victim is down. Afterwards every acknowledged file
+// 400 uploads, 200 in flight at a time (each a `minga put` process),
+// through the two nodes that stay up; node `victim` is killed with SIGKILL
+// once 50 of them finished, with about 150 of the first 200 still in
+// flight. The second 200 start only after the kill, so some puts are
+// certain to be committed while the victim is down. Afterwards every acknowledged file
 // reads back right from every live node; once the victim is back, the
 // background repair gives it every blob and `minga files check` is clean.
 void uploads_survive_a_kill(bool kill_the_leader) {
@@ -409,8 +410,8 @@ void uploads_survive_a_kill(bool kill_the_leader) {
   }
   const std::string servers = c->address(live[0]) + "," + c->address(live[1]);
   TempDir tmp;
-  constexpr int kFiles = 200;
-  constexpr int kThreads = 4;
+  constexpr int kFiles = 400;
+  constexpr int kThreads = 200;
   std::mutex mu;
   std::map<std::string, std::string> acked;  // name -> content
   std::set<std::string> after_kill;          // puts that started once the victim was dead
@@ -442,7 +443,9 @@ void uploads_survive_a_kill(bool kill_the_leader) {
       }
     });
   }
-  ASSERT_TRUE(eventually([&] { return done.load() >= kFiles / 4; }, 60s));
+  ASSERT_TRUE(eventually([&] { return done.load() >= 50; }, 60s));
+  const int in_flight = kThreads - done.load();
+  EXPECT_GE(in_flight, 100) << "the kill came after most of the first uploads had finished";
   c->kill(victim);
   killed = true;
   for (auto& w : workers) w.join();
@@ -466,8 +469,9 @@ void uploads_survive_a_kill(bool kill_the_leader) {
       }
     }
   }
-  std::cout << acked.size() << " of " << kFiles << " puts acknowledged (" << after_kill.size() << " started with the "
-            << (kill_the_leader ? "leader" : "replica") << " down) in " << seconds << " s\n";
+  std::cout << acked.size() << " of " << kFiles << " puts acknowledged (" << in_flight << " in flight at the kill, "
+            << after_kill.size() << " started with the " << (kill_the_leader ? "leader" : "replica") << " down) in "
+            << seconds << " s\n";
   auto ls = run_minga({"--server", servers, "ls", "load/"});
   const auto listed = static_cast<std::size_t>(std::count(ls.out.begin(), ls.out.end(), '\n'));
   for (const auto& [name, content] : acked) EXPECT_NE(ls.out.find(name + "\n"), std::string::npos) << name;
