@@ -229,7 +229,9 @@ void Driver::loop() {
     // the next one is taken as soon as the last is persisted.
     maybe_compact();
     handle_ready();
+    const raft::NodeId leader_before = last_leader_;  // written only on this thread
     refresh_status();
+    if (last_leader_ != leader_before) fail_reads_of_another_leader();
     std::deque<std::function<void()>> batch;
     {
       std::unique_lock lock(mu_);
@@ -250,6 +252,17 @@ void Driver::loop() {
       if (next_tick < now) next_tick = now + opt_.tick;  // a stalled process does not burst ticks
     }
   }
+}
+
+// A read waits for its read index from the leader it was asked of; once
+// leadership moved, that answer may never come (the leader is gone, or it
+// stepped down). Such reads fail at once with not_leader, which clients
+// retry, instead of waiting out request_timeout. Reads asked since the new
+// leader became known fail too; they are retried the same way.
+void Driver::fail_reads_of_another_leader() {
+  auto reads = std::move(reads_);
+  reads_.clear();
+  for (auto& [ctx, r] : reads) r.done(Error{Errc::not_leader, "the leader changed before the read was confirmed"});
 }
 
 void Driver::on_tick() {

@@ -159,6 +159,7 @@ class Driver {
   void post(std::function<void()> event);
   void loop();
   void take_proposals(std::vector<Proposal>& proposals);
+  void fail_reads_of_another_leader();
   void on_tick();
   void handle_ready();
   void persisted(raft::Ready rd);

@@ -525,6 +525,28 @@ TEST(Files, EveryAcknowledgedUploadSurvivesAKilledLeaderAndRepairRestoresIt) { u
 
 // These three tests change blob files under a running node, so they keep
 // every blob in its own file (files.pack_max 0); packed blobs have their own.
+// A linearizable get through a follower just after the leader died: its
+// read index was asked of the dead leader and would never come. It fails
+// over to the next leader (the client retries not_leader) instead of
+// waiting out the node's 10 s request timeout.
+TEST(Files, AGetRightAfterTheLeaderIsKilledWaitsOnlyForTheNextLeader) {
+  auto c = RaftCluster::start(3);
+  const auto leader = c->wait_leader();
+  ASSERT_TRUE(leader);
+  auto put = run_minga({"--server", c->all_addresses(), "put", "-", "--name", "docs/hola.txt"}, {}, "hola\n");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const std::size_t follower = (*leader + 1) % 3;
+  c->kill(*leader);
+  const auto start = std::chrono::steady_clock::now();
+  auto get = run_minga({"--server", c->address(follower), "get", "docs/hola.txt"}, {}, "", 30s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "hola\n");
+  EXPECT_LT(seconds, 5.0) << "the get waited for the dead leader";
+  auto ls = run_minga({"--server", c->address(follower), "ls"});
+  EXPECT_EQ(ls.out, "docs/hola.txt\n") << ls.err;
+}
+
 TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) {
   ScopedEnv files_only("MINGA_FILES_PACK_MAX", "0");
   auto c = RaftCluster::start(3);
