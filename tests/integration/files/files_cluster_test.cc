@@ -547,6 +547,69 @@ TEST(Files, AGetRightAfterTheLeaderIsKilledWaitsOnlyForTheNextLeader) {
   EXPECT_EQ(ls.out, "docs/hola.txt\n") << ls.err;
 }
 
+// A name replaced while it is read: every get, through any node, returns
+// the old content or the new one whole, never a mix (each spans three
+// chunks, read one by one).
+TEST(Files, AReaderDuringAReplaceGetsTheOldContentOrTheNewNeverAMix) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  TempDir tmp;
+  const std::string a(3 << 20, 'a'), b(3 << 20, 'b');
+  write_file(tmp.path() / "a", a);
+  write_file(tmp.path() / "b", b);
+  ASSERT_EQ(c->minga({"put", (tmp.path() / "a").string(), "--name", "flip"}).exit_code, 0);
+  std::atomic<bool> replaced{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 8; ++i) {
+      auto r =
+          run_minga({"--server", c->address(0), "put", (tmp.path() / (i % 2 ? "a" : "b")).string(), "--name", "flip"});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    replaced = true;
+  });
+  int reads = 0, old_seen = 0, new_seen = 0;
+  while (!replaced.load() || reads < 6) {
+    auto g = run_minga({"--server", c->address(static_cast<std::size_t>(reads) % 3), "get", "flip"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    const auto as = std::count(g.out.begin(), g.out.end(), 'a');
+    ASSERT_TRUE(g.out == a || g.out == b) << g.out.size() << " bytes, " << as << " of them 'a'";
+    ++(g.out == a ? old_seen : new_seen);
+    ++reads;
+  }
+  writer.join();
+  std::cout << reads << " gets during 8 replaces: " << old_seen << " 'a', " << new_seen << " 'b'\n";
+  EXPECT_EQ(c->minga({"get", "flip"}).out, a) << "the last put wins";
+}
+
+// With two of three nodes down, no write quorum of replicas is left: a put
+// is refused within --timeout, nothing is committed, and the name does not
+// appear once the nodes are back.
+TEST(Files, APutWithoutAWriteQuorumIsRefusedAndNothingIsCommitted) {
+  auto c = RaftCluster::start(3);
+  const auto leader = c->wait_leader();
+  ASSERT_TRUE(leader);
+  const std::size_t survivor = *leader;
+  c->kill((survivor + 1) % 3);
+  c->kill((survivor + 2) % 3);
+  const auto start = std::chrono::steady_clock::now();
+  auto put = run_minga({"--server", c->address(survivor), "--timeout", "3", "put", "-", "--name", "lost"}, {},
+                       "never stored", 30s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(put.exit_code, 0);
+  EXPECT_EQ(put.out, "");
+  EXPECT_NE(put.err.find("replicas hold the blob"), std::string::npos) << put.err;
+  EXPECT_LT(seconds, 10.0);
+  c->restart((survivor + 1) % 3);
+  c->restart((survivor + 2) % 3);
+  ASSERT_TRUE(c->wait_leader());
+  auto ls = c->minga({"ls"});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "");
+  auto get = c->minga({"get", "lost"});
+  EXPECT_NE(get.exit_code, 0);
+  EXPECT_NE(get.err.find("no file lost"), std::string::npos) << get.err;
+}
+
 TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) {
   ScopedEnv files_only("MINGA_FILES_PACK_MAX", "0");
   auto c = RaftCluster::start(3);
@@ -761,6 +824,12 @@ TEST(Files, TheBackgroundPassRepairsBlobsAndCollectsUnreferencedOnes) {
   EXPECT_NE(status.out.find(R"("under_replicated":0,"missing":0,"corrupt":0,"repairs_running":)"), std::string::npos)
       << status.out;
   EXPECT_NE(status.out.find(R"("last_pass_ms":)"), std::string::npos) << status.out;
+  // The same section on a monitor's /status: one file of 7,680 bytes, 3 replicas.
+  const auto [status_code, status_page] = http_get(c->member(1).monitor, "/status");
+  EXPECT_EQ(status_code, 200);
+  EXPECT_NE(status_page.find(R"("files":{"count":1,"bytes":7680,"replicas":3,)"), std::string::npos) << status_page;
+  EXPECT_NE(status_page.find(R"("under_replicated":0,"missing":0,"corrupt":0,"repairs_running":)"), std::string::npos)
+      << status_page;
   const auto [code, metrics] = http_get(c->member(0).monitor, "/metrics");
   EXPECT_EQ(code, 200);
   EXPECT_NE(metrics.find("\nminga_files_count 1\n"), std::string::npos) << metrics;
