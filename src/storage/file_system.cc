@@ -18,31 +18,52 @@ Error io_error(const char* what, const std::string& path) {
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, std::uint64_t end) : fd_(fd), path_(std::move(path)), end_(end), size_(end) {}
   ~PosixFile() override { ::close(fd_); }
   PosixFile(const PosixFile&) = delete;
   PosixFile& operator=(const PosixFile&) = delete;
 
   Status append(std::string_view data) override {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return io_error("write", path_);
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
+    if (auto st = write_at(end_, data.data(), data.size()); !st) return st;
+    end_ += data.size();
+    size_ = std::max(size_, end_);
+    return ok_status();
+  }
+
+  Status zero_ahead(std::uint64_t size) override {
+    static const std::string kZeros(64 << 10, '\0');
+    while (size_ < size) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kZeros.size(), size - size_));
+      if (auto st = write_at(size_, kZeros.data(), n); !st) return st;
+      size_ += n;
     }
     return ok_status();
   }
 
   Status sync() override {
-    if (::fsync(fd_) != 0) return io_error("fsync", path_);
+    if (::fdatasync(fd_) != 0) return io_error("fdatasync", path_);
     return ok_status();
   }
 
  private:
+  Status write_at(std::uint64_t at, const char* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(at));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return io_error("write", path_);
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      at += static_cast<std::uint64_t>(w);
+    }
+    return ok_status();
+  }
+
   int fd_;
   std::string path_;
+  std::uint64_t end_;   // where the next append goes
+  std::uint64_t size_;  // the file's size (end_ plus zeros written ahead)
 };
 
 }  // namespace
@@ -77,10 +98,16 @@ Result<std::string> PosixFileSystem::read(const std::string& path, std::uint64_t
 }
 
 Result<std::unique_ptr<File>> PosixFileSystem::open(const std::string& path, Open mode) {
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Open::append ? O_APPEND : O_TRUNC);
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Open::append ? 0 : O_TRUNC);
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return io_error("open", path);
-  return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Error e = io_error("stat", path);
+    ::close(fd);
+    return e;
+  }
+  return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path, static_cast<std::uint64_t>(st.st_size)));
 }
 
 Status PosixFileSystem::truncate(const std::string& path, std::uint64_t size) {

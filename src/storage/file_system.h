@@ -17,8 +17,15 @@ namespace minga::storage {
 class File {
  public:
   virtual ~File() = default;
+  // Writes at the end of what was appended so far (over zeros written
+  // ahead, if any).
   virtual Status append(std::string_view data) = 0;
-  virtual Status sync() = 0;  // fsync: data and size
+  // Writes zeros from the file's end up to `size` bytes (nothing if it is
+  // that long), leaving where the next append goes: a sync after appends
+  // into them overwrites allocated blocks and commits no metadata. Durable
+  // after sync().
+  virtual Status zero_ahead(std::uint64_t size) = 0;
+  virtual Status sync() = 0;  // fdatasync: the data and the size
 };
 
 class FileSystem {
@@ -40,7 +47,7 @@ class FileSystem {
   virtual Status sync_dir(const std::string& dir) = 0;
 };
 
-// POSIX files (open/write/fsync/rename/unlink).
+// POSIX files (open/pwrite/fdatasync/rename/unlink).
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::string> read(const std::string& path, std::uint64_t max_bytes) override;

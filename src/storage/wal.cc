@@ -54,10 +54,18 @@ std::size_t next_whole_frame(std::string_view bytes, std::size_t bad) {
     const std::uint64_t claimed = bad + kFrameBytes + std::uint64_t{length};
     if (claimed < bytes.size() && check_frame(bytes, claimed, payload) == nullptr) return claimed;
   }
-  for (std::size_t at = bad + 1; at < bytes.size(); ++at) {
+  // None starts in an all-zero rest (the zeros written ahead): its length
+  // would be 0, whose CRC is not 0.
+  std::size_t end = bytes.size();
+  while (end > bad && bytes[end - 1] == '\0') --end;
+  for (std::size_t at = bad + 1; at < end; ++at) {
     if (check_frame(bytes, at, payload) == nullptr) return at;
   }
   return std::string_view::npos;
+}
+
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
 }
 
 bool parse_name(const std::string& name, std::uint64_t& seq) {
@@ -117,6 +125,9 @@ Result<std::unique_ptr<Wal>> Wal::open(FileSystem& fs, const std::string& dir, s
     auto f = fs.open(wal->path(wal->active_seq_), FileSystem::Open::append);
     if (!f) return f.error();
     wal->active_ = std::move(f.value());
+    wal->zeroed_ = wal->active_bytes_;
+    if (auto st = wal->keep_zeros_ahead(); !st) return st.error();
+    if (auto st = wal->active_->sync(); !st) return st.error();
   }
   if (auto st = fs.sync_dir(dir); !st) return st.error();
   return wal;
@@ -162,12 +173,18 @@ Status Wal::replay_segment(std::uint64_t seq, bool last, const Visit& visit, Wal
   std::uint64_t off = kHeaderBytes;
   while (off < bytes.size()) {
     std::string_view payload;
-    if (const char* why = check_frame(bytes, off, payload)) return torn(off, why);
+    if (const char* why = check_frame(bytes, off, payload)) {
+      if (!last || !all_zero(bytes.substr(off))) return torn(off, why);
+      // The zeros written ahead: the end of the log. Cut them, so that
+      // appends go on here (the open writes new ones ahead).
+      if (auto st = fs_.truncate(p, off); !st) return st;
+      break;
+    }
     if (auto st = visit(seq, payload); !st) return st;
     ++report.records;
     off += kFrameBytes + payload.size();
   }
-  active_bytes_ = bytes.size();  // the last segment replayed becomes the active one
+  active_bytes_ = off;  // the last segment replayed becomes the active one
   return ok_status();
 }
 
@@ -175,12 +192,27 @@ Status Wal::create_segment(std::uint64_t seq) {
   auto f = fs_.open(path(seq), FileSystem::Open::truncate);
   if (!f) return f.error();
   if (auto st = f.value()->append(header(seq)); !st) return st;
-  if (auto st = f.value()->sync(); !st) return st;
-  if (auto st = fs_.sync_dir(dir_); !st) return st;
   active_ = std::move(f.value());
   active_seq_ = seq;
   active_bytes_ = kHeaderBytes;
+  zeroed_ = kHeaderBytes;
+  if (auto st = keep_zeros_ahead(); !st) return st;
+  if (auto st = active_->sync(); !st) return st;
+  if (auto st = fs_.sync_dir(dir_); !st) return st;
   segments_.push_back(seq);
+  return ok_status();
+}
+
+// Refills the zeros ahead once less than half of zero_ahead_bytes is left,
+// up to zero_ahead_bytes past the records but not past segment_bytes (a
+// full segment rotates). Durable with the next sync.
+Status Wal::keep_zeros_ahead() {
+  if (opt_.zero_ahead_bytes == 0 || active_bytes_ >= opt_.segment_bytes) return ok_status();
+  if (zeroed_ >= active_bytes_ + opt_.zero_ahead_bytes / 2) return ok_status();
+  const std::uint64_t to = std::min(active_bytes_ + opt_.zero_ahead_bytes, opt_.segment_bytes);
+  if (to <= zeroed_) return ok_status();
+  if (auto st = active_->zero_ahead(to); !st) return st;
+  zeroed_ = to;
   return ok_status();
 }
 
@@ -198,12 +230,20 @@ Result<std::uint64_t> Wal::append(const std::vector<std::string>& payloads) {
   }
   if (auto st = active_->append(w.out()); !st) return st.error();
   active_bytes_ += w.out().size();
+  zeroed_ = std::max(zeroed_, active_bytes_);
+  if (auto st = keep_zeros_ahead(); !st) return st.error();
   return active_seq_;
 }
 
 Status Wal::sync() { return active_->sync(); }
 
 Result<std::uint64_t> Wal::rotate() {
+  // Zeros left ahead are cut first: only the last segment may end in them.
+  // The sync makes the new size durable (fdatasync commits a size change).
+  if (zeroed_ > active_bytes_) {
+    if (auto st = fs_.truncate(path(active_seq_), active_bytes_); !st) return st.error();
+    zeroed_ = active_bytes_;
+  }
   if (auto st = active_->sync(); !st) return st.error();
   if (auto st = create_segment(active_seq_ + 1); !st) return st.error();
   return active_seq_;

@@ -3,12 +3,19 @@
 // Segment file `wal-<seq, 16 hex digits>.log`: a 16-byte header ("MWAL",
 // u32 version, u64 seq), then records: u32 payload length, u32 CRC-32C of
 // (length bytes + payload), payload. Appends are buffered by the OS; sync()
-// makes every record appended so far durable with one fsync (group commit).
-// A segment is made durable (fsync) before the next one is created, so a
+// makes every record appended so far durable with one fdatasync (group
+// commit). A segment is made durable before the next one is created, so a
 // torn record can only be found at the end of the last segment, with
 // nothing whole after it: recovery reports it and truncates the file there.
 // Anything bad elsewhere, or a bad record followed by a whole one, is
 // corruption of synced data and fails the open (nothing is cut).
+//
+// The active segment keeps zeros written ahead of its records (up to
+// zero_ahead_bytes, refilled at half), so that a sync overwrites allocated
+// blocks and commits no file-system metadata (ADR 012). A record is never
+// all zeros (the CRC of a zero length is not zero), so an all-zero rest of
+// the last segment is its end, not a torn record; rotating cuts the zeros
+// off (durably) before the next segment starts.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +31,9 @@
 namespace minga::storage {
 
 struct WalOptions {
-  std::uint64_t segment_bytes = 8 << 20;   // rotate once a segment is this large
-  std::uint64_t max_file_bytes = 1 << 30;  // refuse to read larger files
+  std::uint64_t segment_bytes = 8 << 20;     // rotate once a segment is this large
+  std::uint64_t max_file_bytes = 1 << 30;    // refuse to read larger files
+  std::uint64_t zero_ahead_bytes = 1 << 20;  // zeros kept written ahead of the records (0: none)
 };
 
 struct TornTail {
@@ -67,6 +75,7 @@ class Wal {
   std::string path(std::uint64_t seq) const;
   Status create_segment(std::uint64_t seq);
   Status replay_segment(std::uint64_t seq, bool last, const Visit& visit, WalRecovery& report);
+  Status keep_zeros_ahead();
 
   FileSystem& fs_;
   std::string dir_;
@@ -74,6 +83,7 @@ class Wal {
   std::vector<std::uint64_t> segments_;  // ascending, contiguous, the active one last
   std::uint64_t active_seq_ = 0;
   std::uint64_t active_bytes_ = 0;
+  std::uint64_t zeroed_ = 0;  // the active segment is written (records or zeros) up to here
   std::unique_ptr<File> active_;
 };
 

@@ -1,5 +1,6 @@
 #include "sim/sim_fs.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace minga::sim {
@@ -25,11 +26,32 @@ void SimFs::Data::shrink_to(std::size_t size) {
 class SimFs::SimFile final : public storage::File {
  public:
   SimFile(SimFs& fs, std::shared_ptr<Data> data, std::string path)
-      : fs_(fs), data_(std::move(data)), path_(std::move(path)) {}
+      : fs_(fs), data_(std::move(data)), path_(std::move(path)), end_(data_->bytes.size()) {}
 
   Status append(std::string_view d) override {
     if (auto st = fs_.fault(Fault::write, path_); !st) return st;
-    data_->bytes.append(d);
+    auto& bytes = data_->bytes;
+    end_ = std::min(end_, bytes.size());  // cut under this handle: go on at the new end
+    if (end_ < bytes.size()) {
+      // Over zeros written ahead: if they are durable, the durable content
+      // is kept aside (as for a truncation), since this overwrite is not.
+      if (end_ < data_->synced && !data_->shrunk) {
+        data_->durable = bytes.substr(0, data_->synced);
+        data_->shrunk = true;
+      }
+      const std::size_t over = std::min(d.size(), bytes.size() - end_);
+      bytes.replace(end_, over, d.substr(0, over));
+      bytes.append(d.substr(over));
+    } else {
+      bytes.append(d);
+    }
+    end_ += d.size();
+    return ok_status();
+  }
+
+  Status zero_ahead(std::uint64_t size) override {
+    if (auto st = fs_.fault(Fault::write, path_); !st) return st;
+    if (size > data_->bytes.size()) data_->bytes.resize(size, '\0');
     return ok_status();
   }
 
@@ -46,6 +68,7 @@ class SimFs::SimFile final : public storage::File {
   SimFs& fs_;
   std::shared_ptr<Data> data_;
   std::string path_;
+  std::size_t end_;  // where the next append goes
 };
 
 Status SimFs::fault(Fault f, const std::string& what) {
@@ -123,7 +146,20 @@ void SimFs::crash(Random& rng, bool tear) {
   for (const auto& [path, data] : names_) seen.push_back(data);
   for (const auto& d : seen) {
     if (d->shrunk) {
+      // Unsynced truncations and overwrites are undone; with `tear`, an
+      // overwrite may survive in part from where it first differs, its
+      // last byte garbled.
+      std::string now = std::move(d->bytes);
       d->bytes = d->durable;
+      std::size_t from = 0;
+      while (from < now.size() && from < d->bytes.size() && now[from] == d->bytes[from]) ++from;
+      if (tear && from < now.size() && rng.chance(1, 3)) {
+        const std::size_t keep = rng.uniform(1, now.size() - from);
+        if (d->bytes.size() < from + keep) d->bytes.resize(from + keep, '\0');
+        d->bytes.replace(from, keep, now, from, keep);
+        if (rng.chance(1, 2)) d->bytes[from + keep - 1] = static_cast<char>(d->bytes[from + keep - 1] ^ 0x5a);
+        ++torn_;
+      }
     } else if (d->bytes.size() > d->synced) {
       std::size_t keep = 0;
       if (tear && rng.chance(1, 3)) {

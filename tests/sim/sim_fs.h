@@ -1,7 +1,8 @@
 // An in-memory FileSystem with the failure modes of a real disk:
 //   - data written but not fsynced is lost on crash, except that the
 //     unsynced tail of a file may survive in part, its last byte garbled
-//     (a torn write);
+//     (a torn write); the same for an unsynced overwrite of zeros written
+//     ahead (File::zero_ahead);
 //   - directory changes (create, rename, remove) not followed by sync_dir
 //     are undone on crash;
 //   - reads, writes and fsyncs fail on demand (injected I/O errors).
@@ -52,7 +53,7 @@ class SimFs final : public storage::FileSystem {
   struct Data {
     std::string bytes;       // what a read sees now
     std::size_t synced = 0;  // bytes[0, synced) are durable...
-    bool shrunk = false;     // ...unless an unsynced truncation cut into them:
+    bool shrunk = false;     // ...unless an unsynced truncation or overwrite changed them:
     std::string durable;     // then this is the durable content
     void shrink_to(std::size_t size);
   };

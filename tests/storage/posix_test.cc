@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "storage/raft_storage.h"
 
@@ -19,6 +22,10 @@ class PosixStorageTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
   raft::Membership one() {
     raft::Membership m;
@@ -40,15 +47,30 @@ TEST_F(PosixStorageTest, StateSurvivesReopeningAndATornTailIsCut) {
     ASSERT_TRUE(s.value()->sync());
     ASSERT_TRUE(s.value()->save_hard_state({raft::Term{1}, raft::NodeId{1}, raft::Index{3}}));
   }
+  // The segment ends in zeros written ahead of its records; the last record
+  // loses its last 2 bytes.
   const std::string seg = dir_ + "/n1/" + wal_segment_name(1);
-  const auto size = std::filesystem::file_size(seg);
-  std::filesystem::resize_file(seg, size - 2);
+  const std::string bytes = read(seg);
+  const std::size_t end = bytes.find_last_not_of('\0') + 1;
+  ASSERT_GE(bytes.size(), end + (512u << 10)) << "zeros ahead of the records";
+  std::filesystem::resize_file(seg, end - 2);
+  {
+    auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s.value()->initial_state().entries.size(), 2u);
+    EXPECT_EQ(s.value()->initial_state().hard_state.commit, raft::Index{3});
+    ASSERT_EQ(s.value()->report().wal.torn.size(), 1u);
+    const std::uint64_t cut = s.value()->report().wal.torn[0].offset;
+    EXPECT_LT(cut, end - 2);
+    const std::string after = read(seg);
+    EXPECT_EQ(after.find_first_not_of('\0', cut), std::string::npos) << "cut there, then zeros ahead again";
+    EXPECT_GE(after.size(), cut + (512u << 10));
+  }
+  // A kill -9 leaves the zeros: the next open ends the log there, nothing torn.
   auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s.value()->initial_state().entries.size(), 2u);
-  EXPECT_EQ(s.value()->initial_state().hard_state.commit, raft::Index{3});
-  ASSERT_EQ(s.value()->report().wal.torn.size(), 1u);
-  EXPECT_LT(std::filesystem::file_size(seg), size - 2);
+  EXPECT_TRUE(s.value()->report().wal.torn.empty());
   for (const auto& e : std::filesystem::directory_iterator(dir_ + "/n1")) {
     EXPECT_EQ(e.path().extension(),
               e.path().filename() == "hardstate" || e.path().filename() == "snapshot" ? "" : ".log")
