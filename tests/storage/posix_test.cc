@@ -78,6 +78,43 @@ TEST_F(PosixStorageTest, StateSurvivesReopeningAndATornTailIsCut) {
   }
 }
 
+// The zeros ahead are refilled as the log grows: after every synced batch,
+// between 512 KiB and 1 MiB of them follow the records; a restart goes on
+// appending where the records end.
+TEST_F(PosixStorageTest, ZerosAheadAreRefilledAsTheLogGrowsAndARestartAppendsAfterTheRecords) {
+  const std::string seg = dir_ + "/n1/" + wal_segment_name(1);
+  std::uint64_t index = 0;
+  auto append = [&](RaftStorage& s, int batches) {
+    for (int b = 0; b < batches; ++b) {
+      std::vector<raft::Entry> es;
+      for (int i = 0; i < 100; ++i, ++index) {
+        es.push_back({raft::Term{1}, raft::Index{index + 1}, raft::EntryType::command, std::string(200, 'e')});
+      }
+      ASSERT_TRUE(s.append(es));
+      ASSERT_TRUE(s.sync());
+      const std::string bytes = read(seg);
+      const std::size_t ahead = bytes.size() - (bytes.find_last_not_of('\0') + 1);
+      EXPECT_GE(ahead, 512u << 10) << "after batch " << b;
+      EXPECT_LE(ahead, 1u << 20) << "after batch " << b;
+    }
+  };
+  {
+    auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
+    ASSERT_TRUE(s) << s.error().message;
+    append(*s.value(), 60);  // about 1.3 MB of records: two refills
+  }
+  auto s = RaftStorage::open(fs_, dir_ + "/n1", one());
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s.value()->initial_state().entries.size(), index);
+  EXPECT_TRUE(s.value()->report().wal.torn.empty());
+  append(*s.value(), 5);
+  s.value().reset();
+  auto again = RaftStorage::open(fs_, dir_ + "/n1", one());
+  ASSERT_TRUE(again) << again.error().message;
+  ASSERT_EQ(again.value()->initial_state().entries.size(), index);
+  EXPECT_EQ(again.value()->initial_state().entries.back().index, raft::Index{index});
+}
+
 TEST_F(PosixStorageTest, ErrorsFromTheOperatingSystemAreReturned) {
   auto missing = fs_.read(dir_ + "/nope", 100);
   ASSERT_FALSE(missing);
