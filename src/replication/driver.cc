@@ -177,7 +177,8 @@ void Driver::read_barrier(ReadDone done) {
       done(st.error());
       return;
     }
-    reads_.emplace(ctx, Read{std::move(done), Clock::now() + opt_.request_timeout});
+    const auto now = Clock::now();
+    reads_.emplace(ctx, Read{std::move(done), now + opt_.request_timeout, now + opt_.read_retry});
   });
 }
 
@@ -278,9 +279,19 @@ void Driver::on_tick() {
     if (it->second.deadline <= now) {
       it->second.done(Error{Errc::timeout, "the read was not confirmed by a quorum in time"});
       it = reads_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    if (it->second.retry_at <= now) {
+      // The same context again: whichever answer comes first serves the
+      // read (its index is at least the commit index when the read began).
+      if (auto st = core_->read_index(it->first); !st.ok()) {
+        it->second.done(st.error());
+        it = reads_.erase(it);
+        continue;
+      }
+      it->second.retry_at = now + opt_.read_retry;
+    }
+    ++it;
   }
   std::vector<ProposeDone> expired;
   {

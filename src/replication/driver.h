@@ -80,6 +80,9 @@ struct DriverOptions {
   std::uint64_t snapshot_entries = 10000;
   double snapshot_log_ratio = 1.0;
   std::chrono::milliseconds request_timeout{10000};  // proposals and reads not done by then: timeout
+  // A read not confirmed by then asks the leader again (a Raft message may
+  // be lost, and a read request has no other retry), as etcd does after 500 ms.
+  std::chrono::milliseconds read_retry{500};
   std::uint64_t seed = 1;
   // Names a node for log lines ("" when unknown).
   std::function<std::string(raft::NodeId)> name_of;
@@ -145,6 +148,7 @@ class Driver {
   struct Read {
     ReadDone done;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point retry_at;  // ask the leader again then
   };
   struct Proposal {
     std::string data;
