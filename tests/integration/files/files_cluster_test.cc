@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "apps/files/blob_store.h"
+#include "cluster/fault_proxy.h"
 #include "cluster/raft_cluster.h"
 #include "proto/files.pb.h"
 
@@ -608,6 +609,59 @@ TEST(Files, APutWithoutAWriteQuorumIsRefusedAndNothingIsCommitted) {
   auto get = c->minga({"get", "lost"});
   EXPECT_NE(get.exit_code, 0);
   EXPECT_NE(get.err.find("no file lost"), std::string::npos) << get.err;
+}
+
+// `get -o OUT` cut off in the middle of the bytes: it fails, and neither
+// OUT nor its partial file is left behind (the bytes go to OUT.minga-part-PID
+// and are renamed to OUT only once all of them hashed right).
+TEST(Files, AGetCutOffMidwayLeavesNoPartialOutput) {
+  auto c = RaftCluster::start(3);
+  ASSERT_TRUE(c->wait_leader());
+  TempDir tmp;
+  const std::string big(128u << 20, 'z');
+  write_file(tmp.path() / "big", big);
+  ASSERT_EQ(c->minga({"put", (tmp.path() / "big").string(), "--name", "big"}, 120s).exit_code, 0);
+  fs::remove(tmp.path() / "big");
+  const fs::path out_dir = tmp.path() / "out";
+  fs::create_directories(out_dir);
+  const fs::path out = out_dir / "big";
+  auto partial = [&] {
+    std::error_code ec;
+    for (fs::directory_iterator it(out_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().rfind("big.minga-part-", 0) == 0 && fs::file_size(it->path(), ec) > 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  bool cut_midway = false;
+  for (int attempt = 0; attempt < 3 && !cut_midway; ++attempt) {
+    FaultProxy proxy(c->member(1).client);
+    RunResult got;
+    std::thread getter([&] {
+      got = run_minga(
+          {"--server", "127.0.0.1:" + std::to_string(proxy.port()), "--timeout", "3", "get", "big", "-o", out.string()},
+          {}, "", 60s);
+    });
+    // Once the first bytes are in the partial file, the link goes silent.
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!partial() && !fs::exists(out) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(1ms);
+    }
+    cut_midway = partial() && !fs::exists(out);
+    if (cut_midway) proxy.drop();
+    getter.join();
+    if (!cut_midway) {
+      fs::remove(out);  // it finished first: try again
+      continue;
+    }
+    EXPECT_NE(got.exit_code, 0) << got.out << got.err;
+    EXPECT_FALSE(got.err.empty());
+    EXPECT_FALSE(fs::exists(out)) << "no OUT after a failed get";
+    EXPECT_FALSE(partial()) << "no partial file left";
+    EXPECT_TRUE(fs::is_empty(out_dir));
+  }
+  ASSERT_TRUE(cut_midway) << "every get finished before it could be cut";
 }
 
 TEST(Files, AFlippedByteIsDetectedAndRepairedOnReadAndWrongBytesAreNeverServed) {
