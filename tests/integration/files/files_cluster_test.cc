@@ -138,6 +138,10 @@ TEST(Files, PutGetLsStatRmThroughEachNode) {
   EXPECT_EQ(longform.exit_code, 0) << longform.err;
   EXPECT_NE(longform.out.find("NAME"), std::string::npos) << longform.out;
   EXPECT_NE(longform.out.find("1280000"), std::string::npos) << longform.out;
+  // Name, size, created (UTC, ms), replica count.
+  EXPECT_TRUE(std::regex_search(
+      longform.out, std::regex("\nñandú/café ☕ 日本.txt +12 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z +3\n")))
+      << longform.out;
 
   auto stat = c->minga({"stat", "empty"});
   EXPECT_EQ(stat.exit_code, 0) << stat.err;
@@ -169,6 +173,23 @@ TEST(Files, PutGetLsStatRmThroughEachNode) {
   }
   auto again = c->minga({"rm", "empty"});
   EXPECT_EQ(again.exit_code, 1);
+  // -o json for ls (with -l: the same object), rm and a refused rm.
+  const std::string one = "{\"name\":\"ñandú/café ☕ 日本.txt\",\"size\":12,\"sha256\":\"" +
+                          sha256_hex(cases[2].content) + "\",\"created\":\"";
+  for (const bool longform : {false, true}) {
+    std::vector<std::string> args = {"-o", "json", "ls", "ñandú/"};
+    if (longform) args.push_back("-l");
+    auto listed = c->minga(args);
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_EQ(listed.out.rfind("{\"ok\":true,\"files\":[" + one, 0), 0u) << listed.out;
+    EXPECT_NE(listed.out.find(R"(,"replicas":[")"), std::string::npos) << listed.out;
+  }
+  auto removed = c->minga({"-o", "json", "rm", "ñandú/café ☕ 日本.txt"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_TRUE(std::regex_match(removed.out, std::regex(R"(\{"ok":true,"index":[0-9]+\}\n)"))) << removed.out;
+  auto refused = c->minga({"-o", "json", "rm", "ñandú/café ☕ 日本.txt"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.out, "{\"ok\":false,\"error\":\"no file ñandú/café ☕ 日本.txt\"}\n");
   // A failed get leaves no OUT and no temporary file.
   const fs::path dest = tmp.path() / "never";
   EXPECT_EQ(c->minga({"get", "empty", "-o", dest.string()}).exit_code, 1);
