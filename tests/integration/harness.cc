@@ -277,11 +277,11 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path
   return {std::atoi(resp.c_str() + sp + 1), resp.substr(body + 4)};
 }
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds poll) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(poll);
   }
   return true;
 }

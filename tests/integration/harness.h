@@ -117,10 +117,12 @@ class RawConnection {
 // GET http://127.0.0.1:port/path; returns the status code and body.
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path, const std::string& accept = "");
 
-// Polls `done` every 10 ms until it holds or `timeout` passes; returns
-// whether it held. Tests wait for a state this way, never with a fixed
-// sleep: the deadline only bounds a failure, it is not a guess at a delay.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+// Polls `done` every `poll` (10 ms) until it holds or `timeout` passes;
+// returns whether it held. Tests wait for a state this way, never with a
+// fixed sleep: the deadline only bounds a failure, it is not a guess at a
+// delay.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(10));
 
 // How many lines of a node's text log at `level` (as the log spells it:
 // "warning", "debug", ...) contain `needle`.

@@ -42,6 +42,10 @@ std::string every_byte(std::size_t repeat) {
   return s;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 fs::path blob_path(const RaftCluster::Member& m, const std::string& hash) {
   return fs::path(m.data_dir) / "blobs" / hash.substr(0, 2) / hash;
 }
@@ -417,9 +421,10 @@ RunResult files_check(const std::string& servers, bool json = false) {
 // through the two nodes that stay up; node `victim` is killed with SIGKILL
 // once 50 of them finished, with about 150 of the first 200 still in
 // flight. The second 200 start only after the kill, so some puts are
-// certain to be committed while the victim is down. Afterwards every acknowledged file
-// reads back right from every live node; once the victim is back, the
-// background repair gives it every blob and `minga files check` is clean.
+// certain to be committed while the victim is down. Afterwards every
+// acknowledged file reads back right from every live node; once the victim
+// is back, the background repair gives it every blob and `minga files
+// check` is clean.
 void uploads_survive_a_kill(bool kill_the_leader) {
   ScopedEnv interval("MINGA_FILES_REPAIR_INTERVAL", "1");
   auto c = RaftCluster::start(3);
@@ -471,7 +476,7 @@ void uploads_survive_a_kill(bool kill_the_leader) {
   c->kill(victim);
   killed = true;
   for (auto& w : workers) w.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   EXPECT_LT(seconds, 150.0);
   // With two of three replicas up, a write quorum remains: puts keep working
   // (through a new leader when the leader was killed).
@@ -561,7 +566,7 @@ TEST(Files, AGetRightAfterTheLeaderIsKilledWaitsOnlyForTheNextLeader) {
   c->kill(*leader);
   const auto start = std::chrono::steady_clock::now();
   auto get = run_minga({"--server", c->address(follower), "get", "docs/hola.txt"}, {}, "", 30s);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   EXPECT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out, "hola\n");
   EXPECT_LT(seconds, 5.0) << "the get waited for the dead leader";
@@ -616,7 +621,7 @@ TEST(Files, APutWithoutAWriteQuorumIsRefusedAndNothingIsCommitted) {
   const auto start = std::chrono::steady_clock::now();
   auto put = run_minga({"--server", c->address(survivor), "--timeout", "3", "put", "-", "--name", "lost"}, {},
                        "never stored", 30s);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   EXPECT_NE(put.exit_code, 0);
   EXPECT_EQ(put.out, "");
   EXPECT_NE(put.err.find("replicas hold the blob"), std::string::npos) << put.err;
@@ -665,10 +670,7 @@ TEST(Files, AGetCutOffMidwayLeavesNoPartialOutput) {
           {}, "", 60s);
     });
     // Once the first bytes are in the partial file, the link goes silent.
-    const auto until = std::chrono::steady_clock::now() + 30s;
-    while (!partial() && !fs::exists(out) && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(1ms);
-    }
+    (void)eventually([&] { return partial() || fs::exists(out); }, 30s, 1ms);
     cut_midway = partial() && !fs::exists(out);
     if (cut_midway) proxy.drop();
     getter.join();
